@@ -1,0 +1,266 @@
+//! Command-line interface: arguments, then the library does the work.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config};
+use crate::finding::Severity;
+use crate::report;
+use crate::rules::{self, Rule};
+use crate::LintOptions;
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kwi-lint",
+    version,
+    about = "Offline linter for GKE Workload Identity, RBAC and IAM: Kubernetes manifests plus gcloud dumps",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub lint: LintArgs,
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct LintArgs {
+    /// Files or folders to lint (default `.`); `-` reads one stream from stdin.
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Option<OutputFormat>,
+    /// Lowest severity that makes the exit code 1 (info never fails by default).
+    #[arg(long, value_enum)]
+    pub fail_level: Option<Level>,
+    /// Use this config file instead of the discovered `.kwi-lint.yaml`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Load extra rule files (`*.yaml`) from this folder (repeatable).
+    #[arg(long)]
+    pub rules_dir: Vec<PathBuf>,
+    /// Skip paths matching this glob (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Do not honour .gitignore and .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Name of the stdin stream in output (its extension picks YAML or JSON).
+    #[arg(long)]
+    pub stdin_filename: Option<String>,
+    /// Only run these rules: ids, names or prefixes like `KWI2` (repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules: ids, names or prefixes (repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// When to use colour in human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: Option<Color>,
+    /// Also print how each IAM policy's resource was determined.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Parse only and report parse problems (the benchmark floor).
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List every rule.
+    Rules {
+        /// Extra rule folders to include.
+        #[arg(long)]
+        rules_dir: Vec<PathBuf>,
+    },
+    /// Print one rule's documentation.
+    Explain {
+        /// Rule id or name, e.g. KWI201.
+        rule: String,
+        #[arg(long)]
+        rules_dir: Vec<PathBuf>,
+    },
+}
+
+fn level(l: Level) -> Severity {
+    match l {
+        Level::Info => Severity::Info,
+        Level::Warning => Severity::Warning,
+        Level::Error => Severity::Error,
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("kwi-lint: {msg}");
+    2
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match cli.command {
+        Some(Command::Rules { rules_dir }) => with_rules(&rules_dir, |rules| {
+            let mut out = String::new();
+            for r in rules {
+                out.push_str(&format!(
+                    "{:<8} {:<34} {:<8} {:<8} {}\n",
+                    r.id,
+                    r.name,
+                    r.severity.as_str(),
+                    if r.enabled { "on" } else { "opt-in" },
+                    r.summary
+                ));
+            }
+            print!("{out}");
+            0
+        }),
+        Some(Command::Explain { rule, rules_dir }) => with_rules(&rules_dir, |rules| {
+            match rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule) || r.name == rule) {
+                Some(r) => {
+                    print!("{}", explain(r));
+                    0
+                }
+                None => fail(format!("no rule `{rule}`; `kwi-lint rules` lists them")),
+            }
+        }),
+        None => lint(cli.lint),
+    }
+}
+
+fn with_rules(dirs: &[PathBuf], f: impl FnOnce(&[Rule]) -> i32) -> i32 {
+    match rules::load(dirs) {
+        Ok(r) => f(&r),
+        Err(e) => fail(e),
+    }
+}
+
+/// The documentation of one rule, as `explain` prints it.
+pub fn explain(r: &Rule) -> String {
+    let mut s = format!("{} ({})\n\n{}\n\n", r.id, r.name, r.summary);
+    s.push_str(&format!(
+        "Severity: {}. {}. Category: {}.\n",
+        r.severity.as_str(),
+        if r.enabled { "Enabled by default" } else { "Opt-in (enable it in .kwi-lint.yaml or with --select)" },
+        r.category
+    ));
+    for (title, body) in [("Why it matters", &r.why), ("How to fix", &r.fix)] {
+        if !body.is_empty() {
+            s.push_str(&format!("\n## {title}\n\n{body}\n"));
+        }
+    }
+    for (title, body) in [("Bad", &r.bad_example), ("Good", &r.good_example)] {
+        if !body.is_empty() {
+            s.push_str(&format!("\n## {title}\n\n```yaml\n{}\n```\n", body.trim_end()));
+        }
+    }
+    s
+}
+
+fn lint(args: LintArgs) -> i32 {
+    let started = std::time::Instant::now();
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let config = match &args.config {
+        Some(p) => config::load(p),
+        None => {
+            let start = paths.iter().find(|p| p.as_os_str() != "-").cloned().unwrap_or_else(|| PathBuf::from("."));
+            match config::discover(&start) {
+                Some(p) => config::load(&p),
+                None => Ok(Config::default()),
+            }
+        }
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => return fail(format!("config error: {e}")),
+    };
+    let all_rules = match crate::load_rules(&config, &args.rules_dir) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("rule error: {e}")),
+    };
+    for sel in args.select.iter().chain(&args.ignore).chain(&config.select).chain(&config.ignore) {
+        if !all_rules.iter().any(|r| rules::selector_matches(r, sel)) {
+            return fail(format!("`{sel}` matches no rule; `kwi-lint rules` lists them"));
+        }
+    }
+    let mut active = rules::effective(&all_rules, &config, &args.select, &args.ignore);
+    if args.parse_only {
+        active.retain(|r| r.id == "KWI001");
+    }
+    let opts = LintOptions {
+        paths,
+        stdin_filename: args.stdin_filename.clone(),
+        exclude: args.exclude.clone(),
+        no_ignore: args.no_ignore,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let outcome = pool.install(|| {
+        let files = crate::load_files(&opts, &config);
+        if args.parse_only {
+            let model_free = crate::model::Model::default();
+            let _ = model_free;
+        }
+        crate::lint_files(&files, &active, &config, started)
+    });
+    if args.verbose {
+        for n in &outcome.notes {
+            eprintln!("note: {n}");
+        }
+    }
+    let color = match args.color.unwrap_or(Color::Auto) {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = match args.format.unwrap_or(OutputFormat::Human) {
+        OutputFormat::Human => report::human::render(&outcome.findings, &outcome.summary, color),
+        OutputFormat::Json => report::json::render(&outcome.findings, &outcome.summary),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+        return 2;
+    }
+    let fail_level = args.fail_level.map(level).or(config.fail_level).unwrap_or(Severity::Warning);
+    if outcome.unreadable {
+        2
+    } else if outcome.findings.iter().any(|f| f.severity >= fail_level && f.severity > Severity::Info || f.severity >= fail_level && fail_level == Severity::Info) {
+        1
+    } else {
+        0
+    }
+}

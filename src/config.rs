@@ -1,0 +1,367 @@
+//! `.kwi-lint.yaml`: read with our own span tree so that every error points
+//! at the line that causes it. Unknown keys are errors, not silently ignored.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::finding::Severity;
+use crate::parse::{self, Limits, Node};
+use crate::source::SourceFile;
+
+pub const FILE_NAME: &str = ".kwi-lint.yaml";
+
+#[derive(Clone, Debug, Default)]
+pub struct RuleSetting {
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClusterScope {
+    /// Cluster name as in the dump (`name`), optionally `LOCATION/NAME` or `PROJECT/LOCATION/NAME`.
+    pub name: String,
+    pub manifests: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Assume {
+    pub gke_version: Option<String>,
+    pub dataplane_v2: Option<bool>,
+    pub workload_pool: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyMapping {
+    pub path: String,
+    /// `projects/ID`, `projects/ID/serviceAccounts/EMAIL`, `serviceAccounts/EMAIL`, `folders/N`, `organizations/N`.
+    pub resource: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the config came from (for messages), if any.
+    pub path: Option<PathBuf>,
+    pub rules: BTreeMap<String, RuleSetting>,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclude: Vec<String>,
+    pub clusters: Vec<ClusterScope>,
+    pub assume: Assume,
+    pub iam_policies: Vec<PolicyMapping>,
+    pub max_service_accounts: usize,
+    pub limits: Limits,
+    pub rules_dirs: Vec<PathBuf>,
+    pub fail_level: Option<Severity>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: None,
+            rules: BTreeMap::new(),
+            select: Vec::new(),
+            ignore: Vec::new(),
+            exclude: Vec::new(),
+            clusters: Vec::new(),
+            assume: Assume::default(),
+            iam_policies: Vec::new(),
+            max_service_accounts: 3000,
+            limits: Limits::default(),
+            rules_dirs: Vec::new(),
+            fail_level: None,
+        }
+    }
+}
+
+/// A configuration error with the position that caused it.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+/// Finds `.kwi-lint.yaml` in the folder of `start` or any folder above it.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let abs = if start.is_absolute() {
+        start.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(start)
+    };
+    let dir = if abs.is_dir() { abs.as_path() } else { abs.parent()? };
+    dir.ancestors()
+        .map(|d| d.join(FILE_NAME))
+        .find(|p| p.is_file())
+}
+
+struct Reader<'a> {
+    source: &'a SourceFile,
+}
+
+impl Reader<'_> {
+    fn err(&self, node: &Node, message: impl Into<String>) -> ConfigError {
+        let p = self.source.position(node.span.start as usize);
+        ConfigError {
+            file: self.source.name.clone(),
+            line: p.line,
+            column: p.column,
+            message: message.into(),
+        }
+    }
+    fn map<'n>(&self, node: &'n Node, what: &str) -> Result<&'n [(Node, Node)], ConfigError> {
+        if node.is_null() {
+            return Ok(&[]);
+        }
+        node.as_map()
+            .ok_or_else(|| self.err(node, format!("`{what}` must be a mapping")))
+    }
+    fn string(&self, node: &Node, what: &str) -> Result<String, ConfigError> {
+        node.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| self.err(node, format!("`{what}` must be a string")))
+    }
+    fn strings(&self, node: &Node, what: &str) -> Result<Vec<String>, ConfigError> {
+        if let Some(s) = node.as_str() {
+            return Ok(vec![s.to_string()]);
+        }
+        node.as_seq()
+            .ok_or_else(|| self.err(node, format!("`{what}` must be a list of strings")))?
+            .iter()
+            .map(|n| self.string(n, what))
+            .collect()
+    }
+    fn boolean(&self, node: &Node, what: &str) -> Result<bool, ConfigError> {
+        node.as_bool()
+            .ok_or_else(|| self.err(node, format!("`{what}` must be true or false")))
+    }
+    fn number(&self, node: &Node, what: &str) -> Result<usize, ConfigError> {
+        node.as_str()
+            .and_then(|s| s.replace('_', "").parse().ok())
+            .ok_or_else(|| self.err(node, format!("`{what}` must be a whole number")))
+    }
+    fn severity(&self, node: &Node, what: &str) -> Result<Severity, ConfigError> {
+        node.as_str().and_then(Severity::parse).ok_or_else(|| {
+            self.err(node, format!("`{what}` must be one of error, warning, info"))
+        })
+    }
+    fn unknown(&self, key: &Node, allowed: &[&str]) -> ConfigError {
+        let k = key.as_str().unwrap_or("?");
+        let near = allowed
+            .iter()
+            .min_by_key(|a| crate::wi::edit_distance(k, a))
+            .filter(|a| crate::wi::edit_distance(k, a) <= 3);
+        let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+        self.err(
+            key,
+            format!("unknown key `{k}`{hint}; known keys: {}", allowed.join(", ")),
+        )
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "rules",
+    "select",
+    "ignore",
+    "exclude",
+    "clusters",
+    "assume",
+    "iam_policies",
+    "thresholds",
+    "limits",
+    "rules_dir",
+    "fail_level",
+];
+
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let name = crate::walk::display_path(path);
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: name.clone(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read config: {e}"),
+    })?;
+    let mut cfg = parse_text(&name, text)?;
+    cfg.path = Some(path.to_path_buf());
+    let base = path.parent().unwrap_or(Path::new("."));
+    cfg.rules_dirs = cfg.rules_dirs.iter().map(|d| base.join(d)).collect();
+    Ok(cfg)
+}
+
+pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
+    let source = SourceFile::new(name, text);
+    let r = Reader { source: &source };
+    let (docs, error) = parse::yaml::parse(&source.text[source.bom_len()..], source.bom_len(), &Limits::default());
+    if let Some(e) = error {
+        let p = source.position(e.offset);
+        return Err(ConfigError {
+            file: name.into(),
+            line: p.line,
+            column: p.column,
+            message: format!("YAML syntax error: {}", e.message),
+        });
+    }
+    let mut cfg = Config::default();
+    let Some(doc) = docs.first() else {
+        return Ok(cfg);
+    };
+    if let Some(d) = doc.duplicates.first() {
+        let p = source.position(d.second.start as usize);
+        return Err(ConfigError {
+            file: name.into(),
+            line: p.line,
+            column: p.column,
+            message: format!("duplicate key `{}`", d.key),
+        });
+    }
+    for (k, v) in r.map(&doc.root, "the config")? {
+        match k.as_str().unwrap_or("") {
+            "rules" => {
+                for (id, setting) in r.map(v, "rules")? {
+                    let id_s = r.string(id, "rule id")?;
+                    let mut s = RuleSetting::default();
+                    if let Some(b) = setting.as_bool() {
+                        s.enabled = Some(b);
+                    } else if let Some(sev) = setting.as_str().and_then(Severity::parse) {
+                        s.severity = Some(sev);
+                    } else {
+                        for (rk, rv) in r.map(setting, "rules.ID")? {
+                            match rk.as_str().unwrap_or("") {
+                                "enabled" => s.enabled = Some(r.boolean(rv, "enabled")?),
+                                "severity" => s.severity = Some(r.severity(rv, "severity")?),
+                                _ => return Err(r.unknown(rk, &["enabled", "severity"])),
+                            }
+                        }
+                    }
+                    cfg.rules.insert(id_s, s);
+                }
+            }
+            "select" => cfg.select = r.strings(v, "select")?,
+            "ignore" => cfg.ignore = r.strings(v, "ignore")?,
+            "exclude" => cfg.exclude = r.strings(v, "exclude")?,
+            "rules_dir" => {
+                cfg.rules_dirs = r.strings(v, "rules_dir")?.into_iter().map(PathBuf::from).collect()
+            }
+            "fail_level" => cfg.fail_level = Some(r.severity(v, "fail_level")?),
+            "clusters" => {
+                let items = v
+                    .as_seq()
+                    .ok_or_else(|| r.err(v, "`clusters` must be a list of {name, manifests}"))?;
+                for item in items {
+                    let mut name = None;
+                    let mut manifests = Vec::new();
+                    for (ck, cv) in r.map(item, "clusters[]")? {
+                        match ck.as_str().unwrap_or("") {
+                            "name" => name = Some(r.string(cv, "name")?),
+                            "manifests" => manifests = r.strings(cv, "manifests")?,
+                            _ => return Err(r.unknown(ck, &["name", "manifests"])),
+                        }
+                    }
+                    let name = name.ok_or_else(|| r.err(item, "a cluster scope needs `name`"))?;
+                    crate::walk::build_globset(&manifests).map_err(|e| r.err(item, e))?;
+                    cfg.clusters.push(ClusterScope { name, manifests });
+                }
+            }
+            "assume" => {
+                for (ak, av) in r.map(v, "assume")? {
+                    match ak.as_str().unwrap_or("") {
+                        "gke_version" => {
+                            let s = r.string(av, "gke_version")?;
+                            if crate::model::GkeVersion::parse(&s).is_none() {
+                                return Err(r.err(av, format!("`{s}` is not a GKE version such as 1.29.1-gke.1589018")));
+                            }
+                            cfg.assume.gke_version = Some(s)
+                        }
+                        "dataplane_v2" => cfg.assume.dataplane_v2 = Some(r.boolean(av, "dataplane_v2")?),
+                        "workload_pool" => {
+                            let s = r.string(av, "workload_pool")?;
+                            crate::wi::check_pool(&s).map_err(|e| r.err(av, e))?;
+                            cfg.assume.workload_pool = Some(s)
+                        }
+                        _ => {
+                            return Err(r.unknown(ak, &["gke_version", "dataplane_v2", "workload_pool"]))
+                        }
+                    }
+                }
+            }
+            "iam_policies" => {
+                for (pk, pv) in r.map(v, "iam_policies")? {
+                    let path = r.string(pk, "iam_policies key (a path glob)")?;
+                    let resource = r.string(pv, "iam_policies value (a resource)")?;
+                    if crate::model::PolicyResource::from_config(&resource).is_none() {
+                        return Err(r.err(pv, format!("`{resource}` is not projects/ID, projects/ID/serviceAccounts/EMAIL, serviceAccounts/EMAIL, folders/N or organizations/N")));
+                    }
+                    crate::walk::build_globset(std::slice::from_ref(&path)).map_err(|e| r.err(pk, e))?;
+                    cfg.iam_policies.push(PolicyMapping { path, resource });
+                }
+            }
+            "thresholds" => {
+                for (tk, tv) in r.map(v, "thresholds")? {
+                    match tk.as_str().unwrap_or("") {
+                        "service_accounts_per_cluster" => {
+                            cfg.max_service_accounts = r.number(tv, "service_accounts_per_cluster")?
+                        }
+                        _ => return Err(r.unknown(tk, &["service_accounts_per_cluster"])),
+                    }
+                }
+            }
+            "limits" => {
+                for (lk, lv) in r.map(v, "limits")? {
+                    match lk.as_str().unwrap_or("") {
+                        "max_file_size" => cfg.limits.max_file_size = r.number(lv, "max_file_size")? as u64,
+                        "max_depth" => cfg.limits.max_depth = r.number(lv, "max_depth")?.clamp(8, 4096),
+                        "max_documents" => cfg.limits.max_documents = r.number(lv, "max_documents")?,
+                        _ => {
+                            return Err(r.unknown(lk, &["max_file_size", "max_depth", "max_documents"]))
+                        }
+                    }
+                }
+            }
+            _ => return Err(r.unknown(k, TOP_KEYS)),
+        }
+    }
+    crate::walk::build_globset(&cfg.exclude).map_err(|e| ConfigError {
+        file: name.into(),
+        line: 1,
+        column: 1,
+        message: e,
+    })?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_points_at_line() {
+        let e = parse_text("c.yaml", "rules:\n  KWI201: off\nexclud: [x]\n".into()).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 1));
+        assert!(e.message.contains("did you mean `exclude`"), "{}", e.message);
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let c = parse_text(
+            "c.yaml",
+            "rules:\n  KWI201: off\n  KWI104: {severity: info}\nassume: {dataplane_v2: yes}\nthresholds: {service_accounts_per_cluster: 10}\n".into(),
+        )
+        .unwrap();
+        assert_eq!(c.rules["KWI201"].enabled, Some(false));
+        assert_eq!(c.rules["KWI104"].severity, Some(Severity::Info));
+        assert_eq!(c.assume.dataplane_v2, Some(true));
+        assert_eq!(c.max_service_accounts, 10);
+    }
+
+    #[test]
+    fn bad_value_is_an_error() {
+        let e = parse_text("c.yaml", "rules:\n  KWI201: {severity: loud}\n".into()).unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+}

@@ -1,0 +1,84 @@
+//! What a rule reports: a rule id, a primary span, related spans in the same
+//! or other files, and the fix.
+
+use serde::Serialize;
+
+use crate::source::{FileId, Span};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" | "warn" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: FileId,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Related {
+    pub at: Location,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: String,
+    pub at: Location,
+    pub message: String,
+    /// Set by a template when one case of its rule is milder or stronger than
+    /// the rule's default (e.g. a placeholder left in a manifest).
+    pub severity: Option<Severity>,
+    pub related: Vec<Related>,
+    pub help: Option<String>,
+}
+
+impl Finding {
+    pub fn new(rule: &str, file: FileId, span: Span, message: impl Into<String>) -> Self {
+        Finding {
+            rule: rule.to_string(),
+            at: Location { file, span },
+            message: message.into(),
+            severity: None,
+            related: Vec::new(),
+            help: None,
+        }
+    }
+    pub fn related(mut self, file: FileId, span: Span, message: impl Into<String>) -> Self {
+        self.related.push(Related {
+            at: Location { file, span },
+            message: message.into(),
+        });
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.severity = Some(s);
+        self
+    }
+}

@@ -1,0 +1,133 @@
+//! kwi-lint: an offline linter for GKE Workload Identity, RBAC and IAM.
+//!
+//! One direction of flow: `walk` → `parse` → `model` → `rules` → `report`.
+
+pub mod cli;
+pub mod config;
+pub mod finding;
+pub mod model;
+pub mod parse;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod walk;
+pub mod wi;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::finding::Severity;
+use crate::parse::{Format, ParsedFile, ProblemKind};
+use crate::report::{Resolved, Summary};
+use crate::rules::Rule;
+use crate::source::SourceFile;
+
+/// What to lint and how.
+#[derive(Clone, Debug, Default)]
+pub struct LintOptions {
+    pub paths: Vec<PathBuf>,
+    pub stdin_filename: Option<String>,
+    pub exclude: Vec<String>,
+    pub no_ignore: bool,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+/// The result of a lint run.
+pub struct Outcome {
+    pub findings: Vec<Resolved>,
+    pub summary: Summary,
+    /// Some input could not be read (exit code 2).
+    pub unreadable: bool,
+    /// `--verbose` notes: how each IAM policy's resource was found.
+    pub notes: Vec<String>,
+}
+
+/// Reads and parses every input, in parallel, in a stable order.
+pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
+    let mut excludes = config.exclude.clone();
+    excludes.extend(opts.exclude.iter().cloned());
+    let globs = walk::build_globset(&excludes).unwrap_or_default();
+    let roots: Vec<PathBuf> = opts.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
+    let (candidates, errors) = walk::discover(
+        &roots,
+        &walk::WalkOptions {
+            excludes: &globs,
+            no_ignore: opts.no_ignore,
+        },
+    );
+    let limits = &config.limits;
+    let mut files: Vec<ParsedFile> = candidates
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let id = i as u32;
+            match std::fs::metadata(&c.path) {
+                Ok(m) if m.len() > limits.max_file_size => {
+                    return parse::parse_bytes(id, c.display.clone(), vec![0; 0], Format::Yaml, false, limits)
+                        .with_size_problem(m.len(), limits.max_file_size);
+                }
+                _ => {}
+            }
+            match std::fs::read(&c.path) {
+                Ok(bytes) => parse::parse_bytes(id, c.display.clone(), bytes, Format::from_name(&c.display), c.helm_chart, limits),
+                Err(e) => parse::unreadable(id, c.display.clone(), format!("cannot read file: {e}")),
+            }
+        })
+        .collect();
+    for e in errors {
+        let id = files.len() as u32;
+        files.push(parse::unreadable(id, e.display, e.message));
+    }
+    if opts.paths.iter().any(|p| p.as_os_str() == "-") {
+        let name = opts.stdin_filename.clone().unwrap_or_else(|| "<stdin>".into());
+        let mut bytes = Vec::new();
+        let id = files.len() as u32;
+        files.push(match std::io::stdin().read_to_end(&mut bytes) {
+            Ok(_) => parse::parse_bytes(id, name.clone(), bytes, Format::from_name(&name), false, limits),
+            Err(e) => parse::unreadable(id, name, format!("cannot read standard input: {e}")),
+        });
+    }
+    files
+}
+
+/// Lints already parsed files.
+pub fn lint_files(files: &[ParsedFile], rules: &[Rule], config: &Config, started: std::time::Instant) -> Outcome {
+    let model = model::Model::build(files, config);
+    let raw = rules::run(rules, &model, config);
+    let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
+    let findings = report::resolve(raw, &sources, rules);
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let notes = model
+        .policies
+        .iter()
+        .map(|p| match &p.resource {
+            Some(r) => format!("{}: IAM policy of {} (from the {})", model.file_name(p.file), r.describe(), p.resolved_by),
+            None => format!("{}: IAM policy of an unknown resource", model.file_name(p.file)),
+        })
+        .collect();
+    Outcome {
+        summary: Summary {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            infos: count(Severity::Info),
+            files: files.len(),
+            objects: model.stats.objects,
+            seconds: started.elapsed().as_secs_f64(),
+        },
+        unreadable: files.iter().any(|f| f.problems.iter().any(|p| p.kind == ProblemKind::Unreadable)),
+        findings,
+        notes,
+    }
+}
+
+/// Loads rules for a config: built-ins plus extra folders.
+pub fn load_rules(config: &Config, extra_dirs: &[PathBuf]) -> Result<Vec<Rule>, rules::RuleError> {
+    let mut dirs = config.rules_dirs.clone();
+    dirs.extend(extra_dirs.iter().cloned());
+    rules::load(&dirs)
+}

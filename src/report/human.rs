@@ -1,0 +1,106 @@
+//! Human output through miette: a snippet per finding with a label on the
+//! node, related snippets in other files, the fix, and a summary line.
+
+use std::fmt;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan};
+
+use super::{sanitize, summary_line, Resolved, Summary};
+use crate::finding::Severity;
+use crate::source::SharedSource;
+
+#[derive(Debug)]
+struct Report {
+    message: String,
+    code: Option<String>,
+    severity: miette::Severity,
+    source: SharedSource,
+    label: LabeledSpan,
+    help: Option<String>,
+    related: Vec<Report>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(self.label.clone())))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+        }
+    }
+}
+
+fn miette_severity(s: Severity) -> miette::Severity {
+    match s {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Info => miette::Severity::Advice,
+    }
+}
+
+fn build(f: &Resolved) -> Report {
+    let label_text = match f.rule.as_str() {
+        _ if f.byte_end > f.byte_start || f.byte_start < f.file.text.len() => "here",
+        _ => "here",
+    };
+    Report {
+        message: sanitize(&f.message),
+        code: Some(format!("{}({})", f.rule, f.name)),
+        severity: miette_severity(f.severity),
+        source: SharedSource(f.file.clone()),
+        label: LabeledSpan::new(Some(label_text.to_string()), f.byte_start, f.byte_end - f.byte_start),
+        help: f.help.as_deref().map(sanitize),
+        related: f
+            .related
+            .iter()
+            .map(|r| Report {
+                message: sanitize(&r.message),
+                code: None,
+                severity: miette::Severity::Advice,
+                source: SharedSource(r.file.clone()),
+                label: LabeledSpan::new(Some("related".to_string()), r.byte_start, r.byte_end - r.byte_start),
+                help: None,
+                related: Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1).with_width(100);
+    let mut out = String::new();
+    for f in findings {
+        let report = build(f);
+        if handler.render_report(&mut out, &report).is_err() {
+            out.push_str(&format!("{}:{}:{}: {} {}\n", f.file.name, f.start.line, f.start.column, f.rule, sanitize(&f.message)));
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary_line(summary));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,113 @@
+//! Rendering findings. Every format reads positions from the same
+//! `SourceFile`, so human, JSON and the rest always agree.
+
+pub mod human;
+pub mod json;
+
+use std::sync::Arc;
+
+use crate::finding::{Finding, Severity};
+use crate::rules::Rule;
+use crate::source::{Position, SourceFile};
+
+/// A finding with everything a renderer needs, resolved once.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub rule: String,
+    pub name: String,
+    pub severity: Severity,
+    pub message: String,
+    pub file: Arc<SourceFile>,
+    pub start: Position,
+    pub end: Position,
+    pub byte_start: usize,
+    pub byte_end: usize,
+    pub related: Vec<ResolvedRelated>,
+    pub help: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ResolvedRelated {
+    pub file: Arc<SourceFile>,
+    pub start: Position,
+    pub byte_start: usize,
+    pub byte_end: usize,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    pub files: usize,
+    pub objects: usize,
+    pub seconds: f64,
+}
+
+pub fn resolve(findings: Vec<(Finding, Severity)>, files: &[Arc<SourceFile>], rules: &[Rule]) -> Vec<Resolved> {
+    let mut out: Vec<Resolved> = findings
+        .into_iter()
+        .map(|(f, severity)| {
+            let file = files[f.at.file as usize].clone();
+            let (bs, be) = (f.at.span.start as usize, f.at.span.end as usize);
+            let name = rules.iter().find(|r| r.id == f.rule).map(|r| r.name.clone()).unwrap_or_default();
+            Resolved {
+                start: file.position(bs),
+                end: file.position(be),
+                related: f
+                    .related
+                    .iter()
+                    .map(|r| {
+                        let rf = files[r.at.file as usize].clone();
+                        ResolvedRelated {
+                            start: rf.position(r.at.span.start as usize),
+                            byte_start: r.at.span.start as usize,
+                            byte_end: r.at.span.end as usize,
+                            file: rf,
+                            message: r.message.clone(),
+                        }
+                    })
+                    .collect(),
+                rule: f.rule,
+                name,
+                severity,
+                message: f.message,
+                file,
+                byte_start: bs,
+                byte_end: be,
+                help: f.help,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.file.name.as_str(), a.start, a.rule.as_str(), a.byte_end, a.message.as_str())
+            .cmp(&(b.file.name.as_str(), b.start, b.rule.as_str(), b.byte_end, b.message.as_str()))
+    });
+    out.dedup_by(|a, b| a.rule == b.rule && a.file.name == b.file.name && a.byte_start == b.byte_start && a.message == b.message);
+    out
+}
+
+/// Values from scanned files are echoed in messages: never let them carry
+/// terminal control sequences.
+pub fn sanitize(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n') {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { c.escape_unicode().to_string() } else { c.to_string() })
+        .collect()
+}
+
+pub fn summary_line(s: &Summary) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, {} in {} ({} objects) in {:.2} s",
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.infos, "info"),
+        plural(s.files, "file"),
+        s.objects,
+        s.seconds
+    )
+}

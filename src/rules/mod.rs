@@ -1,0 +1,327 @@
+//! Rules are data: one YAML file per rule (embedded from `rules/`, more with
+//! `--rules-dir`). A rule's check is a generic predicate over one object or a
+//! named template implemented in Rust with parameters.
+
+pub mod predicate;
+pub mod templates;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::finding::{Finding, Severity};
+use crate::model::Model;
+use crate::parse::{self, Limits, Node};
+use crate::source::SourceFile;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Template parameters, typed when the rule is loaded.
+#[derive(Clone, Debug, Default)]
+pub struct Params(pub BTreeMap<String, ParamValue>);
+
+#[derive(Clone, Debug)]
+pub enum ParamValue {
+    Str(String),
+    List(Vec<String>),
+}
+
+impl Params {
+    pub fn str(&self, key: &str) -> Option<&str> {
+        match self.0.get(key) {
+            Some(ParamValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.0.get(key) {
+            Some(ParamValue::List(l)) => l.clone(),
+            Some(ParamValue::Str(s)) => vec![s.clone()],
+            None => Vec::new(),
+        }
+    }
+    pub fn number(&self, key: &str) -> Option<usize> {
+        self.str(key).and_then(|s| s.parse().ok())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Check {
+    Template { name: String, params: Params },
+    Predicate(predicate::PredicateCheck),
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    pub enabled: bool,
+    pub category: String,
+    pub summary: String,
+    pub why: String,
+    pub fix: String,
+    pub bad_example: String,
+    pub good_example: String,
+    pub check: Check,
+    /// Where the rule was defined (`rules/KWI201.yaml` or a user's path).
+    pub origin: String,
+}
+
+#[derive(Debug)]
+pub struct RuleError {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+const RULE_KEYS: &[&str] = &[
+    "id", "name", "severity", "enabled", "category", "summary", "why", "fix", "examples", "check",
+];
+
+/// Parses one rule file.
+pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
+    let source = SourceFile::new(origin, text.to_string());
+    let err = |node: Option<&Node>, message: String| {
+        let p = source.position(node.map(|n| n.span.start as usize).unwrap_or(0));
+        RuleError {
+            file: origin.to_string(),
+            line: p.line,
+            column: p.column,
+            message,
+        }
+    };
+    let (docs, e) = parse::yaml::parse(&source.text, 0, &Limits::default());
+    if let Some(e) = e {
+        let p = source.position(e.offset);
+        return Err(RuleError {
+            file: origin.into(),
+            line: p.line,
+            column: p.column,
+            message: format!("YAML syntax error: {}", e.message),
+        });
+    }
+    let root = docs
+        .first()
+        .map(|d| &d.root)
+        .filter(|r| r.as_map().is_some())
+        .ok_or_else(|| err(None, "a rule file must be a mapping".into()))?;
+    for (k, _) in root.as_map().unwrap_or(&[]) {
+        let key = k.as_str().unwrap_or("");
+        if !RULE_KEYS.contains(&key) {
+            return Err(err(
+                Some(k),
+                format!("unknown key `{key}`; known keys: {}", RULE_KEYS.join(", ")),
+            ));
+        }
+    }
+    let text_of = |key: &str, required: bool| -> Result<String, RuleError> {
+        match root.get(key) {
+            Some(n) => n
+                .as_str()
+                .map(|s| s.trim_end().to_string())
+                .ok_or_else(|| err(Some(n), format!("`{key}` must be a string"))),
+            None if required => Err(err(Some(root), format!("missing `{key}`"))),
+            None => Ok(String::new()),
+        }
+    };
+    let id = text_of("id", true)?;
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') || id.is_empty() {
+        return Err(err(root.get("id"), format!("`{id}` is not a valid rule id (letters, digits, - and _)")));
+    }
+    let name = text_of("name", true)?;
+    let sev_node = root.get("severity");
+    let severity = match sev_node {
+        Some(n) => n
+            .as_str()
+            .and_then(Severity::parse)
+            .ok_or_else(|| err(Some(n), "`severity` must be error, warning or info".into()))?,
+        None => Severity::Warning,
+    };
+    let enabled = match root.get("enabled") {
+        Some(n) => n
+            .as_bool()
+            .ok_or_else(|| err(Some(n), "`enabled` must be true or false".into()))?,
+        None => true,
+    };
+    let examples = root.get("examples");
+    let example = |k: &str| {
+        examples
+            .and_then(|e| e.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let check_node = root
+        .get("check")
+        .ok_or_else(|| err(Some(root), "missing `check` (a `template` or a `predicate`)".into()))?;
+    let check = if let Some(t) = check_node.get("template") {
+        let name = t
+            .as_str()
+            .ok_or_else(|| err(Some(t), "`template` must be a name".into()))?
+            .to_string();
+        let Some(template) = templates::lookup(&name) else {
+            return Err(err(
+                Some(t),
+                format!(
+                    "unknown template `{name}`; known templates: {}",
+                    templates::names().join(", ")
+                ),
+            ));
+        };
+        let mut params = Params::default();
+        for (k, v) in check_node.map_at("params") {
+            let key = k.as_str().unwrap_or("").to_string();
+            if !template.params.contains(&key.as_str()) {
+                return Err(err(
+                    Some(k),
+                    format!(
+                        "template `{name}` has no parameter `{key}`; it takes: {}",
+                        if template.params.is_empty() { "none".to_string() } else { template.params.join(", ") }
+                    ),
+                ));
+            }
+            let value = if let Some(s) = v.as_str() {
+                ParamValue::Str(s.to_string())
+            } else if let Some(items) = v.as_seq() {
+                ParamValue::List(items.iter().filter_map(Node::as_str).map(str::to_string).collect())
+            } else {
+                return Err(err(Some(v), format!("parameter `{key}` must be a string or a list")));
+            };
+            params.0.insert(key, value);
+        }
+        Check::Template { name, params }
+    } else {
+        Check::Predicate(predicate::PredicateCheck::parse(check_node).map_err(|(n, m)| err(n, m))?)
+    };
+    Ok(Rule {
+        id,
+        name,
+        severity,
+        enabled,
+        category: text_of("category", false)?,
+        summary: text_of("summary", true)?,
+        why: text_of("why", false)?,
+        fix: text_of("fix", false)?,
+        bad_example: example("bad"),
+        good_example: example("good"),
+        check,
+        origin: origin.to_string(),
+    })
+}
+
+/// Built-in rules plus the `*.yaml` files of each extra folder, sorted by id.
+/// A user's rule with a built-in id replaces the built-in one.
+pub fn load(extra_dirs: &[impl AsRef<Path>]) -> Result<Vec<Rule>, RuleError> {
+    let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
+    for (origin, text) in BUILTIN_RULES {
+        let r = parse_rule(origin, text)?;
+        rules.insert(r.id.clone(), r);
+    }
+    for dir in extra_dirs {
+        let dir = dir.as_ref();
+        let entries = std::fs::read_dir(dir).map_err(|e| RuleError {
+            file: dir.display().to_string(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read rules folder: {e}"),
+        })?;
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let origin = crate::walk::display_path(&p);
+            let text = std::fs::read_to_string(&p).map_err(|e| RuleError {
+                file: origin.clone(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read rule file: {e}"),
+            })?;
+            let r = parse_rule(&origin, &text)?;
+            rules.insert(r.id.clone(), r);
+        }
+    }
+    Ok(rules.into_values().collect())
+}
+
+/// Does a selector (`KWI201`, `wi-binding-missing`, `KWI2`, `ALL`) pick this rule?
+pub fn selector_matches(rule: &Rule, sel: &str) -> bool {
+    sel.eq_ignore_ascii_case("ALL") || rule.name == sel || rule.id.starts_with(sel)
+}
+
+/// Which rules run, with which severity, after config and command line.
+pub fn effective(rules: &[Rule], config: &Config, select: &[String], ignore: &[String]) -> Vec<Rule> {
+    rules
+        .iter()
+        .filter_map(|r| {
+            let setting = config.rules.get(&r.id).or_else(|| config.rules.get(&r.name));
+            let mut enabled = setting.and_then(|s| s.enabled).unwrap_or(r.enabled);
+            let selects: Vec<&String> = config.select.iter().chain(select).collect();
+            if !selects.is_empty() {
+                // An explicit selection enables opt-in rules it names.
+                enabled = selects.iter().any(|s| selector_matches(r, s))
+                    && (enabled || selects.iter().any(|s| *s == &r.id || *s == &r.name));
+            }
+            if config.ignore.iter().chain(ignore).any(|s| selector_matches(r, s)) {
+                enabled = false;
+            }
+            if !enabled {
+                return None;
+            }
+            let mut r = r.clone();
+            if let Some(sev) = setting.and_then(|s| s.severity) {
+                r.severity = sev;
+            }
+            Some(r)
+        })
+        .collect()
+}
+
+pub struct Ctx<'m, 'a> {
+    pub model: &'m Model<'a>,
+    pub rule: &'m Rule,
+    pub config: &'m Config,
+}
+
+/// Runs every rule (in parallel) and returns findings with severities resolved.
+pub fn run(rules: &[Rule], model: &Model, config: &Config) -> Vec<(Finding, Severity)> {
+    rules
+        .par_iter()
+        .flat_map_iter(|rule| {
+            let ctx = Ctx { model, rule, config };
+            let findings = match &rule.check {
+                Check::Template { name, params } => match templates::lookup(name) {
+                    Some(t) => (t.run)(&ctx, params),
+                    None => Vec::new(),
+                },
+                Check::Predicate(p) => p.run(&ctx),
+            };
+            let overridden = config
+                .rules
+                .get(&rule.id)
+                .or_else(|| config.rules.get(&rule.name))
+                .and_then(|s| s.severity)
+                .is_some();
+            findings.into_iter().map(move |mut f| {
+                f.rule = rule.id.clone();
+                let sev = if overridden {
+                    rule.severity
+                } else {
+                    f.severity.unwrap_or(rule.severity)
+                };
+                (f, sev)
+            })
+        })
+        .collect()
+}

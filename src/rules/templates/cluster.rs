@@ -1,0 +1,253 @@
+//! KWI3xx: the cluster, its node pools and the project.
+
+use super::{head, key_span, Ctx, Params};
+use crate::finding::{Finding, Severity};
+use crate::model::{Cluster, Model, PolicyResource};
+use crate::parse::Node;
+use crate::wi;
+
+fn location_flag(c: &Cluster) -> String {
+    c.location.map(|l| format!(" --location={l}")).unwrap_or_default()
+}
+
+/// WI ServiceAccounts of a cluster's scope (all of them when scopes are unknown).
+fn wi_service_accounts<'m, 'a>(ctx: &'m Ctx<'m, 'a>, cluster: usize) -> Vec<&'m crate::model::Object<'a>> {
+    let m = ctx.model;
+    m.objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount" && Model::wi_annotation(o).is_some())
+        .filter(|o| m.scope_of(o.file).is_none_or(|s| s == cluster))
+        .collect()
+}
+
+pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, c) in ctx.model.clusters.iter().enumerate() {
+        if c.pool().is_some() || c.autopilot {
+            continue;
+        }
+        let users = wi_service_accounts(ctx, i);
+        let Some(first) = users.first() else { continue };
+        let span = c.node.get("workloadIdentityConfig").map(|n| n.span).unwrap_or_else(|| c.name_span());
+        let project = c.project.clone().unwrap_or_else(|| "PROJECT_ID".into());
+        let mut f = Finding::new(
+            &ctx.rule.id,
+            c.file,
+            span,
+            format!("cluster `{}` has Workload Identity disabled (no workloadIdentityConfig.workloadPool), but {} ServiceAccount(s) use it", c.name, users.len()),
+        );
+        if let Some((key, _)) = Model::wi_annotation(first) {
+            f = f.related(first.file, key.span, format!("{} expects Workload Identity", first.display()));
+        }
+        out.push(f.help(format!(
+            "gcloud container clusters update {}{} --workload-pool={project}.svc.id.goog",
+            c.name,
+            location_flag(c)
+        )));
+    }
+    out
+}
+
+pub fn pool_project(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in &ctx.model.clusters {
+        let (Some(pool), Some(project), Some(node)) = (c.pool(), c.project.as_deref(), c.workload_pool) else { continue };
+        let want = format!("{project}.svc.id.goog");
+        if pool == want {
+            continue;
+        }
+        let why = match wi::check_pool(pool) {
+            Err(e) => e,
+            Ok(()) => format!("it should be `{want}` (a fleet host project's pool is the one exception)"),
+        };
+        out.push(
+            Finding::new(&ctx.rule.id, c.file, node.span, format!("workload pool `{pool}` of cluster `{}` is not its project's pool: {why}", c.name))
+                .help(format!("gcloud container clusters update {}{} --workload-pool={want}", c.name, location_flag(c))),
+        );
+    }
+    out
+}
+
+fn metadata_mode(pool: &Node) -> (Option<&Node>, bool) {
+    let wmc = pool.path(&["config", "workloadMetadataConfig"]);
+    let ok = wmc.is_some_and(|w| {
+        w.get("mode").and_then(Node::as_str) == Some("GKE_METADATA")
+            || w.get("nodeMetadata").and_then(Node::as_str) == Some("GKE_METADATA_SERVER")
+    });
+    (wmc, ok)
+}
+
+pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let m = ctx.model;
+    let members = m.member_ksas();
+    let mut out = Vec::new();
+    for np in &m.node_pools {
+        let Some(ci) = np.cluster else { continue };
+        let c = &m.clusters[ci];
+        if c.pool().is_none() || c.autopilot {
+            continue;
+        }
+        let (wmc, ok) = metadata_mode(np.node);
+        if ok {
+            continue;
+        }
+        let landing: Vec<_> = m
+            .workloads
+            .iter()
+            .filter(|w| m.scope_of(m.objects[w.object].file).is_none_or(|s| s == ci))
+            .filter(|w| m.is_wi_workload(w, &members))
+            .filter(|w| {
+                w.spec
+                    .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])
+                    .and_then(Node::as_str)
+                    .is_none_or(|p| p == np.name)
+            })
+            .collect();
+        if landing.is_empty() && !m.objects.is_empty() {
+            continue;
+        }
+        let mode = wmc
+            .and_then(|w| w.get("mode").or_else(|| w.get("nodeMetadata")))
+            .and_then(Node::as_str)
+            .unwrap_or("unset");
+        let span = wmc.map(|w| w.span).filter(|s| !s.is_empty()).unwrap_or_else(|| {
+            np.node.get("name").map(|n| n.span).unwrap_or_else(|| head(np.node))
+        });
+        let mut f = Finding::new(
+            &ctx.rule.id,
+            np.file,
+            span,
+            format!("node pool `{}` of cluster `{}` does not run the GKE metadata server (mode {mode}): WI pods there get the node's identity", np.name, c.name),
+        );
+        for w in landing.iter().take(3) {
+            let o = &m.objects[w.object];
+            f = f.related(o.file, o.name_span(), format!("{} (Workload Identity) can be scheduled on this pool", o.display()));
+        }
+        out.push(f.help(format!(
+            "gcloud container node-pools update {} --cluster={}{} --workload-metadata=GKE_METADATA",
+            np.name,
+            c.name,
+            location_flag(c)
+        )));
+    }
+    out
+}
+
+pub fn zonal(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in &ctx.model.clusters {
+        if c.pool().is_none() {
+            continue;
+        }
+        let link = c.node.get("selfLink").and_then(Node::as_str).unwrap_or("");
+        let loc_node = c.node.get("location").or_else(|| c.node.get("zone"));
+        let zonal = match c.location {
+            Some(l) => wi::is_zone(l),
+            None => link.contains("/zones/"),
+        };
+        if !zonal {
+            continue;
+        }
+        let span = loc_node.map(|n| n.span).unwrap_or_else(|| key_span(c.node, "selfLink"));
+        let region = c.location.and_then(|l| l.rsplit_once('-')).map(|(r, _)| r).unwrap_or("REGION");
+        out.push(
+            Finding::new(
+                &ctx.rule.id,
+                c.file,
+                span,
+                format!("cluster `{}` is zonal: during control-plane maintenance the GKE metadata server cannot issue tokens and answers 500", c.name),
+            )
+            .help(format!("use a regional cluster for workloads that need Workload Identity (e.g. `gcloud container clusters create {} --region={region} --workload-pool=…`)", c.name)),
+        );
+    }
+    out
+}
+
+pub fn service_enabled(ctx: &Ctx, params: &Params) -> Vec<Finding> {
+    let service = params.str("service").unwrap_or("iamcredentials.googleapis.com");
+    let mut out = Vec::new();
+    for s in &ctx.model.services {
+        if s.enabled.contains(&service) {
+            continue;
+        }
+        let project = s
+            .project_number
+            .as_deref()
+            .and_then(|n| ctx.model.projects.iter().find(|p| p.number.as_deref() == Some(n)))
+            .and_then(|p| p.id)
+            .map(str::to_string)
+            .or_else(|| s.project_number.clone())
+            .unwrap_or_else(|| "PROJECT_ID".into());
+        let f = Finding::new(&ctx.rule.id, s.file, head(s.node), format!("`{service}` is not among the enabled services of project {project}"))
+            .help(format!("gcloud services enable {service} --project={project}"));
+        out.push(if s.partial {
+            let span = key_span(s.node, "nextPageToken");
+            Finding::new(&ctx.rule.id, s.file, span, format!("`{service}` is not on this page of enabled services, but the list is partial (nextPageToken): cannot tell whether it is enabled"))
+                .help(format!("dump the whole list: gcloud services list --enabled --project={project} --format=json"))
+                .severity(Severity::Info)
+        } else {
+            f
+        });
+    }
+    out
+}
+
+const AGENT_ROLE: &str = "roles/container.serviceAgent";
+
+pub fn service_agent(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let m = ctx.model;
+    let mut out = Vec::new();
+    for p in &m.policies {
+        let Some(PolicyResource::Project { id, number }) = &p.resource else { continue };
+        let project = id
+            .as_deref()
+            .and_then(|id| m.projects.iter().find(|pr| pr.id == Some(id)))
+            .or_else(|| number.as_deref().and_then(|n| m.projects.iter().find(|pr| pr.number.as_deref() == Some(n))));
+        let number = number.clone().or_else(|| project.and_then(|pr| pr.number.clone()));
+        let id = id.clone().or_else(|| project.and_then(|pr| pr.id.map(str::to_string)));
+        let Some(number) = number else { continue };
+        let uses_gke = m.clusters.iter().any(|c| c.project.is_some() && c.project == id)
+            || m.services.iter().any(|s| {
+                s.project_number.as_deref() == Some(number.as_str()) && s.enabled.contains(&"container.googleapis.com")
+            })
+            || m.objects.iter().any(|o| {
+                Model::wi_annotation(o)
+                    .and_then(|(_, v)| v.as_str())
+                    .and_then(wi::email_project)
+                    .is_some_and(|gp| Some(gp) == id.as_deref())
+            });
+        if !uses_gke {
+            continue;
+        }
+        let want = format!("serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com");
+        let shown = id.clone().unwrap_or_else(|| number.clone());
+        let help = format!("gcloud projects add-iam-policy-binding {shown} --member={want} --role={AGENT_ROLE}");
+        let agent_bindings: Vec<_> = p.bindings.iter().filter(|b| b.role_str() == AGENT_ROLE).collect();
+        if agent_bindings.iter().any(|b| b.members.iter().any(|mm| mm.as_str() == Some(want.as_str()))) {
+            continue;
+        }
+        let wrong = agent_bindings.iter().flat_map(|b| b.members.iter()).find(|mm| {
+            mm.as_str().is_some_and(|s| s.ends_with("@container-engine-robot.iam.gserviceaccount.com"))
+        });
+        let f = match wrong {
+            Some(node) => Finding::new(
+                &ctx.rule.id,
+                p.file,
+                node.span,
+                format!("the GKE service agent here does not match project number {number}"),
+            ),
+            None => Finding::new(
+                &ctx.rule.id,
+                p.file,
+                key_span(p.node, "bindings"),
+                format!("project {shown} does not grant {AGENT_ROLE} to its GKE service agent: enabling Workload Identity fails with `DeployPatch failed`"),
+            ),
+        };
+        let f = match project {
+            Some(pr) => f.related(pr.file, pr.node.get("projectNumber").or_else(|| pr.node.get("name")).map(|n| n.span).unwrap_or_else(|| head(pr.node)), format!("project number {number}")),
+            None => f,
+        };
+        out.push(f.help(help));
+    }
+    out
+}

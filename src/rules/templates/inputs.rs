@@ -1,0 +1,63 @@
+//! KWI0xx: problems with the input files themselves.
+
+use super::{head, key_span, Ctx, Params};
+use crate::finding::{Finding, Severity};
+use crate::parse::ProblemKind;
+
+pub fn file_problems(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for f in &ctx.model.files {
+        for p in &f.problems {
+            let mut finding = Finding::new(&ctx.rule.id, f.id, p.span, p.message.clone());
+            if let Some(h) = &p.help {
+                finding = finding.help(h.clone());
+            }
+            if p.kind == ProblemKind::HelmTemplate {
+                finding = finding.severity(Severity::Info);
+            }
+            out.push(finding);
+        }
+    }
+    out
+}
+
+pub fn duplicate_keys(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for f in &ctx.model.files {
+        for d in f.docs.iter().flat_map(|d| &d.duplicates) {
+            out.push(
+                Finding::new(
+                    &ctx.rule.id,
+                    f.id,
+                    d.second,
+                    format!("duplicate key `{}`: this value silently replaces the first one", d.key),
+                )
+                .related(f.id, d.first, "first defined here")
+                .help(format!("keep one `{}` entry and merge the two values", d.key)),
+            );
+        }
+    }
+    out
+}
+
+pub fn policy_resource(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    ctx.model
+        .policies
+        .iter()
+        .filter(|p| p.resource.is_none())
+        .map(|p| {
+            let span = if p.node.get("bindings").is_some() { key_span(p.node, "bindings") } else { head(p.node) };
+            Finding::new(
+                &ctx.rule.id,
+                p.file,
+                span,
+                "cannot tell whose IAM policy this is: rules that need it (KWI201, KWI205, KWI306) skip it",
+            )
+            .help(
+                "name the file after the resource (GSA_EMAIL.json for `gcloud iam service-accounts get-iam-policy`, \
+                 project-iam.json beside `gcloud projects describe` output), export with `gcloud asset search-all-iam-policies`, \
+                 or map it in .kwi-lint.yaml: `iam_policies: {\"PATH\": \"projects/PROJECT_ID\"}`",
+            )
+        })
+        .collect()
+}

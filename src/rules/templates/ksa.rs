@@ -1,0 +1,171 @@
+//! KWI1xx: the Kubernetes service account side of Workload Identity.
+
+use super::{Ctx, Params};
+use crate::finding::{Finding, Severity};
+use crate::model::Model;
+use crate::parse::Node;
+use crate::wi::{self, EmailProblem};
+
+fn normalise(k: &str) -> String {
+    k.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+fn near_miss(k: &str, key: &str, max: usize) -> bool {
+    if k == key {
+        return false;
+    }
+    let lower = k.to_ascii_lowercase();
+    lower == key
+        || normalise(k) == normalise(key)
+        || normalise(k) == normalise(&format!("{key}s"))
+        || wi::edit_distance(&lower, key) <= max
+}
+
+/// Every metadata node: objects and the pod templates inside workloads.
+fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(u32, &'a Node)> {
+    let mut out: Vec<(u32, &'a Node)> = model.objects.iter().filter_map(|o| Some((o.file, o.metadata()?))).collect();
+    for w in &model.workloads {
+        let o = &model.objects[w.object];
+        if o.kind != "Pod" {
+            if let Some(m) = w.template.get("metadata") {
+                out.push((o.file, m));
+            }
+        }
+    }
+    out
+}
+
+pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
+    let key = params.str("key").unwrap_or(wi::ANNOTATION);
+    let max = params.number("max_distance").unwrap_or(2);
+    let mut out = Vec::new();
+    for (file, meta) in metadata_nodes(ctx.model) {
+        for (k, _) in meta.map_at("annotations") {
+            let Some(ks) = k.as_str() else { continue };
+            if near_miss(ks, key, max) {
+                out.push(
+                    Finding::new(&ctx.rule.id, file, k.span, format!("annotation `{ks}` looks like a misspelling of `{key}`: GKE ignores it"))
+                        .help(format!("rename the key to `{key}`")),
+                );
+            }
+        }
+        for (k, _) in meta.map_at("labels") {
+            let Some(ks) = k.as_str() else { continue };
+            if ks == key || near_miss(ks, key, max) {
+                out.push(
+                    Finding::new(&ctx.rule.id, file, k.span, format!("`{ks}` is a label; GKE reads `{key}` only from metadata.annotations"))
+                        .help(format!("move it under metadata.annotations as `{key}`")),
+                );
+            }
+        }
+    }
+    out
+}
+
+pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for o in ctx.model.objects.iter().filter(|o| o.kind == "ServiceAccount") {
+        let Some((key, value)) = Model::wi_annotation(o) else { continue };
+        let Some(v) = value.as_str() else {
+            out.push(
+                Finding::new(&ctx.rule.id, o.file, key.span, "the annotation has no value")
+                    .help("set it to the Google service account's email: NAME@PROJECT_ID.iam.gserviceaccount.com"),
+            );
+            continue;
+        };
+        let problem = if v.is_empty() { Some(EmailProblem::Invalid("it is empty".into())) } else { wi::check_gsa_email(v) };
+        let Some(problem) = problem else { continue };
+        let (msg, help, sev) = match problem {
+            EmailProblem::Placeholder => (
+                format!("`{v}` still contains a placeholder"),
+                "replace the placeholder with the real project ID (or let your overlay patch it)".to_string(),
+                Some(Severity::Warning),
+            ),
+            EmailProblem::Prefix => (
+                format!("`{v}` has the IAM member prefix `serviceAccount:`; the annotation takes the bare email"),
+                format!("use `{}`", v.trim_start_matches("serviceAccount:")),
+                None,
+            ),
+            EmailProblem::Whitespace => (
+                format!("`{v}` contains whitespace"),
+                format!("use `{}`", v.split_whitespace().collect::<String>()),
+                None,
+            ),
+            EmailProblem::UpperCase => (
+                format!("`{v}` contains upper-case letters; GSA emails are lower case"),
+                format!("use `{}`", v.to_ascii_lowercase()),
+                None,
+            ),
+            EmailProblem::Invalid(why) => (
+                format!("`{v}` is not a valid Google service account email: {why}"),
+                "use NAME@PROJECT_ID.iam.gserviceaccount.com (`gcloud iam service-accounts list` shows the emails)".to_string(),
+                None,
+            ),
+        };
+        let mut f = Finding::new(&ctx.rule.id, o.file, value.span, msg).help(help);
+        if let Some(s) = sev {
+            f = f.severity(s);
+        }
+        out.push(f);
+    }
+    out
+}
+
+pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let mut out = Vec::new();
+    for w in &model.workloads {
+        let o = &model.objects[w.object];
+        if w.ksa == "default" || !model.sa_namespaces.contains(o.namespace) || model.service_account(o.namespace, w.ksa).is_some() {
+            continue;
+        }
+        let Some(node) = w.ksa_node else { continue };
+        // The nearest defined name in that namespace, as a related span.
+        let nearest = model
+            .service_accounts
+            .iter()
+            .filter(|((ns, _), _)| *ns == o.namespace)
+            .map(|((_, name), i)| (wi::edit_distance(name, w.ksa), *name, *i))
+            .min();
+        let mut f = Finding::new(
+            &ctx.rule.id,
+            o.file,
+            node.span,
+            format!("{} runs as service account `{}`, which no manifest defines in namespace `{}`", o.display(), w.ksa, o.namespace),
+        );
+        if let Some((d, name, i)) = nearest {
+            let sa = &model.objects[i];
+            f = f.related(sa.file, sa.name_span(), format!("namespace `{}` defines `{name}`", o.namespace));
+            if d <= 3 {
+                f = f.help(format!("did you mean `{name}`? Otherwise add a ServiceAccount `{}` to namespace `{}`", w.ksa, o.namespace));
+            }
+        }
+        if f.help.is_none() {
+            f = f.help(format!("add `apiVersion: v1, kind: ServiceAccount, metadata: {{name: {}, namespace: {}}}`", w.ksa, o.namespace));
+        }
+        out.push(f);
+    }
+    out
+}
+
+pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for o in ctx.model.objects.iter().filter(|o| o.kind == "ServiceAccount") {
+        let Some((key, value)) = Model::wi_annotation(o) else { continue };
+        let v = value.as_str().unwrap_or("");
+        let (local, domain) = v.split_once('@').unwrap_or(("", ""));
+        if domain == "developer.gserviceaccount.com" && local.ends_with("-compute") {
+            out.push(
+                Finding::new(&ctx.rule.id, o.file, value.span, format!("`{v}` is the Compute Engine default service account: it usually holds roles/editor on the whole project"))
+                    .help("create a dedicated GSA with only the roles this workload needs: `gcloud iam service-accounts create NAME`"),
+            );
+        }
+        if o.name == Some("default") {
+            out.push(
+                Finding::new(&ctx.rule.id, o.file, key.span, format!("the `default` service account of namespace `{}` is bound to a GSA: every pod in the namespace inherits `{v}`", o.namespace))
+                    .help("annotate a dedicated ServiceAccount instead and set `serviceAccountName` in the pods that need it"),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,181 @@
+//! One `SourceFile` per input: the text plus a line index. It serves the node
+//! tree, miette, JSON and every other format, so all of them agree on
+//! positions (miette's own sources rescan the file for every label).
+
+use std::sync::Arc;
+
+/// Index of a file in the run's file table.
+pub type FileId = u32;
+
+/// A byte range into a `SourceFile`'s text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end.max(start) as u32,
+        }
+    }
+    pub fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// 1-based line and column; the column counts characters, not bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path as shown in every output (relative to the working directory when below it).
+    pub name: String,
+    /// The text as read. Invalid UTF-8 is replaced for display only.
+    pub text: String,
+    /// Byte offset where each line starts. Line 1 starts after a UTF-8 BOM.
+    line_starts: Vec<u32>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: String) -> Arc<SourceFile> {
+        let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
+        line_starts.push(bom);
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        Arc::new(SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        })
+    }
+
+    /// Length of a UTF-8 BOM at the start of the text (0 or 3).
+    pub fn bom_len(&self) -> usize {
+        self.line_starts[0] as usize
+    }
+
+    /// 0-based line index containing `offset`.
+    fn line_index(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&(offset as u32)) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        let line = self.line_index(offset);
+        let start = (self.line_starts[line] as usize).min(offset);
+        let column = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - start);
+        Position {
+            line: line as u32 + 1,
+            column: column as u32 + 1,
+        }
+    }
+
+    /// Byte range of the (1-based) line `line`, without its line break.
+    pub fn line_span(&self, line: usize) -> (usize, usize) {
+        let i = line.saturating_sub(1).min(self.line_starts.len() - 1);
+        let start = self.line_starts[i] as usize;
+        let mut end = self
+            .line_starts
+            .get(i + 1)
+            .map(|s| *s as usize - 1)
+            .unwrap_or(self.text.len());
+        if end > start && self.text.as_bytes().get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        (start, end.max(start))
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+}
+
+/// A `SourceFile` shared with miette. Contexts are cut with the line index,
+/// never by rescanning the text.
+#[derive(Clone, Debug)]
+pub struct SharedSource(pub Arc<SourceFile>);
+
+impl miette::SourceCode for SharedSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let file = &self.0;
+        let len = file.text.len();
+        let start = span.offset();
+        let end = (start + span.len()).min(len);
+        if start > len {
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        let first = file.line_index(start);
+        let last = file.line_index(if end > start { end - 1 } else { end });
+        let first_ctx = first.saturating_sub(context_lines_before);
+        let last_ctx = (last + context_lines_after).min(file.line_count() - 1);
+        // Line 1 starts at 0 for miette so that the BOM stays inside the data it counts.
+        let ctx_start = if first_ctx == 0 {
+            0
+        } else {
+            file.line_starts[first_ctx] as usize
+        };
+        let ctx_end = file
+            .line_starts
+            .get(last_ctx + 1)
+            .map(|s| *s as usize)
+            .unwrap_or(len);
+        let data = &file.text.as_bytes()[ctx_start..ctx_end];
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            file.name.clone(),
+            data,
+            (ctx_start, ctx_end - ctx_start).into(),
+            first_ctx,
+            0,
+            last_ctx - first_ctx + 1,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_and_skip_bom() {
+        let f = SourceFile::new("a", "\u{feff}ab\r\nhé: x\n".to_string());
+        assert_eq!(f.position(3), Position { line: 1, column: 1 });
+        assert_eq!(f.position(4), Position { line: 1, column: 2 });
+        // "x" on line 2: h(1) é(2, two bytes) :(3) space(4) x(5)
+        let x = f.text.find('x').unwrap();
+        assert_eq!(f.position(x), Position { line: 2, column: 5 });
+        assert_eq!(f.line_span(1), (3, 5));
+    }
+}

@@ -1,0 +1,153 @@
+//! Discovery: walk first (honouring .gitignore like ripgrep and ruff), then
+//! the caller parses the collected paths in parallel.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+/// Folders never entered, whatever the ignore files say.
+const SKIPPED_DIRS: &[&str] = &[".git", "node_modules", "vendor"];
+const EXTENSIONS: &[&str] = &["yaml", "yml", "json", "jsonl", "ndjson"];
+
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub path: PathBuf,
+    /// The path as shown in output.
+    pub display: String,
+    /// In a Helm chart's `templates/` folder.
+    pub helm_chart: bool,
+}
+
+#[derive(Debug)]
+pub struct WalkError {
+    pub display: String,
+    pub message: String,
+}
+
+pub struct WalkOptions<'a> {
+    pub excludes: &'a GlobSet,
+    pub no_ignore: bool,
+}
+
+pub fn build_globset(globs: &[String]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        // A bare name or folder glob matches anywhere below the root, as in .gitignore.
+        let pattern = if g.contains('/') {
+            g.trim_start_matches("./").to_string()
+        } else {
+            format!("**/{g}")
+        };
+        b.add(Glob::new(&pattern).map_err(|e| format!("bad glob `{g}`: {e}"))?);
+        if !g.ends_with("/**") {
+            let below = format!("{}/**", pattern.trim_end_matches('/'));
+            b.add(Glob::new(&below).map_err(|e| format!("bad glob `{g}`: {e}"))?);
+        }
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+/// Path as shown in output: relative to the working directory when below it.
+pub fn display_path(path: &Path) -> String {
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            let abs = if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                cwd.join(path)
+            };
+            abs.strip_prefix(&cwd).ok().map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| path.to_path_buf());
+    let s = shown.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+fn is_helm_template(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .take(6)
+        .any(|dir| dir.file_name().is_some_and(|n| n == "templates") && dir.parent().is_some_and(|p| p.join("Chart.yaml").is_file()))
+}
+
+fn has_lint_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// Collects the files to lint, sorted by display path, and the paths that
+/// could not be walked.
+pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> (Vec<Candidate>, Vec<WalkError>) {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for root in roots {
+        let meta = std::fs::metadata(root);
+        match meta {
+            Err(e) => errors.push(WalkError {
+                display: display_path(root),
+                message: format!("cannot read: {e}"),
+            }),
+            // Files named explicitly are always linted.
+            Ok(m) if !m.is_dir() => found.push(Candidate {
+                path: root.clone(),
+                display: display_path(root),
+                helm_chart: is_helm_template(root),
+            }),
+            Ok(_) => {
+                let excludes = opts.excludes.clone();
+                let root_for_filter = root.clone();
+                let walker = ignore::WalkBuilder::new(root)
+                    .hidden(true)
+                    .git_ignore(!opts.no_ignore)
+                    .git_global(!opts.no_ignore)
+                    .git_exclude(!opts.no_ignore)
+                    .ignore(!opts.no_ignore)
+                    .parents(!opts.no_ignore)
+                    .require_git(false)
+                    .follow_links(false)
+                    .filter_entry(move |e| {
+                        let name = e.file_name().to_string_lossy();
+                        if e.depth() > 0
+                            && e.file_type().is_some_and(|t| t.is_dir())
+                            && SKIPPED_DIRS.contains(&name.as_ref())
+                        {
+                            return false;
+                        }
+                        let rel = e.path().strip_prefix(&root_for_filter).unwrap_or(e.path());
+                        !(excludes.is_match(rel) || excludes.is_match(display_path(e.path())))
+                    })
+                    .build();
+                for entry in walker {
+                    match entry {
+                        Ok(e) => {
+                            if e.file_type().is_some_and(|t| t.is_file())
+                                && has_lint_extension(e.path())
+                            {
+                                found.push(Candidate {
+                                    path: e.path().to_path_buf(),
+                                    display: display_path(e.path()),
+                                    helm_chart: is_helm_template(e.path()),
+                                });
+                            }
+                        }
+                        Err(err) => {
+                            let display = match &err {
+                                ignore::Error::WithPath { path, .. } => display_path(path),
+                                _ => display_path(root),
+                            };
+                            errors.push(WalkError {
+                                display,
+                                message: err.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| a.display.cmp(&b.display));
+    found.dedup_by(|a, b| a.display == b.display);
+    (found, errors)
+}

@@ -1,0 +1,369 @@
+//! Workload Identity vocabulary: GSA emails, IAM member syntaxes, GKE names.
+
+pub const ANNOTATION: &str = "iam.gke.io/gcp-service-account";
+pub const WI_USER_ROLE: &str = "roles/iam.workloadIdentityUser";
+
+/// What an IAM member string says about Kubernetes service accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Member {
+    /// `serviceAccount:POOL[NS/KSA]`
+    Legacy {
+        pool: String,
+        ns: String,
+        ksa: String,
+    },
+    /// `principal://…/workloadIdentityPools/POOL/subject/ns/NS/sa/KSA`
+    Principal {
+        number: String,
+        pool: String,
+        ns: String,
+        ksa: String,
+    },
+    /// `principalSet://…/workloadIdentityPools/POOL/namespace/NS`
+    Namespace {
+        number: String,
+        pool: String,
+        ns: String,
+    },
+    /// `principalSet://…/POOL/kubernetes.cluster/URL` or a
+    /// `principal://…/kubernetes.serviceaccount.uid/UID`: the pool is known, the KSA is not.
+    PoolWide {
+        number: String,
+        pool: String,
+        what: String,
+    },
+    /// A member that names a Google account or anything unrelated to WI.
+    Other,
+    /// Looks like a WI member but does not parse; the reason says why.
+    Malformed(String),
+}
+
+impl Member {
+    pub fn pool(&self) -> Option<&str> {
+        match self {
+            Member::Legacy { pool, .. }
+            | Member::Principal { pool, .. }
+            | Member::Namespace { pool, .. }
+            | Member::PoolWide { pool, .. } => Some(pool),
+            _ => None,
+        }
+    }
+    /// Whether this member lets pods using `ns/ksa` from `pool` act (pool `None`: any pool).
+    pub fn covers(&self, pool: Option<&str>, ns: &str, ksa: &str) -> bool {
+        let pool_ok = |p: &str| pool.is_none_or(|want| want == p);
+        match self {
+            Member::Legacy { pool: p, ns: n, ksa: k } | Member::Principal { pool: p, ns: n, ksa: k, .. } => {
+                pool_ok(p) && n == ns && k == ksa
+            }
+            Member::Namespace { pool: p, ns: n, .. } => pool_ok(p) && n == ns,
+            _ => false,
+        }
+    }
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !s.starts_with(['-', '.'])
+        && !s.ends_with(['-', '.'])
+}
+
+/// `PROJECT_ID.svc.id.goog`, with a reason when it is not.
+pub fn check_pool(pool: &str) -> Result<(), String> {
+    match pool.strip_suffix(".svc.id.goog") {
+        Some(project) if is_project_id(project) || project.contains(':') => Ok(()),
+        Some(project) => Err(format!("`{project}` is not a valid project ID")),
+        None => Err(format!(
+            "the pool `{pool}` does not end in `.svc.id.goog` (a Workload Identity pool is PROJECT_ID.svc.id.goog)"
+        )),
+    }
+}
+
+/// Parses an IAM member, recognising every syntax that can grant a KSA.
+pub fn parse_member(m: &str) -> Member {
+    if m.trim() != m || m.contains(char::is_whitespace) {
+        if looks_wi(m) {
+            return Member::Malformed("the member contains whitespace".into());
+        }
+        return Member::Other;
+    }
+    if let Some(rest) = m.strip_prefix("serviceAccount:") {
+        if !rest.contains('[') && !rest.contains(']') {
+            return if rest.contains(".svc.id.goog") || rest.contains("svc.id") {
+                Member::Malformed("a Workload Identity member needs `[NAMESPACE/KSA]` after the pool".into())
+            } else {
+                Member::Other
+            };
+        }
+        return parse_legacy(rest);
+    }
+    if let Some(rest) = m
+        .strip_prefix("principal://")
+        .or_else(|| m.strip_prefix("principalSet://"))
+    {
+        let set = m.starts_with("principalSet://");
+        return parse_principal(rest, set);
+    }
+    if looks_wi(m) && !m.contains(':') {
+        return Member::Malformed("the member has no `serviceAccount:` prefix".into());
+    }
+    Member::Other
+}
+
+fn looks_wi(m: &str) -> bool {
+    m.contains("svc.id.goog") || (m.contains('[') && m.contains('/')) || m.contains("workloadIdentityPools")
+}
+
+fn parse_legacy(rest: &str) -> Member {
+    let Some(open) = rest.find('[') else {
+        return Member::Malformed("`]` without `[`".into());
+    };
+    if !rest.ends_with(']') || rest.matches('[').count() != 1 || rest.matches(']').count() != 1 {
+        return Member::Malformed("brackets do not match: expected `POOL[NAMESPACE/KSA]`".into());
+    }
+    let pool = &rest[..open];
+    let inner = &rest[open + 1..rest.len() - 1];
+    if let Err(e) = check_pool(pool) {
+        return Member::Malformed(e);
+    }
+    let Some((ns, ksa)) = inner.split_once('/') else {
+        return Member::Malformed(format!("`[{inner}]` must be `[NAMESPACE/KSA]`"));
+    };
+    if !is_dns_label(ns) || ns.contains('.') || ns.len() > 63 {
+        return Member::Malformed(format!("`{ns}` is not a valid namespace name"));
+    }
+    if !is_dns_label(ksa) {
+        return Member::Malformed(format!("`{ksa}` is not a valid service account name"));
+    }
+    Member::Legacy {
+        pool: pool.into(),
+        ns: ns.into(),
+        ksa: ksa.into(),
+    }
+}
+
+fn parse_principal(rest: &str, set: bool) -> Member {
+    const HEAD: &str = "iam.googleapis.com/projects/";
+    let Some(after) = rest.strip_prefix(HEAD) else {
+        // Other trust domains (fleet pools, workforce pools) are not for us to judge.
+        return Member::Other;
+    };
+    let mut parts = after.splitn(6, '/');
+    let number = parts.next().unwrap_or("");
+    let (loc, global, wip, pool, selector) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    if loc != "locations" || global != "global" || wip != "workloadIdentityPools" {
+        return Member::Malformed(
+            "expected `…/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/…`".into(),
+        );
+    }
+    if !pool.contains("svc.id") && !pool.ends_with(".goog") {
+        // A workload identity federation pool (not GKE's): not ours.
+        return Member::Other;
+    }
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Member::Malformed(format!(
+            "`{number}` must be the project NUMBER, not its ID"
+        ));
+    }
+    if let Err(e) = check_pool(pool) {
+        return Member::Malformed(e);
+    }
+    let seg: Vec<&str> = selector.split('/').collect();
+    match (set, seg.as_slice()) {
+        (false, ["subject", "ns", ns, "sa", ksa]) if is_dns_label(ns) && is_dns_label(ksa) => {
+            Member::Principal {
+                number: number.into(),
+                pool: pool.into(),
+                ns: (*ns).into(),
+                ksa: (*ksa).into(),
+            }
+        }
+        (false, ["kubernetes.serviceaccount.uid", uid]) if !uid.is_empty() => Member::PoolWide {
+            number: number.into(),
+            pool: pool.into(),
+            what: format!("the KSA with UID {uid}"),
+        },
+        (true, ["namespace", ns]) if is_dns_label(ns) => Member::Namespace {
+            number: number.into(),
+            pool: pool.into(),
+            ns: (*ns).into(),
+        },
+        (true, ["kubernetes.cluster", ..]) if selector.len() > "kubernetes.cluster/".len() => {
+            Member::PoolWide {
+                number: number.into(),
+                pool: pool.into(),
+                what: "every KSA of one cluster".into(),
+            }
+        }
+        (true, [first, ..]) if *first == "group" || first.starts_with("attribute.") || *first == "*" => {
+            Member::Other
+        }
+        _ if set => Member::Malformed(format!(
+            "`{selector}` is not `namespace/NAMESPACE` or `kubernetes.cluster/URL`"
+        )),
+        _ => Member::Malformed(format!(
+            "`{selector}` is not `subject/ns/NAMESPACE/sa/KSA` or `kubernetes.serviceaccount.uid/UID`"
+        )),
+    }
+}
+
+/// Project IDs: 6–30 characters, `[a-z][a-z0-9-]*[a-z0-9]`.
+pub fn is_project_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    (6..=30).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[b.len() - 1] != b'-'
+}
+
+fn is_account_id(s: &str) -> bool {
+    is_project_id(s)
+}
+
+/// Why a GSA email is not valid, or `None` when it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailProblem {
+    Placeholder,
+    Prefix,
+    Whitespace,
+    UpperCase,
+    Invalid(String),
+}
+
+pub fn check_gsa_email(v: &str) -> Option<EmailProblem> {
+    if v.contains("PROJECT_ID")
+        || v.contains("PROJECT_NUMBER")
+        || (v.contains('<') && v.contains('>'))
+        || v.contains("${")
+        || v.contains("{{")
+        || v.contains("PATCHED_BY")
+    {
+        return Some(EmailProblem::Placeholder);
+    }
+    if v.starts_with("serviceAccount:") {
+        return Some(EmailProblem::Prefix);
+    }
+    if v.contains(char::is_whitespace) {
+        return Some(EmailProblem::Whitespace);
+    }
+    if v.chars().any(|c| c.is_ascii_uppercase()) {
+        return Some(EmailProblem::UpperCase);
+    }
+    let Some((account, domain)) = v.split_once('@') else {
+        return Some(EmailProblem::Invalid("it has no `@`".into()));
+    };
+    // Google-managed accounts are valid emails (KWI106 judges the compute default).
+    if domain == "developer.gserviceaccount.com" || domain == "appspot.gserviceaccount.com" {
+        return None;
+    }
+    let Some(project) = domain.strip_suffix(".iam.gserviceaccount.com") else {
+        return Some(EmailProblem::Invalid(format!(
+            "the domain `{domain}` is not PROJECT_ID.iam.gserviceaccount.com"
+        )));
+    };
+    // Domain-scoped projects: example.com:my-project → my-project.example.com
+    let project_ok = is_project_id(project)
+        || project
+            .split_once('.')
+            .is_some_and(|(p, d)| is_project_id(p) && d.contains('.'));
+    if !project_ok {
+        return Some(EmailProblem::Invalid(format!(
+            "`{project}` is not a valid project ID (6–30 characters, lower-case letters, digits and hyphens, starting with a letter)"
+        )));
+    }
+    if !is_account_id(account) && !account.starts_with("service-") {
+        return Some(EmailProblem::Invalid(format!(
+            "`{account}` is not a valid account ID (6–30 characters, lower-case letters, digits and hyphens, starting with a letter)"
+        )));
+    }
+    None
+}
+
+/// The project ID of a user-managed GSA email.
+pub fn email_project(email: &str) -> Option<&str> {
+    let domain = email.split_once('@')?.1;
+    let p = domain.strip_suffix(".iam.gserviceaccount.com")?;
+    Some(p)
+}
+
+/// Is this a zone (`us-central1-a`) rather than a region (`us-central1`)?
+pub fn is_zone(location: &str) -> bool {
+    let parts: Vec<&str> = location.split('-').collect();
+    parts.len() == 3
+        && parts[2].len() == 1
+        && parts[2].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1].bytes().any(|b| b.is_ascii_digit())
+}
+
+/// Levenshtein distance, for near-miss names.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members() {
+        assert_eq!(
+            parse_member("serviceAccount:my-proj.svc.id.goog[app/api]"),
+            Member::Legacy {
+                pool: "my-proj.svc.id.goog".into(),
+                ns: "app".into(),
+                ksa: "api".into()
+            }
+        );
+        assert!(matches!(parse_member("serviceAccount:my-proj.svc.id.goog[app/api"), Member::Malformed(_)));
+        assert!(matches!(parse_member("serviceAccount:my-proj.svc.goog.id[app/api]"), Member::Malformed(_)));
+        assert!(matches!(parse_member("my-proj.svc.id.goog[app/api]"), Member::Malformed(_)));
+        assert!(matches!(parse_member("serviceAccount:my-proj.svc.id.goog[app api]"), Member::Malformed(_)));
+        assert_eq!(parse_member("user:a@b.com"), Member::Other);
+        assert_eq!(parse_member("serviceAccount:x@p.iam.gserviceaccount.com"), Member::Other);
+        let p = parse_member("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog/subject/ns/app/sa/api");
+        assert!(p.covers(Some("my-proj.svc.id.goog"), "app", "api"));
+        let s = parse_member("principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog/namespace/app");
+        assert!(s.covers(None, "app", "other"));
+        assert!(matches!(
+            parse_member("principal://iam.googleapis.com/projects/my-proj/locations/global/workloadIdentityPools/my-proj.svc.id.goog/subject/ns/app/sa/api"),
+            Member::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(check_gsa_email("app-gsa@my-project.iam.gserviceaccount.com"), None);
+        assert_eq!(check_gsa_email("app-gsa@PROJECT_ID.iam.gserviceaccount.com"), Some(EmailProblem::Placeholder));
+        assert_eq!(check_gsa_email("serviceAccount:app-gsa@my-project.iam.gserviceaccount.com"), Some(EmailProblem::Prefix));
+        assert_eq!(check_gsa_email("123-compute@developer.gserviceaccount.com"), None);
+        assert!(matches!(check_gsa_email("app@my-project.iam.gserviceaccounts.com"), Some(EmailProblem::Invalid(_))));
+        assert_eq!(check_gsa_email("app-gsa@my-proj.example.com.iam.gserviceaccount.com"), None);
+    }
+
+    #[test]
+    fn zones() {
+        assert!(is_zone("us-central1-a"));
+        assert!(!is_zone("us-central1"));
+        assert!(!is_zone("europe-west4"));
+    }
+}
