@@ -245,6 +245,7 @@ pub fn check_gsa_email(v: &str) -> Option<EmailProblem> {
         || v.contains("${")
         || v.contains("{{")
         || v.contains("PATCHED_BY")
+        || is_placeholder_word(v)
     {
         return Some(EmailProblem::Placeholder);
     }
@@ -285,6 +286,19 @@ pub fn check_gsa_email(v: &str) -> Option<EmailProblem> {
         )));
     }
     None
+}
+
+/// `ALLOYDB_USER_GSA_ID`, `$KSA_NAME`: a whole value that is a variable name.
+pub fn is_placeholder_word(v: &str) -> bool {
+    let v = v.trim_start_matches('$');
+    v.len() > 1
+        && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && v.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// A value left for a templating step to fill in.
+pub fn is_placeholder(v: &str) -> bool {
+    v.contains('$') || (v.contains('<') && v.contains('>')) || v.contains("{{") || is_placeholder_word(v)
 }
 
 /// The project ID of a user-managed GSA email.

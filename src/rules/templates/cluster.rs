@@ -10,13 +10,14 @@ fn location_flag(c: &Cluster) -> String {
     c.location.map(|l| format!(" --location={l}")).unwrap_or_default()
 }
 
-/// WI ServiceAccounts of a cluster's scope (all of them when scopes are unknown).
+/// WI ServiceAccounts in a cluster's scope (SPEC §2.3: mapped in the config, or
+/// everything when the scan holds exactly one cluster).
 fn wi_service_accounts<'m, 'a>(ctx: &'m Ctx<'m, 'a>, cluster: usize) -> Vec<&'m crate::model::Object<'a>> {
     let m = ctx.model;
     m.objects
         .iter()
         .filter(|o| o.kind == "ServiceAccount" && Model::wi_annotation(o).is_some())
-        .filter(|o| m.scope_of(o.file).is_none_or(|s| s == cluster))
+        .filter(|o| m.scope_of(o.file) == Some(cluster))
         .collect()
 }
 
@@ -94,7 +95,7 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let landing: Vec<_> = m
             .workloads
             .iter()
-            .filter(|w| m.scope_of(m.objects[w.object].file).is_none_or(|s| s == ci))
+            .filter(|w| m.scope_of(m.objects[w.object].file) == Some(ci))
             .filter(|w| m.is_wi_workload(w, &members))
             .filter(|w| {
                 w.spec

@@ -120,6 +120,9 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             continue;
         }
         let Some(node) = w.ksa_node else { continue };
+        if wi::is_placeholder(w.ksa) {
+            continue;
+        }
         // The nearest defined name in that namespace, as a related span.
         let nearest = model
             .service_accounts

@@ -1,0 +1,78 @@
+//! Walks `testdata/<RULE>/` and asserts, for every rule, the exact findings
+//! (rule, file, line, column) in `bad/` and none of that rule in `good/`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kwi_lint::config::{self, Config};
+use kwi_lint::{rules, LintOptions};
+
+fn lint(dir: &Path, rule: &str) -> Vec<String> {
+    let config = config::discover(dir)
+        .map(|p| config::load(&p).expect("config"))
+        .unwrap_or_else(Config::default);
+    let all = kwi_lint::load_rules(&config, &[]).expect("rules load");
+    let active = rules::effective(&all, &config, &[rule.to_string()], &[]);
+    assert!(active.iter().any(|r| r.id == rule), "rule {rule} not active");
+    let opts = LintOptions {
+        paths: vec![dir.to_path_buf()],
+        ..LintOptions::default()
+    };
+    let files = kwi_lint::load_files(&opts, &config);
+    let out = kwi_lint::lint_files(&files, &active, &config, Instant::now());
+    let prefix = format!("{}/", dir.display());
+    out.findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| {
+            let file = f.file.name.strip_prefix(&prefix).unwrap_or(&f.file.name);
+            format!("{} {}:{}:{}", f.rule, file, f.start.line, f.start.column)
+        })
+        .collect()
+}
+
+fn rule_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("testdata")
+        .expect("testdata/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("bad").is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_rule_has_bad_and_good_cases() {
+    let all = rules::load(&[] as &[PathBuf]).expect("rules");
+    for r in &all {
+        let dir = Path::new("testdata").join(&r.id);
+        assert!(dir.join("bad").is_dir() && dir.join("good").is_dir(), "{} lacks testdata/{}/bad and good", r.id, r.id);
+        assert!(dir.join("expected.txt").is_file(), "{} lacks testdata/{}/expected.txt", r.id, r.id);
+    }
+    assert_eq!(rule_dirs().len(), all.len(), "a testdata folder has no rule");
+}
+
+#[test]
+fn bad_cases_give_exactly_the_expected_findings() {
+    let mut failures = Vec::new();
+    for dir in rule_dirs() {
+        let rule = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let expected: Vec<String> = std::fs::read_to_string(dir.join("expected.txt"))
+            .expect("expected.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        assert!(!expected.is_empty(), "{rule}: expected.txt lists no finding");
+        let got = lint(&dir.join("bad"), &rule);
+        if got != expected {
+            failures.push(format!("{rule} bad/:\n  expected {expected:#?}\n  got      {got:#?}"));
+        }
+        let good = lint(&dir.join("good"), &rule);
+        if !good.is_empty() {
+            failures.push(format!("{rule} good/ must be silent, got {good:#?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
