@@ -146,7 +146,10 @@ pub fn main() -> i32 {
             0
         }),
         Some(Command::Explain { rule, rules_dir }) => with_rules(&rules_dir, |rules| {
-            match rules.iter().find(|r| r.id.eq_ignore_ascii_case(&rule) || r.name == rule) {
+            match rules
+                .iter()
+                .find(|r| r.id.eq_ignore_ascii_case(&rule) || r.name == rule)
+            {
                 Some(r) => {
                     print!("{}", explain(r));
                     0
@@ -171,7 +174,11 @@ pub fn explain(r: &Rule) -> String {
     s.push_str(&format!(
         "Severity: {}. {}. Category: {}.\n",
         r.severity.as_str(),
-        if r.enabled { "Enabled by default" } else { "Opt-in (enable it in .kwi-lint.yaml or with --select)" },
+        if r.enabled {
+            "Enabled by default"
+        } else {
+            "Opt-in (enable it in .kwi-lint.yaml or with --select)"
+        },
         r.category
     ));
     for (title, body) in [("Why it matters", &r.why), ("How to fix", &r.fix)] {
@@ -181,7 +188,10 @@ pub fn explain(r: &Rule) -> String {
     }
     for (title, body) in [("Bad", &r.bad_example), ("Good", &r.good_example)] {
         if !body.is_empty() {
-            s.push_str(&format!("\n## {title}\n\n```yaml\n{}\n```\n", body.trim_end()));
+            s.push_str(&format!(
+                "\n## {title}\n\n```yaml\n{}\n```\n",
+                body.trim_end()
+            ));
         }
     }
     s
@@ -189,11 +199,19 @@ pub fn explain(r: &Rule) -> String {
 
 fn lint(args: LintArgs) -> i32 {
     let started = std::time::Instant::now();
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
     let config = match &args.config {
         Some(p) => config::load(p),
         None => {
-            let start = paths.iter().find(|p| p.as_os_str() != "-").cloned().unwrap_or_else(|| PathBuf::from("."));
+            let start = paths
+                .iter()
+                .find(|p| p.as_os_str() != "-")
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("."));
             match config::discover(&start) {
                 Some(p) => config::load(&p),
                 None => Ok(Config::default()),
@@ -208,9 +226,17 @@ fn lint(args: LintArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(format!("rule error: {e}")),
     };
-    for sel in args.select.iter().chain(&args.ignore).chain(&config.select).chain(&config.ignore) {
+    for sel in args
+        .select
+        .iter()
+        .chain(&args.ignore)
+        .chain(&config.select)
+        .chain(&config.ignore)
+    {
         if !all_rules.iter().any(|r| rules::selector_matches(r, sel)) {
-            return fail(format!("`{sel}` matches no rule; `kwi-lint rules` lists them"));
+            return fail(format!(
+                "`{sel}` matches no rule; `kwi-lint rules` lists them"
+            ));
         }
     }
     let mut active = rules::effective(&all_rules, &config, &args.select, &args.ignore);
@@ -225,16 +251,15 @@ fn lint(args: LintArgs) -> i32 {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
     };
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build() {
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+    {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
     let outcome = pool.install(|| {
         let files = crate::load_files(&opts, &config);
-        if args.parse_only {
-            let model_free = crate::model::Model::default();
-            let _ = model_free;
-        }
         crate::lint_files(&files, &active, &config, started)
     });
     if args.verbose {
@@ -252,13 +277,21 @@ fn lint(args: LintArgs) -> i32 {
         OutputFormat::Json => report::json::render(&outcome.findings, &outcome.summary),
     };
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
         return 2;
     }
-    let fail_level = args.fail_level.map(level).or(config.fail_level).unwrap_or(Severity::Warning);
+    let fail_level = args
+        .fail_level
+        .map(level)
+        .or(config.fail_level)
+        .unwrap_or(Severity::Warning);
     if outcome.unreadable {
         2
-    } else if outcome.findings.iter().any(|f| f.severity >= fail_level && f.severity > Severity::Info || f.severity >= fail_level && fail_level == Severity::Info) {
+    } else if outcome.findings.iter().any(|f| f.severity >= fail_level) {
         1
     } else {
         0

@@ -84,7 +84,11 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -95,7 +99,11 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
     } else {
         std::env::current_dir().ok()?.join(start)
     };
-    let dir = if abs.is_dir() { abs.as_path() } else { abs.parent()? };
+    let dir = if abs.is_dir() {
+        abs.as_path()
+    } else {
+        abs.parent()?
+    };
     dir.ancestors()
         .map(|d| d.join(FILE_NAME))
         .find(|p| p.is_file())
@@ -148,7 +156,10 @@ impl Reader<'_> {
     }
     fn severity(&self, node: &Node, what: &str) -> Result<Severity, ConfigError> {
         node.as_str().and_then(Severity::parse).ok_or_else(|| {
-            self.err(node, format!("`{what}` must be one of error, warning, info"))
+            self.err(
+                node,
+                format!("`{what}` must be one of error, warning, info"),
+            )
         })
     }
     fn unknown(&self, key: &Node, allowed: &[&str]) -> ConfigError {
@@ -157,10 +168,15 @@ impl Reader<'_> {
             .iter()
             .min_by_key(|a| crate::wi::edit_distance(k, a))
             .filter(|a| crate::wi::edit_distance(k, a) <= 3);
-        let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+        let hint = near
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
         self.err(
             key,
-            format!("unknown key `{k}`{hint}; known keys: {}", allowed.join(", ")),
+            format!(
+                "unknown key `{k}`{hint}; known keys: {}",
+                allowed.join(", ")
+            ),
         )
     }
 }
@@ -197,7 +213,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
     let source = SourceFile::new(name, text);
     let r = Reader { source: &source };
-    let (docs, error) = parse::yaml::parse(&source.text[source.bom_len()..], source.bom_len(), &Limits::default());
+    let (docs, error) = parse::yaml::parse(
+        &source.text[source.bom_len()..],
+        source.bom_len(),
+        &Limits::default(),
+    );
     if let Some(e) = error {
         let p = source.position(e.offset);
         return Err(ConfigError {
@@ -246,7 +266,11 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
             "ignore" => cfg.ignore = r.strings(v, "ignore")?,
             "exclude" => cfg.exclude = r.strings(v, "exclude")?,
             "rules_dir" => {
-                cfg.rules_dirs = r.strings(v, "rules_dir")?.into_iter().map(PathBuf::from).collect()
+                cfg.rules_dirs = r
+                    .strings(v, "rules_dir")?
+                    .into_iter()
+                    .map(PathBuf::from)
+                    .collect()
             }
             "fail_level" => cfg.fail_level = Some(r.severity(v, "fail_level")?),
             "clusters" => {
@@ -274,18 +298,27 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                         "gke_version" => {
                             let s = r.string(av, "gke_version")?;
                             if crate::model::GkeVersion::parse(&s).is_none() {
-                                return Err(r.err(av, format!("`{s}` is not a GKE version such as 1.29.1-gke.1589018")));
+                                return Err(r.err(
+                                    av,
+                                    format!(
+                                        "`{s}` is not a GKE version such as 1.29.1-gke.1589018"
+                                    ),
+                                ));
                             }
                             cfg.assume.gke_version = Some(s)
                         }
-                        "dataplane_v2" => cfg.assume.dataplane_v2 = Some(r.boolean(av, "dataplane_v2")?),
+                        "dataplane_v2" => {
+                            cfg.assume.dataplane_v2 = Some(r.boolean(av, "dataplane_v2")?)
+                        }
                         "workload_pool" => {
                             let s = r.string(av, "workload_pool")?;
                             crate::wi::check_pool(&s).map_err(|e| r.err(av, e))?;
                             cfg.assume.workload_pool = Some(s)
                         }
                         _ => {
-                            return Err(r.unknown(ak, &["gke_version", "dataplane_v2", "workload_pool"]))
+                            return Err(
+                                r.unknown(ak, &["gke_version", "dataplane_v2", "workload_pool"])
+                            )
                         }
                     }
                 }
@@ -297,7 +330,8 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                     if crate::model::PolicyResource::from_config(&resource).is_none() {
                         return Err(r.err(pv, format!("`{resource}` is not projects/ID, projects/ID/serviceAccounts/EMAIL, serviceAccounts/EMAIL, folders/N or organizations/N")));
                     }
-                    crate::walk::build_globset(std::slice::from_ref(&path)).map_err(|e| r.err(pk, e))?;
+                    crate::walk::build_globset(std::slice::from_ref(&path))
+                        .map_err(|e| r.err(pk, e))?;
                     cfg.iam_policies.push(PolicyMapping { path, resource });
                 }
             }
@@ -305,7 +339,8 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                 for (tk, tv) in r.map(v, "thresholds")? {
                     match tk.as_str().unwrap_or("") {
                         "service_accounts_per_cluster" => {
-                            cfg.max_service_accounts = r.number(tv, "service_accounts_per_cluster")?
+                            cfg.max_service_accounts =
+                                r.number(tv, "service_accounts_per_cluster")?
                         }
                         _ => return Err(r.unknown(tk, &["service_accounts_per_cluster"])),
                     }
@@ -314,11 +349,19 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
             "limits" => {
                 for (lk, lv) in r.map(v, "limits")? {
                     match lk.as_str().unwrap_or("") {
-                        "max_file_size" => cfg.limits.max_file_size = r.number(lv, "max_file_size")? as u64,
-                        "max_depth" => cfg.limits.max_depth = r.number(lv, "max_depth")?.clamp(8, 4096),
-                        "max_documents" => cfg.limits.max_documents = r.number(lv, "max_documents")?,
+                        "max_file_size" => {
+                            cfg.limits.max_file_size = r.number(lv, "max_file_size")? as u64
+                        }
+                        "max_depth" => {
+                            cfg.limits.max_depth = r.number(lv, "max_depth")?.clamp(8, 4096)
+                        }
+                        "max_documents" => {
+                            cfg.limits.max_documents = r.number(lv, "max_documents")?
+                        }
                         _ => {
-                            return Err(r.unknown(lk, &["max_file_size", "max_depth", "max_documents"]))
+                            return Err(
+                                r.unknown(lk, &["max_file_size", "max_depth", "max_documents"])
+                            )
                         }
                     }
                 }
@@ -343,7 +386,11 @@ mod tests {
     fn unknown_key_points_at_line() {
         let e = parse_text("c.yaml", "rules:\n  KWI201: off\nexclud: [x]\n".into()).unwrap_err();
         assert_eq!((e.line, e.column), (3, 1));
-        assert!(e.message.contains("did you mean `exclude`"), "{}", e.message);
+        assert!(
+            e.message.contains("did you mean `exclude`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

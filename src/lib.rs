@@ -52,7 +52,12 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
     let mut excludes = config.exclude.clone();
     excludes.extend(opts.exclude.iter().cloned());
     let globs = walk::build_globset(&excludes).unwrap_or_default();
-    let roots: Vec<PathBuf> = opts.paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
+    let roots: Vec<PathBuf> = opts
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
     let (candidates, errors) = walk::discover(
         &roots,
         &walk::WalkOptions {
@@ -68,14 +73,30 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
             let id = i as u32;
             match std::fs::metadata(&c.path) {
                 Ok(m) if m.len() > limits.max_file_size => {
-                    return parse::parse_bytes(id, c.display.clone(), vec![0; 0], Format::Yaml, false, limits)
-                        .with_size_problem(m.len(), limits.max_file_size);
+                    return parse::parse_bytes(
+                        id,
+                        c.display.clone(),
+                        vec![0; 0],
+                        Format::Yaml,
+                        false,
+                        limits,
+                    )
+                    .with_size_problem(m.len(), limits.max_file_size);
                 }
                 _ => {}
             }
             match std::fs::read(&c.path) {
-                Ok(bytes) => parse::parse_bytes(id, c.display.clone(), bytes, Format::from_name(&c.display), c.helm_chart, limits),
-                Err(e) => parse::unreadable(id, c.display.clone(), format!("cannot read file: {e}")),
+                Ok(bytes) => parse::parse_bytes(
+                    id,
+                    c.display.clone(),
+                    bytes,
+                    Format::from_name(&c.display),
+                    c.helm_chart,
+                    limits,
+                ),
+                Err(e) => {
+                    parse::unreadable(id, c.display.clone(), format!("cannot read file: {e}"))
+                }
             }
         })
         .collect();
@@ -84,11 +105,21 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
         files.push(parse::unreadable(id, e.display, e.message));
     }
     if opts.paths.iter().any(|p| p.as_os_str() == "-") {
-        let name = opts.stdin_filename.clone().unwrap_or_else(|| "<stdin>".into());
+        let name = opts
+            .stdin_filename
+            .clone()
+            .unwrap_or_else(|| "<stdin>".into());
         let mut bytes = Vec::new();
         let id = files.len() as u32;
         files.push(match std::io::stdin().read_to_end(&mut bytes) {
-            Ok(_) => parse::parse_bytes(id, name.clone(), bytes, Format::from_name(&name), false, limits),
+            Ok(_) => parse::parse_bytes(
+                id,
+                name.clone(),
+                bytes,
+                Format::from_name(&name),
+                false,
+                limits,
+            ),
             Err(e) => parse::unreadable(id, name, format!("cannot read standard input: {e}")),
         });
     }
@@ -96,7 +127,12 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
 }
 
 /// Lints already parsed files.
-pub fn lint_files(files: &[ParsedFile], rules: &[Rule], config: &Config, started: std::time::Instant) -> Outcome {
+pub fn lint_files(
+    files: &[ParsedFile],
+    rules: &[Rule],
+    config: &Config,
+    started: std::time::Instant,
+) -> Outcome {
     let model = model::Model::build(files, config);
     let raw = rules::run(rules, &model, config);
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
@@ -106,8 +142,16 @@ pub fn lint_files(files: &[ParsedFile], rules: &[Rule], config: &Config, started
         .policies
         .iter()
         .map(|p| match &p.resource {
-            Some(r) => format!("{}: IAM policy of {} (from the {})", model.file_name(p.file), r.describe(), p.resolved_by),
-            None => format!("{}: IAM policy of an unknown resource", model.file_name(p.file)),
+            Some(r) => format!(
+                "{}: IAM policy of {} (from the {})",
+                model.file_name(p.file),
+                r.describe(),
+                p.resolved_by
+            ),
+            None => format!(
+                "{}: IAM policy of an unknown resource",
+                model.file_name(p.file)
+            ),
         })
         .collect();
     Outcome {
@@ -119,7 +163,9 @@ pub fn lint_files(files: &[ParsedFile], rules: &[Rule], config: &Config, started
             objects: model.stats.objects,
             seconds: started.elapsed().as_secs_f64(),
         },
-        unreadable: files.iter().any(|f| f.problems.iter().any(|p| p.kind == ProblemKind::Unreadable)),
+        unreadable: files
+            .iter()
+            .any(|f| f.problems.iter().any(|p| p.kind == ProblemKind::Unreadable)),
         findings,
         notes,
     }

@@ -27,7 +27,9 @@ impl<'a> Object<'a> {
         self.node.get("metadata")
     }
     pub fn annotations(&self) -> &'a [(Node, Node)] {
-        self.metadata().map(|m| m.map_at("annotations")).unwrap_or(&[])
+        self.metadata()
+            .map(|m| m.map_at("annotations"))
+            .unwrap_or(&[])
     }
     /// Span of `metadata.name`, or of the object when it has none.
     pub fn name_span(&self) -> Span {
@@ -37,7 +39,12 @@ impl<'a> Object<'a> {
             .unwrap_or(self.node.span)
     }
     pub fn display(&self) -> String {
-        format!("{} {}/{}", self.kind, self.namespace, self.name.unwrap_or("?"))
+        format!(
+            "{} {}/{}",
+            self.kind,
+            self.namespace,
+            self.name.unwrap_or("?")
+        )
     }
 }
 
@@ -67,10 +74,15 @@ pub struct Cluster<'a> {
 
 impl Cluster<'_> {
     pub fn pool(&self) -> Option<&str> {
-        self.workload_pool.and_then(Node::as_str).filter(|s| !s.is_empty())
+        self.workload_pool
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
     }
     pub fn name_span(&self) -> Span {
-        self.node.get("name").map(|n| n.span).unwrap_or(self.node.span)
+        self.node
+            .get("name")
+            .map(|n| n.span)
+            .unwrap_or(self.node.span)
     }
 }
 
@@ -84,7 +96,10 @@ pub struct NodePool<'a> {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PolicyResource {
-    Project { id: Option<String>, number: Option<String> },
+    Project {
+        id: Option<String>,
+        number: Option<String>,
+    },
     ServiceAccount(String),
     Folder(String),
     Organization(String),
@@ -107,7 +122,9 @@ impl PolicyResource {
     pub fn describe(&self) -> String {
         match self {
             PolicyResource::Project { id: Some(id), .. } => format!("project {id}"),
-            PolicyResource::Project { number: Some(n), .. } => format!("project number {n}"),
+            PolicyResource::Project {
+                number: Some(n), ..
+            } => format!("project number {n}"),
             PolicyResource::Project { .. } => "a project".into(),
             PolicyResource::ServiceAccount(e) => format!("service account {e}"),
             PolicyResource::Folder(f) => format!("folder {f}"),
@@ -119,9 +136,15 @@ impl PolicyResource {
 
 fn project_ref(p: &str) -> PolicyResource {
     if p.bytes().all(|b| b.is_ascii_digit()) {
-        PolicyResource::Project { id: None, number: Some(p.to_string()) }
+        PolicyResource::Project {
+            id: None,
+            number: Some(p.to_string()),
+        }
     } else {
-        PolicyResource::Project { id: Some(p.to_string()), number: None }
+        PolicyResource::Project {
+            id: Some(p.to_string()),
+            number: None,
+        }
     }
 }
 
@@ -233,7 +256,8 @@ impl<'a> Model<'a> {
             files: files.iter().collect(),
             ..Model::default()
         };
-        let mut pending_policies: Vec<(FileId, &'a Node, Option<PolicyResource>, &'static str)> = Vec::new();
+        let mut pending_policies: Vec<(FileId, &'a Node, Option<PolicyResource>, &'static str)> =
+            Vec::new();
         for f in files {
             for doc in &f.docs {
                 m.classify(f.id, &doc.root, &mut pending_policies, 0);
@@ -261,7 +285,10 @@ impl<'a> Model<'a> {
             return;
         }
         if let Some(items) = node.as_seq() {
-            if items.first().is_some_and(|i| i.path(&["config", "name"]).is_some()) {
+            if items
+                .first()
+                .is_some_and(|i| i.path(&["config", "name"]).is_some())
+            {
                 // `gcloud services list --format=json` prints a bare array.
                 self.add_services(file, node, items, false);
                 return;
@@ -318,6 +345,9 @@ impl<'a> Model<'a> {
         policies: &mut Vec<(FileId, &'a Node, Option<PolicyResource>, &'static str)>,
         depth: usize,
     ) {
+        if depth > 4 {
+            return;
+        }
         let has = |k: &str| node.get(k).is_some();
         // REST list wrappers.
         for key in ["clusters", "nodePools", "accounts"] {
@@ -353,7 +383,12 @@ impl<'a> Model<'a> {
         let name = node.get("name").and_then(Node::as_str);
         if let Some(name) = name {
             let is_pool = self_link.contains("/nodePools/")
-                || (has("config") && (has("initialNodeCount") || has("autoscaling") || has("management") || has("version")) && !has("nodePools"));
+                || (has("config")
+                    && (has("initialNodeCount")
+                        || has("autoscaling")
+                        || has("management")
+                        || has("version"))
+                    && !has("nodePools"));
             if is_pool {
                 self.node_pools.push(NodePool {
                     file,
@@ -374,7 +409,9 @@ impl<'a> Model<'a> {
                 return;
             }
         }
-        if has("bindings") || (has("etag") && node.as_map().is_some_and(|e| e.len() <= 2) && !has("name")) {
+        if has("bindings")
+            || (has("etag") && node.as_map().is_some_and(|e| e.len() <= 2) && !has("name"))
+        {
             policies.push((file, node, None, ""));
             self.stats.gcloud_dumps += 1;
             return;
@@ -384,7 +421,10 @@ impl<'a> Model<'a> {
                 .get("projectNumber")
                 .and_then(Node::as_str)
                 .map(str::to_string)
-                .or_else(|| name.and_then(|n| n.strip_prefix("projects/")).map(str::to_string));
+                .or_else(|| {
+                    name.and_then(|n| n.strip_prefix("projects/"))
+                        .map(str::to_string)
+                });
             self.projects.push(Project {
                 file,
                 node,
@@ -414,11 +454,19 @@ impl<'a> Model<'a> {
     fn add_services(&mut self, file: FileId, node: &'a Node, items: &'a [Node], partial: bool) {
         let enabled: Vec<&'a str> = items
             .iter()
-            .filter(|s| s.get("state").and_then(Node::as_str).is_none_or(|st| st == "ENABLED"))
+            .filter(|s| {
+                s.get("state")
+                    .and_then(Node::as_str)
+                    .is_none_or(|st| st == "ENABLED")
+            })
             .filter_map(|s| {
                 s.path(&["config", "name"])
                     .and_then(Node::as_str)
-                    .or_else(|| s.get("name").and_then(Node::as_str).and_then(|n| n.rsplit('/').next()))
+                    .or_else(|| {
+                        s.get("name")
+                            .and_then(Node::as_str)
+                            .and_then(|n| n.rsplit('/').next())
+                    })
             })
             .collect();
         let project_number = items
@@ -437,9 +485,15 @@ impl<'a> Model<'a> {
     }
 
     fn add_cluster(&mut self, file: FileId, node: &'a Node, name: &'a str, self_link: &str) {
-        let project = segment_after(self_link, "projects")
-            .or_else(|| node.get("project").and_then(Node::as_str).map(str::to_string));
-        let location = node.get("location").and_then(Node::as_str).or_else(|| node.get("zone").and_then(Node::as_str));
+        let project = segment_after(self_link, "projects").or_else(|| {
+            node.get("project")
+                .and_then(Node::as_str)
+                .map(str::to_string)
+        });
+        let location = node
+            .get("location")
+            .and_then(Node::as_str)
+            .or_else(|| node.get("zone").and_then(Node::as_str));
         let workload_pool = node
             .path(&["workloadIdentityConfig", "workloadPool"])
             .or_else(|| node.path(&["workloadIdentityConfig", "identityNamespace"]));
@@ -473,19 +527,28 @@ impl<'a> Model<'a> {
             if self.node_pools[i].cluster.is_some() {
                 continue;
             }
-            let link = self.node_pools[i].node.get("selfLink").and_then(Node::as_str).unwrap_or("");
+            let link = self.node_pools[i]
+                .node
+                .get("selfLink")
+                .and_then(Node::as_str)
+                .unwrap_or("");
             let cname = segment_after(link, "clusters");
             let project = segment_after(link, "projects");
             let found = self.clusters.iter().position(|c| {
                 cname.as_deref().is_some_and(|n| n == c.name)
                     && (project.is_none() || c.project.is_none() || project == c.project)
             });
-            let found = found.or(if self.clusters.len() == 1 && cname.is_none() { Some(0) } else { None });
+            let found = found.or(if self.clusters.len() == 1 && cname.is_none() {
+                Some(0)
+            } else {
+                None
+            });
             self.node_pools[i].cluster = found;
         }
         // The same pool in a cluster dump and a node-pool dump is one pool.
         let mut seen: HashSet<(Option<usize>, &str)> = HashSet::new();
-        self.node_pools.retain(|p| seen.insert((p.cluster, p.name)) || p.cluster.is_none());
+        self.node_pools
+            .retain(|p| seen.insert((p.cluster, p.name)) || p.cluster.is_none());
     }
 
     fn index_objects(&mut self) {
@@ -509,7 +572,10 @@ impl<'a> Model<'a> {
             let ksa_node = spec
                 .get("serviceAccountName")
                 .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
-                .or_else(|| spec.get("serviceAccount").filter(|n| n.as_str().is_some_and(|s| !s.is_empty())));
+                .or_else(|| {
+                    spec.get("serviceAccount")
+                        .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+                });
             let ksa = ksa_node.and_then(Node::as_str).unwrap_or("default");
             self.workloads.push(Workload {
                 object: i,
@@ -553,10 +619,14 @@ impl<'a> Model<'a> {
             }
             let fname = self.files[file as usize].source.name.clone();
             if resolved.is_none() {
-                resolved = self.resource_from_file_name(&fname).map(|r| (r, "file name"));
+                resolved = self
+                    .resource_from_file_name(&fname)
+                    .map(|r| (r, "file name"));
             }
             if resolved.is_none() {
-                resolved = self.resource_from_content(node).map(|r| (r, "content (service agents)"));
+                resolved = self
+                    .resource_from_content(node)
+                    .map(|r| (r, "content (service agents)"));
             }
             if resolved.is_none() {
                 resolved = mappings
@@ -565,7 +635,10 @@ impl<'a> Model<'a> {
                     .and_then(|(_, r)| r.clone())
                     .map(|r| (r, "config iam_policies"));
             }
-            let key = resolved.as_ref().map(|(r, _)| format!("{r:?}")).unwrap_or_default();
+            let key = resolved
+                .as_ref()
+                .map(|(r, _)| format!("{r:?}"))
+                .unwrap_or_default();
             if !key.is_empty() && !seen.insert((key, text)) {
                 continue;
             }
@@ -596,21 +669,32 @@ impl<'a> Model<'a> {
         if stem.contains('@') && stem.ends_with(".gserviceaccount.com") {
             return Some(PolicyResource::ServiceAccount(stem.to_string()));
         }
-        let dir = path.parent().map(|p| p.to_string_lossy().to_string()).unwrap_or_default();
+        let dir = path
+            .parent()
+            .map(|p| p.to_string_lossy().to_string())
+            .unwrap_or_default();
         let dir_of = |f: FileId| {
             Path::new(&self.files[f as usize].source.name)
                 .parent()
                 .map(|p| p.to_string_lossy().to_string())
                 .unwrap_or_default()
         };
-        if let Some(p) = self.projects.iter().find(|p| p.id == Some(stem) && dir_of(p.file) == dir) {
+        if let Some(p) = self
+            .projects
+            .iter()
+            .find(|p| p.id == Some(stem) && dir_of(p.file) == dir)
+        {
             return Some(PolicyResource::Project {
                 id: p.id.map(str::to_string),
                 number: p.number.clone(),
             });
         }
         if stem.starts_with("project-iam") || stem.starts_with("project_iam") {
-            let beside: Vec<&Project> = self.projects.iter().filter(|p| dir_of(p.file) == dir).collect();
+            let beside: Vec<&Project> = self
+                .projects
+                .iter()
+                .filter(|p| dir_of(p.file) == dir)
+                .collect();
             let p = match beside.as_slice() {
                 [one] => Some(*one),
                 _ if self.projects.len() == 1 => self.projects.first(),
@@ -645,7 +729,9 @@ impl<'a> Model<'a> {
                 } else {
                     None
                 };
-                if let Some(n) = n.filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) {
+                if let Some(n) =
+                    n.filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                {
                     number.get_or_insert_with(|| n.to_string());
                 }
             }
@@ -655,7 +741,11 @@ impl<'a> Model<'a> {
         }
         let id = number
             .as_deref()
-            .and_then(|n| self.projects.iter().find(|p| p.number.as_deref() == Some(n)))
+            .and_then(|n| {
+                self.projects
+                    .iter()
+                    .find(|p| p.number.as_deref() == Some(n))
+            })
             .and_then(|p| p.id.map(str::to_string));
         Some(PolicyResource::Project { id, number })
     }
@@ -664,8 +754,14 @@ impl<'a> Model<'a> {
         let manifest_files: HashSet<FileId> = self.objects.iter().map(|o| o.file).collect();
         if !config.clusters.is_empty() {
             for scope in &config.clusters {
-                let Ok(globs) = crate::walk::build_globset(&scope.manifests) else { continue };
-                let Some(ci) = self.clusters.iter().position(|c| cluster_matches(c, &scope.name)) else {
+                let Ok(globs) = crate::walk::build_globset(&scope.manifests) else {
+                    continue;
+                };
+                let Some(ci) = self
+                    .clusters
+                    .iter()
+                    .position(|c| cluster_matches(c, &scope.name))
+                else {
                     continue;
                 };
                 for f in &manifest_files {
@@ -692,7 +788,9 @@ impl<'a> Model<'a> {
     }
 
     pub fn service_account(&self, ns: &str, name: &str) -> Option<&Object<'a>> {
-        self.service_accounts.get(&(ns, name)).map(|i| &self.objects[*i])
+        self.service_accounts
+            .get(&(ns, name))
+            .map(|i| &self.objects[*i])
     }
 
     /// The WI annotation (key node, value node) of a ServiceAccount.
@@ -703,9 +801,9 @@ impl<'a> Model<'a> {
     /// Policies whose resource is the GSA `email`.
     pub fn gsa_policies(&self, email: &str) -> impl Iterator<Item = &Policy<'a>> {
         let email = email.to_string();
-        self.policies
-            .iter()
-            .filter(move |p| matches!(&p.resource, Some(PolicyResource::ServiceAccount(e)) if *e == email))
+        self.policies.iter().filter(
+            move |p| matches!(&p.resource, Some(PolicyResource::ServiceAccount(e)) if *e == email),
+        )
     }
 
     /// All Workload Identity members of every policy, parsed.
@@ -729,7 +827,9 @@ impl<'a> Model<'a> {
         let ns = self.objects[w.object].namespace;
         self.service_account(ns, w.ksa)
             .is_some_and(|sa| Self::wi_annotation(sa).is_some())
-            || members.iter().any(|(n, k)| n == ns && (k == w.ksa || k.is_empty()))
+            || members
+                .iter()
+                .any(|(n, k)| n == ns && (k == w.ksa || k.is_empty()))
     }
 
     /// (namespace, ksa) pairs named by IAM members; ksa empty for a namespace-wide set.
@@ -737,7 +837,9 @@ impl<'a> Model<'a> {
         self.wi_members()
             .into_iter()
             .filter_map(|(_, _, _, m)| match m {
-                wi::Member::Legacy { ns, ksa, .. } | wi::Member::Principal { ns, ksa, .. } => Some((ns, ksa)),
+                wi::Member::Legacy { ns, ksa, .. } | wi::Member::Principal { ns, ksa, .. } => {
+                    Some((ns, ksa))
+                }
                 wi::Member::Namespace { ns, .. } => Some((ns, String::new())),
                 _ => None,
             })
@@ -822,12 +924,17 @@ mod tests {
     #[test]
     fn asset_names() {
         assert_eq!(
-            parse_asset_name("//iam.googleapis.com/projects/p1/serviceAccounts/a@p1.iam.gserviceaccount.com"),
+            parse_asset_name(
+                "//iam.googleapis.com/projects/p1/serviceAccounts/a@p1.iam.gserviceaccount.com"
+            ),
             PolicyResource::ServiceAccount("a@p1.iam.gserviceaccount.com".into())
         );
         assert_eq!(
             parse_asset_name("//cloudresourcemanager.googleapis.com/projects/1041"),
-            PolicyResource::Project { id: None, number: Some("1041".into()) }
+            PolicyResource::Project {
+                id: None,
+                number: Some("1041".into())
+            }
         );
     }
 }

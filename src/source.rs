@@ -153,12 +153,14 @@ impl miette::SourceCode for SharedSource {
             .map(|s| *s as usize)
             .unwrap_or(len);
         let data = &file.text.as_bytes()[ctx_start..ctx_end];
+        // miette prints `file:line:column` from the span's own position.
+        let column = file.position(start).column as usize - 1;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             file.name.clone(),
             data,
             (ctx_start, ctx_end - ctx_start).into(),
             first_ctx,
-            0,
+            column,
             last_ctx - first_ctx + 1,
         )))
     }

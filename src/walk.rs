@@ -65,10 +65,10 @@ pub fn display_path(path: &Path) -> String {
 }
 
 fn is_helm_template(path: &Path) -> bool {
-    path.ancestors()
-        .skip(1)
-        .take(6)
-        .any(|dir| dir.file_name().is_some_and(|n| n == "templates") && dir.parent().is_some_and(|p| p.join("Chart.yaml").is_file()))
+    path.ancestors().skip(1).take(6).any(|dir| {
+        dir.file_name().is_some_and(|n| n == "templates")
+            && dir.parent().is_some_and(|p| p.join("Chart.yaml").is_file())
+    })
 }
 
 fn has_lint_extension(path: &Path) -> bool {

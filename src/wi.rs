@@ -52,9 +52,17 @@ impl Member {
     pub fn covers(&self, pool: Option<&str>, ns: &str, ksa: &str) -> bool {
         let pool_ok = |p: &str| pool.is_none_or(|want| want == p);
         match self {
-            Member::Legacy { pool: p, ns: n, ksa: k } | Member::Principal { pool: p, ns: n, ksa: k, .. } => {
-                pool_ok(p) && n == ns && k == ksa
+            Member::Legacy {
+                pool: p,
+                ns: n,
+                ksa: k,
             }
+            | Member::Principal {
+                pool: p,
+                ns: n,
+                ksa: k,
+                ..
+            } => pool_ok(p) && n == ns && k == ksa,
             Member::Namespace { pool: p, ns: n, .. } => pool_ok(p) && n == ns,
             _ => false,
         }
@@ -92,7 +100,9 @@ pub fn parse_member(m: &str) -> Member {
     if let Some(rest) = m.strip_prefix("serviceAccount:") {
         if !rest.contains('[') && !rest.contains(']') {
             return if rest.contains(".svc.id.goog") || rest.contains("svc.id") {
-                Member::Malformed("a Workload Identity member needs `[NAMESPACE/KSA]` after the pool".into())
+                Member::Malformed(
+                    "a Workload Identity member needs `[NAMESPACE/KSA]` after the pool".into(),
+                )
             } else {
                 Member::Other
             };
@@ -113,7 +123,9 @@ pub fn parse_member(m: &str) -> Member {
 }
 
 fn looks_wi(m: &str) -> bool {
-    m.contains("svc.id.goog") || (m.contains('[') && m.contains('/')) || m.contains("workloadIdentityPools")
+    m.contains("svc.id.goog")
+        || (m.contains('[') && m.contains('/'))
+        || m.contains("workloadIdentityPools")
 }
 
 fn parse_legacy(rest: &str) -> Member {
@@ -161,7 +173,8 @@ fn parse_principal(rest: &str, set: bool) -> Member {
     );
     if loc != "locations" || global != "global" || wip != "workloadIdentityPools" {
         return Member::Malformed(
-            "expected `…/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/…`".into(),
+            "expected `…/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/…`"
+                .into(),
         );
     }
     if !pool.contains("svc.id") && !pool.ends_with(".goog") {
@@ -169,9 +182,7 @@ fn parse_principal(rest: &str, set: bool) -> Member {
         return Member::Other;
     }
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Member::Malformed(format!(
-            "`{number}` must be the project NUMBER, not its ID"
-        ));
+        return Member::Malformed(format!("`{number}` must be the project NUMBER, not its ID"));
     }
     if let Err(e) = check_pool(pool) {
         return Member::Malformed(e);
@@ -220,7 +231,8 @@ pub fn is_project_id(s: &str) -> bool {
     let b = s.as_bytes();
     (6..=30).contains(&b.len())
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[b.len() - 1] != b'-'
 }
 
@@ -292,13 +304,17 @@ pub fn check_gsa_email(v: &str) -> Option<EmailProblem> {
 pub fn is_placeholder_word(v: &str) -> bool {
     let v = v.trim_start_matches('$');
     v.len() > 1
-        && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && v.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// A value left for a templating step to fill in.
 pub fn is_placeholder(v: &str) -> bool {
-    v.contains('$') || (v.contains('<') && v.contains('>')) || v.contains("{{") || is_placeholder_word(v)
+    v.contains('$')
+        || (v.contains('<') && v.contains('>'))
+        || v.contains("{{")
+        || is_placeholder_word(v)
 }
 
 /// The project ID of a user-managed GSA email.
@@ -348,12 +364,27 @@ mod tests {
                 ksa: "api".into()
             }
         );
-        assert!(matches!(parse_member("serviceAccount:my-proj.svc.id.goog[app/api"), Member::Malformed(_)));
-        assert!(matches!(parse_member("serviceAccount:my-proj.svc.goog.id[app/api]"), Member::Malformed(_)));
-        assert!(matches!(parse_member("my-proj.svc.id.goog[app/api]"), Member::Malformed(_)));
-        assert!(matches!(parse_member("serviceAccount:my-proj.svc.id.goog[app api]"), Member::Malformed(_)));
+        assert!(matches!(
+            parse_member("serviceAccount:my-proj.svc.id.goog[app/api"),
+            Member::Malformed(_)
+        ));
+        assert!(matches!(
+            parse_member("serviceAccount:my-proj.svc.goog.id[app/api]"),
+            Member::Malformed(_)
+        ));
+        assert!(matches!(
+            parse_member("my-proj.svc.id.goog[app/api]"),
+            Member::Malformed(_)
+        ));
+        assert!(matches!(
+            parse_member("serviceAccount:my-proj.svc.id.goog[app api]"),
+            Member::Malformed(_)
+        ));
         assert_eq!(parse_member("user:a@b.com"), Member::Other);
-        assert_eq!(parse_member("serviceAccount:x@p.iam.gserviceaccount.com"), Member::Other);
+        assert_eq!(
+            parse_member("serviceAccount:x@p.iam.gserviceaccount.com"),
+            Member::Other
+        );
         let p = parse_member("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog/subject/ns/app/sa/api");
         assert!(p.covers(Some("my-proj.svc.id.goog"), "app", "api"));
         let s = parse_member("principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog/namespace/app");
@@ -366,12 +397,30 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(check_gsa_email("app-gsa@my-project.iam.gserviceaccount.com"), None);
-        assert_eq!(check_gsa_email("app-gsa@PROJECT_ID.iam.gserviceaccount.com"), Some(EmailProblem::Placeholder));
-        assert_eq!(check_gsa_email("serviceAccount:app-gsa@my-project.iam.gserviceaccount.com"), Some(EmailProblem::Prefix));
-        assert_eq!(check_gsa_email("123-compute@developer.gserviceaccount.com"), None);
-        assert!(matches!(check_gsa_email("app@my-project.iam.gserviceaccounts.com"), Some(EmailProblem::Invalid(_))));
-        assert_eq!(check_gsa_email("app-gsa@my-proj.example.com.iam.gserviceaccount.com"), None);
+        assert_eq!(
+            check_gsa_email("app-gsa@my-project.iam.gserviceaccount.com"),
+            None
+        );
+        assert_eq!(
+            check_gsa_email("app-gsa@PROJECT_ID.iam.gserviceaccount.com"),
+            Some(EmailProblem::Placeholder)
+        );
+        assert_eq!(
+            check_gsa_email("serviceAccount:app-gsa@my-project.iam.gserviceaccount.com"),
+            Some(EmailProblem::Prefix)
+        );
+        assert_eq!(
+            check_gsa_email("123-compute@developer.gserviceaccount.com"),
+            None
+        );
+        assert!(matches!(
+            check_gsa_email("app@my-project.iam.gserviceaccounts.com"),
+            Some(EmailProblem::Invalid(_))
+        ));
+        assert_eq!(
+            check_gsa_email("app-gsa@my-proj.example.com.iam.gserviceaccount.com"),
+            None
+        );
     }
 
     #[test]

@@ -4,16 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kwi_lint::config::{self, Config};
+use kwi_lint::config;
 use kwi_lint::{rules, LintOptions};
 
 fn lint(dir: &Path, rule: &str) -> Vec<String> {
     let config = config::discover(dir)
         .map(|p| config::load(&p).expect("config"))
-        .unwrap_or_else(Config::default);
+        .unwrap_or_default();
     let all = kwi_lint::load_rules(&config, &[]).expect("rules load");
     let active = rules::effective(&all, &config, &[rule.to_string()], &[]);
-    assert!(active.iter().any(|r| r.id == rule), "rule {rule} not active");
+    assert!(
+        active.iter().any(|r| r.id == rule),
+        "rule {rule} not active"
+    );
     let opts = LintOptions {
         paths: vec![dir.to_path_buf()],
         ..LintOptions::default()
@@ -46,17 +49,35 @@ fn every_rule_has_bad_and_good_cases() {
     let all = rules::load(&[] as &[PathBuf]).expect("rules");
     for r in &all {
         let dir = Path::new("testdata").join(&r.id);
-        assert!(dir.join("bad").is_dir() && dir.join("good").is_dir(), "{} lacks testdata/{}/bad and good", r.id, r.id);
-        assert!(dir.join("expected.txt").is_file(), "{} lacks testdata/{}/expected.txt", r.id, r.id);
+        assert!(
+            dir.join("bad").is_dir() && dir.join("good").is_dir(),
+            "{} lacks testdata/{}/bad and good",
+            r.id,
+            r.id
+        );
+        assert!(
+            dir.join("expected.txt").is_file(),
+            "{} lacks testdata/{}/expected.txt",
+            r.id,
+            r.id
+        );
     }
-    assert_eq!(rule_dirs().len(), all.len(), "a testdata folder has no rule");
+    assert_eq!(
+        rule_dirs().len(),
+        all.len(),
+        "a testdata folder has no rule"
+    );
 }
 
 #[test]
 fn bad_cases_give_exactly_the_expected_findings() {
     let mut failures = Vec::new();
     for dir in rule_dirs() {
-        let rule = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let rule = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         let expected: Vec<String> = std::fs::read_to_string(dir.join("expected.txt"))
             .expect("expected.txt")
             .lines()
@@ -64,10 +85,15 @@ fn bad_cases_give_exactly_the_expected_findings() {
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(str::to_string)
             .collect();
-        assert!(!expected.is_empty(), "{rule}: expected.txt lists no finding");
+        assert!(
+            !expected.is_empty(),
+            "{rule}: expected.txt lists no finding"
+        );
         let got = lint(&dir.join("bad"), &rule);
         if got != expected {
-            failures.push(format!("{rule} bad/:\n  expected {expected:#?}\n  got      {got:#?}"));
+            failures.push(format!(
+                "{rule} bad/:\n  expected {expected:#?}\n  got      {got:#?}"
+            ));
         }
         let good = lint(&dir.join("good"), &rule);
         if !good.is_empty() {

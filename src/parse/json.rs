@@ -176,7 +176,10 @@ mod tests {
         assert_eq!(d.duplicates.len(), 1);
         let a = d.root.get("a").unwrap();
         assert_eq!(a.as_seq().unwrap().len(), 3);
-        assert_eq!(&t[a.span.start as usize..a.span.end as usize], "[1, true, null]");
+        assert_eq!(
+            &t[a.span.start as usize..a.span.end as usize],
+            "[1, true, null]"
+        );
     }
 
     #[test]

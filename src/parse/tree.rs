@@ -178,7 +178,9 @@ pub fn parse_bool_11(t: &str) -> Option<bool> {
 fn looks_numeric(t: &str) -> bool {
     let t = t.strip_prefix(['-', '+']).unwrap_or(t);
     !t.is_empty()
-        && (t.bytes().all(|b| b.is_ascii_digit() || b == b'_' || b == b'.')
+        && (t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'_' || b == b'.')
             && t.bytes().any(|b| b.is_ascii_digit())
             || t.starts_with("0x") && t.len() > 2 && t[2..].bytes().all(|b| b.is_ascii_hexdigit())
             || matches!(t, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN"))

@@ -262,7 +262,8 @@ fn push_entry(
     key: Node,
     value: Node,
 ) {
-    let is_merge = matches!(&key.value, Value::Scalar { text, style: Style::Plain } if text == "<<");
+    let is_merge =
+        matches!(&key.value, Value::Scalar { text, style: Style::Plain } if text == "<<");
     if !is_merge {
         entries.push((key, value));
         return;
@@ -303,9 +304,17 @@ mod tests {
     fn spans_are_bytes_even_with_multibyte_text() {
         let t = "metadata:\n  name: \"héllo-wörld\"\n  labels: {app: 検索, tier: web}\nspec:\n  cidrs:\n    - 10.0.0.0/8\n    - \"0.0.0.0/0\"\n";
         let d = docs(t);
-        let cidr = &d[0].root.path(&["spec", "cidrs"]).unwrap().as_seq().unwrap()[1];
+        let cidr = &d[0]
+            .root
+            .path(&["spec", "cidrs"])
+            .unwrap()
+            .as_seq()
+            .unwrap()[1];
         assert_eq!(cidr.span.start, 107);
-        assert_eq!(&t[cidr.span.start as usize..cidr.span.end as usize], "\"0.0.0.0/0\"");
+        assert_eq!(
+            &t[cidr.span.start as usize..cidr.span.end as usize],
+            "\"0.0.0.0/0\""
+        );
         let (k, _) = d[0].root.get("metadata").unwrap().entry("labels").unwrap();
         assert_eq!(&t[k.span.start as usize..k.span.end as usize], "labels");
     }

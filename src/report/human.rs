@@ -30,13 +30,17 @@ impl std::error::Error for Report {}
 
 impl Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
@@ -62,16 +66,16 @@ fn miette_severity(s: Severity) -> miette::Severity {
 }
 
 fn build(f: &Resolved) -> Report {
-    let label_text = match f.rule.as_str() {
-        _ if f.byte_end > f.byte_start || f.byte_start < f.file.text.len() => "here",
-        _ => "here",
-    };
     Report {
         message: sanitize(&f.message),
         code: Some(format!("{}({})", f.rule, f.name)),
         severity: miette_severity(f.severity),
         source: SharedSource(f.file.clone()),
-        label: LabeledSpan::new(Some(label_text.to_string()), f.byte_start, f.byte_end - f.byte_start),
+        label: LabeledSpan::new(
+            Some("here".to_string()),
+            f.byte_start,
+            f.byte_end - f.byte_start,
+        ),
         help: f.help.as_deref().map(sanitize),
         related: f
             .related
@@ -81,7 +85,11 @@ fn build(f: &Resolved) -> Report {
                 code: None,
                 severity: miette::Severity::Advice,
                 source: SharedSource(r.file.clone()),
-                label: LabeledSpan::new(Some("related".to_string()), r.byte_start, r.byte_end - r.byte_start),
+                label: LabeledSpan::new(
+                    Some("related".to_string()),
+                    r.byte_start,
+                    r.byte_end - r.byte_start,
+                ),
                 help: None,
                 related: Vec::new(),
             })
@@ -90,13 +98,26 @@ fn build(f: &Resolved) -> Report {
 }
 
 pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1).with_width(100);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_context_lines(1)
+        .with_width(100);
     let mut out = String::new();
     for f in findings {
         let report = build(f);
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{}:{}:{}: {} {}\n", f.file.name, f.start.line, f.start.column, f.rule, sanitize(&f.message)));
+            out.push_str(&format!(
+                "{}:{}:{}: {} {}\n",
+                f.file.name,
+                f.start.line,
+                f.start.column,
+                f.rule,
+                sanitize(&f.message)
+            ));
         }
         out.push('\n');
     }

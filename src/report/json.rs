@@ -87,7 +87,8 @@ pub fn render(findings: &[Resolved], summary: &Summary) -> String {
             objects: summary.objects,
         },
     };
-    let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

@@ -45,13 +45,21 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-pub fn resolve(findings: Vec<(Finding, Severity)>, files: &[Arc<SourceFile>], rules: &[Rule]) -> Vec<Resolved> {
+pub fn resolve(
+    findings: Vec<(Finding, Severity)>,
+    files: &[Arc<SourceFile>],
+    rules: &[Rule],
+) -> Vec<Resolved> {
     let mut out: Vec<Resolved> = findings
         .into_iter()
         .map(|(f, severity)| {
             let file = files[f.at.file as usize].clone();
             let (bs, be) = (f.at.span.start as usize, f.at.span.end as usize);
-            let name = rules.iter().find(|r| r.id == f.rule).map(|r| r.name.clone()).unwrap_or_default();
+            let name = rules
+                .iter()
+                .find(|r| r.id == f.rule)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
             Resolved {
                 start: file.position(bs),
                 end: file.position(be),
@@ -81,10 +89,27 @@ pub fn resolve(findings: Vec<(Finding, Severity)>, files: &[Arc<SourceFile>], ru
         })
         .collect();
     out.sort_by(|a, b| {
-        (a.file.name.as_str(), a.start, a.rule.as_str(), a.byte_end, a.message.as_str())
-            .cmp(&(b.file.name.as_str(), b.start, b.rule.as_str(), b.byte_end, b.message.as_str()))
+        (
+            a.file.name.as_str(),
+            a.start,
+            a.rule.as_str(),
+            a.byte_end,
+            a.message.as_str(),
+        )
+            .cmp(&(
+                b.file.name.as_str(),
+                b.start,
+                b.rule.as_str(),
+                b.byte_end,
+                b.message.as_str(),
+            ))
     });
-    out.dedup_by(|a, b| a.rule == b.rule && a.file.name == b.file.name && a.byte_start == b.byte_start && a.message == b.message);
+    out.dedup_by(|a, b| {
+        a.rule == b.rule
+            && a.file.name == b.file.name
+            && a.byte_start == b.byte_start
+            && a.message == b.message
+    });
     out
 }
 
@@ -95,7 +120,13 @@ pub fn sanitize(s: &str) -> String {
         return s.to_string();
     }
     s.chars()
-        .map(|c| if c.is_control() && c != '\n' { c.escape_unicode().to_string() } else { c.to_string() })
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
         .collect()
 }
 

@@ -80,7 +80,11 @@ pub struct RuleError {
 
 impl std::fmt::Display for RuleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -135,8 +139,15 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
         }
     };
     let id = text_of("id", true)?;
-    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') || id.is_empty() {
-        return Err(err(root.get("id"), format!("`{id}` is not a valid rule id (letters, digits, - and _)")));
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || id.is_empty()
+    {
+        return Err(err(
+            root.get("id"),
+            format!("`{id}` is not a valid rule id (letters, digits, - and _)"),
+        ));
     }
     let name = text_of("name", true)?;
     let sev_node = root.get("severity");
@@ -161,9 +172,12 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
             .unwrap_or("")
             .to_string()
     };
-    let check_node = root
-        .get("check")
-        .ok_or_else(|| err(Some(root), "missing `check` (a `template` or a `predicate`)".into()))?;
+    let check_node = root.get("check").ok_or_else(|| {
+        err(
+            Some(root),
+            "missing `check` (a `template` or a `predicate`)".into(),
+        )
+    })?;
     let check = if let Some(t) = check_node.get("template") {
         let name = t
             .as_str()
@@ -186,16 +200,29 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
                     Some(k),
                     format!(
                         "template `{name}` has no parameter `{key}`; it takes: {}",
-                        if template.params.is_empty() { "none".to_string() } else { template.params.join(", ") }
+                        if template.params.is_empty() {
+                            "none".to_string()
+                        } else {
+                            template.params.join(", ")
+                        }
                     ),
                 ));
             }
             let value = if let Some(s) = v.as_str() {
                 ParamValue::Str(s.to_string())
             } else if let Some(items) = v.as_seq() {
-                ParamValue::List(items.iter().filter_map(Node::as_str).map(str::to_string).collect())
+                ParamValue::List(
+                    items
+                        .iter()
+                        .filter_map(Node::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                )
             } else {
-                return Err(err(Some(v), format!("parameter `{key}` must be a string or a list")));
+                return Err(err(
+                    Some(v),
+                    format!("parameter `{key}` must be a string or a list"),
+                ));
             };
             params.0.insert(key, value);
         }
@@ -261,11 +288,19 @@ pub fn selector_matches(rule: &Rule, sel: &str) -> bool {
 }
 
 /// Which rules run, with which severity, after config and command line.
-pub fn effective(rules: &[Rule], config: &Config, select: &[String], ignore: &[String]) -> Vec<Rule> {
+pub fn effective(
+    rules: &[Rule],
+    config: &Config,
+    select: &[String],
+    ignore: &[String],
+) -> Vec<Rule> {
     rules
         .iter()
         .filter_map(|r| {
-            let setting = config.rules.get(&r.id).or_else(|| config.rules.get(&r.name));
+            let setting = config
+                .rules
+                .get(&r.id)
+                .or_else(|| config.rules.get(&r.name));
             let mut enabled = setting.and_then(|s| s.enabled).unwrap_or(r.enabled);
             let selects: Vec<&String> = config.select.iter().chain(select).collect();
             if !selects.is_empty() {
@@ -273,7 +308,12 @@ pub fn effective(rules: &[Rule], config: &Config, select: &[String], ignore: &[S
                 enabled = selects.iter().any(|s| selector_matches(r, s))
                     && (enabled || selects.iter().any(|s| *s == &r.id || *s == &r.name));
             }
-            if config.ignore.iter().chain(ignore).any(|s| selector_matches(r, s)) {
+            if config
+                .ignore
+                .iter()
+                .chain(ignore)
+                .any(|s| selector_matches(r, s))
+            {
                 enabled = false;
             }
             if !enabled {
@@ -299,7 +339,11 @@ pub fn run(rules: &[Rule], model: &Model, config: &Config) -> Vec<(Finding, Seve
     rules
         .par_iter()
         .flat_map_iter(|rule| {
-            let ctx = Ctx { model, rule, config };
+            let ctx = Ctx {
+                model,
+                rule,
+                config,
+            };
             let findings = match &rule.check {
                 Check::Template { name, params } => match templates::lookup(name) {
                     Some(t) => (t.run)(&ctx, params),

@@ -11,7 +11,6 @@ use super::Ctx;
 use crate::finding::Finding;
 use crate::model::Model;
 use crate::parse::Node;
-use crate::wi;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Seg {
@@ -63,9 +62,15 @@ fn parse_path(p: &str) -> Result<Vec<Seg>, String> {
     let mut rest = p;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix('[') {
-            let close = r.find(']').ok_or_else(|| format!("unclosed `[` in path `{p}`"))?;
+            let close = r
+                .find(']')
+                .ok_or_else(|| format!("unclosed `[` in path `{p}`"))?;
             let inner = &r[..close];
-            segs.push(if inner == "*" { Seg::Each } else { Seg::Key(inner.to_string()) });
+            segs.push(if inner == "*" {
+                Seg::Each
+            } else {
+                Seg::Key(inner.to_string())
+            });
             rest = r[close + 1..].trim_start_matches('.');
         } else {
             let end = rest.find(['.', '[']).unwrap_or(rest.len());
@@ -98,26 +103,51 @@ fn strings(n: Option<&Node>) -> Vec<String> {
 
 impl Predicate {
     fn parse(n: &Node) -> Result<Predicate, ParseErr<'_>> {
-        const KEYS: &[&str] = &["target", "kinds", "kinds_not", "wi_only", "path", "op", "value"];
-        for (k, _) in n.as_map().ok_or((Some(n), "a predicate must be a mapping".to_string()))? {
+        const KEYS: &[&str] = &[
+            "target",
+            "kinds",
+            "kinds_not",
+            "wi_only",
+            "path",
+            "op",
+            "value",
+        ];
+        for (k, _) in n
+            .as_map()
+            .ok_or((Some(n), "a predicate must be a mapping".to_string()))?
+        {
             let key = k.as_str().unwrap_or("");
             if !KEYS.contains(&key) {
-                return Err((Some(k), format!("unknown predicate key `{key}`; known: {}", KEYS.join(", "))));
+                return Err((
+                    Some(k),
+                    format!("unknown predicate key `{key}`; known: {}", KEYS.join(", ")),
+                ));
             }
         }
         let target = match n.get("target").and_then(Node::as_str) {
             None | Some("objects") => Target::Objects,
             Some("pod-templates") => Target::PodTemplates,
-            Some(t) => return Err((n.get("target"), format!("unknown target `{t}`: objects or pod-templates"))),
+            Some(t) => {
+                return Err((
+                    n.get("target"),
+                    format!("unknown target `{t}`: objects or pod-templates"),
+                ))
+            }
         };
-        let path_node = n.get("path").ok_or((Some(n), "a predicate needs `path`".to_string()))?;
-        let path = parse_path(path_node.as_str().unwrap_or("")).map_err(|e| (Some(path_node), e))?;
-        let op_node = n.get("op").ok_or((Some(n), "a predicate needs `op`".to_string()))?;
+        let path_node = n
+            .get("path")
+            .ok_or((Some(n), "a predicate needs `path`".to_string()))?;
+        let path =
+            parse_path(path_node.as_str().unwrap_or("")).map_err(|e| (Some(path_node), e))?;
+        let op_node = n
+            .get("op")
+            .ok_or((Some(n), "a predicate needs `op`".to_string()))?;
         let value = n.get("value");
         let need_value = |v: Option<&'_ Node>| -> Result<String, ParseErr<'_>> {
-            v.and_then(Node::as_str)
-                .map(str::to_string)
-                .ok_or((Some(op_node), "this operator needs a string `value`".to_string()))
+            v.and_then(Node::as_str).map(str::to_string).ok_or((
+                Some(op_node),
+                "this operator needs a string `value`".to_string(),
+            ))
         };
         let regex = |v: Option<&'_ Node>| -> Result<Regex, ParseErr<'_>> {
             let s = need_value(v)?;
@@ -212,7 +242,10 @@ impl PredicateCheck {
             any.push(Predicate::parse(p)?);
         }
         if any.is_empty() {
-            return Err((Some(check), "a check needs `template`, `predicate` or `any`".into()));
+            return Err((
+                Some(check),
+                "a check needs `template`, `predicate` or `any`".into(),
+            ));
         }
         let message = check
             .get("message")
@@ -228,11 +261,16 @@ impl PredicateCheck {
 
     pub fn run(&self, ctx: &Ctx) -> Vec<Finding> {
         let model = ctx.model;
-        let members = if self.any.iter().any(|p| p.wi_only) { model.member_ksas() } else { Vec::new() };
+        let members = if self.any.iter().any(|p| p.wi_only) {
+            model.member_ksas()
+        } else {
+            Vec::new()
+        };
         let mut out = Vec::new();
         for p in &self.any {
             let kind_ok = |k: &str| {
-                (p.kinds.is_empty() || p.kinds.iter().any(|x| x == k)) && !p.kinds_not.iter().any(|x| x == k)
+                (p.kinds.is_empty() || p.kinds.iter().any(|x| x == k))
+                    && !p.kinds_not.iter().any(|x| x == k)
             };
             match p.target {
                 Target::Objects => {
@@ -302,11 +340,14 @@ impl PredicateCheck {
             if p.wi_only {
                 if let Some(sa) = ksa.and_then(|k| ctx.model.service_account(o.namespace, k)) {
                     if let Some((key, _)) = Model::wi_annotation(sa) {
-                        f = f.related(sa.file, key.span, format!("{} is bound to a Google service account here", sa.display()));
+                        f = f.related(
+                            sa.file,
+                            key.span,
+                            format!("{} is bound to a Google service account here", sa.display()),
+                        );
                     }
                 }
             }
-            let _ = wi::ANNOTATION;
             out.push(f);
         }
     }
@@ -328,7 +369,12 @@ mod tests {
         );
         assert_eq!(
             parse_path("spec.containers[*].name").unwrap(),
-            vec![Seg::Key("spec".into()), Seg::Key("containers".into()), Seg::Each, Seg::Key("name".into())]
+            vec![
+                Seg::Key("spec".into()),
+                Seg::Key("containers".into()),
+                Seg::Each,
+                Seg::Key("name".into())
+            ]
         );
         assert!(parse_path("a[b").is_err());
     }

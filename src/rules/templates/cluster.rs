@@ -7,12 +7,17 @@ use crate::parse::Node;
 use crate::wi;
 
 fn location_flag(c: &Cluster) -> String {
-    c.location.map(|l| format!(" --location={l}")).unwrap_or_default()
+    c.location
+        .map(|l| format!(" --location={l}"))
+        .unwrap_or_default()
 }
 
 /// WI ServiceAccounts in a cluster's scope (SPEC §2.3: mapped in the config, or
 /// everything when the scan holds exactly one cluster).
-fn wi_service_accounts<'m, 'a>(ctx: &'m Ctx<'m, 'a>, cluster: usize) -> Vec<&'m crate::model::Object<'a>> {
+fn wi_service_accounts<'m, 'a>(
+    ctx: &'m Ctx<'m, 'a>,
+    cluster: usize,
+) -> Vec<&'m crate::model::Object<'a>> {
     let m = ctx.model;
     m.objects
         .iter()
@@ -29,7 +34,11 @@ pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
         let users = wi_service_accounts(ctx, i);
         let Some(first) = users.first() else { continue };
-        let span = c.node.get("workloadIdentityConfig").map(|n| n.span).unwrap_or_else(|| c.name_span());
+        let span = c
+            .node
+            .get("workloadIdentityConfig")
+            .map(|n| n.span)
+            .unwrap_or_else(|| c.name_span());
         let project = c.project.clone().unwrap_or_else(|| "PROJECT_ID".into());
         let mut f = Finding::new(
             &ctx.rule.id,
@@ -38,7 +47,11 @@ pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             format!("cluster `{}` has Workload Identity disabled (no workloadIdentityConfig.workloadPool), but {} ServiceAccount(s) use it", c.name, users.len()),
         );
         if let Some((key, _)) = Model::wi_annotation(first) {
-            f = f.related(first.file, key.span, format!("{} expects Workload Identity", first.display()));
+            f = f.related(
+                first.file,
+                key.span,
+                format!("{} expects Workload Identity", first.display()),
+            );
         }
         out.push(f.help(format!(
             "gcloud container clusters update {}{} --workload-pool={project}.svc.id.goog",
@@ -52,18 +65,36 @@ pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn pool_project(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for c in &ctx.model.clusters {
-        let (Some(pool), Some(project), Some(node)) = (c.pool(), c.project.as_deref(), c.workload_pool) else { continue };
+        let (Some(pool), Some(project), Some(node)) =
+            (c.pool(), c.project.as_deref(), c.workload_pool)
+        else {
+            continue;
+        };
         let want = format!("{project}.svc.id.goog");
         if pool == want {
             continue;
         }
         let why = match wi::check_pool(pool) {
             Err(e) => e,
-            Ok(()) => format!("it should be `{want}` (a fleet host project's pool is the one exception)"),
+            Ok(()) => {
+                format!("it should be `{want}` (a fleet host project's pool is the one exception)")
+            }
         };
         out.push(
-            Finding::new(&ctx.rule.id, c.file, node.span, format!("workload pool `{pool}` of cluster `{}` is not its project's pool: {why}", c.name))
-                .help(format!("gcloud container clusters update {}{} --workload-pool={want}", c.name, location_flag(c))),
+            Finding::new(
+                &ctx.rule.id,
+                c.file,
+                node.span,
+                format!(
+                    "workload pool `{pool}` of cluster `{}` is not its project's pool: {why}",
+                    c.name
+                ),
+            )
+            .help(format!(
+                "gcloud container clusters update {}{} --workload-pool={want}",
+                c.name,
+                location_flag(c)
+            )),
         );
     }
     out
@@ -111,9 +142,17 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .and_then(|w| w.get("mode").or_else(|| w.get("nodeMetadata")))
             .and_then(Node::as_str)
             .unwrap_or("unset");
-        let span = wmc.map(|w| w.span).filter(|s| !s.is_empty()).unwrap_or_else(|| {
-            np.node.get("name").map(|n| n.span).unwrap_or_else(|| head(np.node))
-        });
+        let span = wmc
+            .and_then(|w| w.get("mode").or_else(|| w.get("nodeMetadata")))
+            .or(wmc)
+            .map(|w| w.span)
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                np.node
+                    .get("name")
+                    .map(|n| n.span)
+                    .unwrap_or_else(|| head(np.node))
+            });
         let mut f = Finding::new(
             &ctx.rule.id,
             np.file,
@@ -122,7 +161,14 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         );
         for w in landing.iter().take(3) {
             let o = &m.objects[w.object];
-            f = f.related(o.file, o.name_span(), format!("{} (Workload Identity) can be scheduled on this pool", o.display()));
+            f = f.related(
+                o.file,
+                o.name_span(),
+                format!(
+                    "{} (Workload Identity) can be scheduled on this pool",
+                    o.display()
+                ),
+            );
         }
         out.push(f.help(format!(
             "gcloud container node-pools update {} --cluster={}{} --workload-metadata=GKE_METADATA",
@@ -149,8 +195,14 @@ pub fn zonal(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if !zonal {
             continue;
         }
-        let span = loc_node.map(|n| n.span).unwrap_or_else(|| key_span(c.node, "selfLink"));
-        let region = c.location.and_then(|l| l.rsplit_once('-')).map(|(r, _)| r).unwrap_or("REGION");
+        let span = loc_node
+            .map(|n| n.span)
+            .unwrap_or_else(|| key_span(c.node, "selfLink"));
+        let region = c
+            .location
+            .and_then(|l| l.rsplit_once('-'))
+            .map(|(r, _)| r)
+            .unwrap_or("REGION");
         out.push(
             Finding::new(
                 &ctx.rule.id,
@@ -165,7 +217,9 @@ pub fn zonal(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 }
 
 pub fn service_enabled(ctx: &Ctx, params: &Params) -> Vec<Finding> {
-    let service = params.str("service").unwrap_or("iamcredentials.googleapis.com");
+    let service = params
+        .str("service")
+        .unwrap_or("iamcredentials.googleapis.com");
     let mut out = Vec::new();
     for s in &ctx.model.services {
         if s.enabled.contains(&service) {
@@ -174,13 +228,25 @@ pub fn service_enabled(ctx: &Ctx, params: &Params) -> Vec<Finding> {
         let project = s
             .project_number
             .as_deref()
-            .and_then(|n| ctx.model.projects.iter().find(|p| p.number.as_deref() == Some(n)))
+            .and_then(|n| {
+                ctx.model
+                    .projects
+                    .iter()
+                    .find(|p| p.number.as_deref() == Some(n))
+            })
             .and_then(|p| p.id)
             .map(str::to_string)
             .or_else(|| s.project_number.clone())
             .unwrap_or_else(|| "PROJECT_ID".into());
-        let f = Finding::new(&ctx.rule.id, s.file, head(s.node), format!("`{service}` is not among the enabled services of project {project}"))
-            .help(format!("gcloud services enable {service} --project={project}"));
+        let f = Finding::new(
+            &ctx.rule.id,
+            s.file,
+            head(s.node),
+            format!("`{service}` is not among the enabled services of project {project}"),
+        )
+        .help(format!(
+            "gcloud services enable {service} --project={project}"
+        ));
         out.push(if s.partial {
             let span = key_span(s.node, "nextPageToken");
             Finding::new(&ctx.rule.id, s.file, span, format!("`{service}` is not on this page of enabled services, but the list is partial (nextPageToken): cannot tell whether it is enabled"))
@@ -199,17 +265,31 @@ pub fn service_agent(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let m = ctx.model;
     let mut out = Vec::new();
     for p in &m.policies {
-        let Some(PolicyResource::Project { id, number }) = &p.resource else { continue };
+        let Some(PolicyResource::Project { id, number }) = &p.resource else {
+            continue;
+        };
         let project = id
             .as_deref()
             .and_then(|id| m.projects.iter().find(|pr| pr.id == Some(id)))
-            .or_else(|| number.as_deref().and_then(|n| m.projects.iter().find(|pr| pr.number.as_deref() == Some(n))));
-        let number = number.clone().or_else(|| project.and_then(|pr| pr.number.clone()));
-        let id = id.clone().or_else(|| project.and_then(|pr| pr.id.map(str::to_string)));
+            .or_else(|| {
+                number
+                    .as_deref()
+                    .and_then(|n| m.projects.iter().find(|pr| pr.number.as_deref() == Some(n)))
+            });
+        let number = number
+            .clone()
+            .or_else(|| project.and_then(|pr| pr.number.clone()));
+        let id = id
+            .clone()
+            .or_else(|| project.and_then(|pr| pr.id.map(str::to_string)));
         let Some(number) = number else { continue };
-        let uses_gke = m.clusters.iter().any(|c| c.project.is_some() && c.project == id)
+        let uses_gke = m
+            .clusters
+            .iter()
+            .any(|c| c.project.is_some() && c.project == id)
             || m.services.iter().any(|s| {
-                s.project_number.as_deref() == Some(number.as_str()) && s.enabled.contains(&"container.googleapis.com")
+                s.project_number.as_deref() == Some(number.as_str())
+                    && s.enabled.contains(&"container.googleapis.com")
             })
             || m.objects.iter().any(|o| {
                 Model::wi_annotation(o)
@@ -220,16 +300,32 @@ pub fn service_agent(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if !uses_gke {
             continue;
         }
-        let want = format!("serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com");
+        let want = format!(
+            "serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com"
+        );
         let shown = id.clone().unwrap_or_else(|| number.clone());
-        let help = format!("gcloud projects add-iam-policy-binding {shown} --member={want} --role={AGENT_ROLE}");
-        let agent_bindings: Vec<_> = p.bindings.iter().filter(|b| b.role_str() == AGENT_ROLE).collect();
-        if agent_bindings.iter().any(|b| b.members.iter().any(|mm| mm.as_str() == Some(want.as_str()))) {
+        let help = format!(
+            "gcloud projects add-iam-policy-binding {shown} --member={want} --role={AGENT_ROLE}"
+        );
+        let agent_bindings: Vec<_> = p
+            .bindings
+            .iter()
+            .filter(|b| b.role_str() == AGENT_ROLE)
+            .collect();
+        if agent_bindings.iter().any(|b| {
+            b.members
+                .iter()
+                .any(|mm| mm.as_str() == Some(want.as_str()))
+        }) {
             continue;
         }
-        let wrong = agent_bindings.iter().flat_map(|b| b.members.iter()).find(|mm| {
-            mm.as_str().is_some_and(|s| s.ends_with("@container-engine-robot.iam.gserviceaccount.com"))
-        });
+        let wrong = agent_bindings
+            .iter()
+            .flat_map(|b| b.members.iter())
+            .find(|mm| {
+                mm.as_str()
+                    .is_some_and(|s| s.ends_with("@container-engine-robot.iam.gserviceaccount.com"))
+            });
         let f = match wrong {
             Some(node) => Finding::new(
                 &ctx.rule.id,
@@ -245,7 +341,15 @@ pub fn service_agent(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             ),
         };
         let f = match project {
-            Some(pr) => f.related(pr.file, pr.node.get("projectNumber").or_else(|| pr.node.get("name")).map(|n| n.span).unwrap_or_else(|| head(pr.node)), format!("project number {number}")),
+            Some(pr) => f.related(
+                pr.file,
+                pr.node
+                    .get("projectNumber")
+                    .or_else(|| pr.node.get("name"))
+                    .map(|n| n.span)
+                    .unwrap_or_else(|| head(pr.node)),
+                format!("project number {number}"),
+            ),
             None => f,
         };
         out.push(f.help(help));

@@ -18,7 +18,9 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
     for o in model.objects.iter().filter(|o| o.kind == "ServiceAccount") {
-        let Some((_, value)) = Model::wi_annotation(o) else { continue };
+        let Some((_, value)) = Model::wi_annotation(o) else {
+            continue;
+        };
         let Some(gsa) = value.as_str() else { continue };
         let Some(ksa) = o.name else { continue };
         if wi::check_gsa_email(gsa).is_some() {
@@ -33,7 +35,9 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let covered = policies.iter().any(|p| {
             p.bindings.iter().any(|b| {
                 b.role_str() == wi::WI_USER_ROLE
-                    && b.members.iter().any(|m| wi::parse_member(m.as_str().unwrap_or("")).covers(pool.as_deref(), ns, ksa))
+                    && b.members.iter().any(|m| {
+                        wi::parse_member(m.as_str().unwrap_or("")).covers(pool.as_deref(), ns, ksa)
+                    })
             })
         });
         if covered {
@@ -55,7 +59,8 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                         }
                     }
                     let (mpool, mns, mksa) = match &parsed {
-                        Member::Legacy { pool, ns, ksa } | Member::Principal { pool, ns, ksa, .. } => (pool, ns, Some(ksa)),
+                        Member::Legacy { pool, ns, ksa }
+                        | Member::Principal { pool, ns, ksa, .. } => (pool, ns, Some(ksa)),
                         Member::Namespace { pool, ns, .. } => (pool, ns, None),
                         _ => continue,
                     };
@@ -69,7 +74,11 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                         diffs.push(format!("pool `{mpool}` instead of `{want}`"));
                     }
                     if b.role_str() != wi::WI_USER_ROLE {
-                        diffs.push(format!("role `{}` instead of `{}`", b.role_str(), wi::WI_USER_ROLE));
+                        diffs.push(format!(
+                            "role `{}` instead of `{}`",
+                            b.role_str(),
+                            wi::WI_USER_ROLE
+                        ));
                     }
                     if best.as_ref().is_none_or(|(d, ..)| diffs.len() < *d) {
                         best = Some((diffs.len(), p.file, *m, diffs));
@@ -94,11 +103,19 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         );
         match best {
             Some((_, file, node, diffs)) => {
-                f = f.related(file, node.span, format!("nearest miss: {}", diffs.join("; ")));
+                f = f.related(
+                    file,
+                    node.span,
+                    format!("nearest miss: {}", diffs.join("; ")),
+                );
             }
             None => {
                 let p = policies[0];
-                f = f.related(p.file, key_span(p.node, "bindings"), format!("the IAM policy of {gsa} has no Workload Identity member"));
+                f = f.related(
+                    p.file,
+                    key_span(p.node, "bindings"),
+                    format!("the IAM policy of {gsa} has no Workload Identity member"),
+                );
             }
         }
         let mut help = format!(
@@ -167,10 +184,21 @@ pub fn member_unannotated(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
     for (p, _, node, m) in model.wi_members() {
-        let Member::Legacy { ns, ksa, .. } = &m else { continue };
-        let Some(sa) = model.service_account(ns, ksa) else { continue };
-        if sa.metadata().and_then(|md| md.get("annotations")).and_then(|a| a.get(wi::ANNOTATION)).is_some()
-            || sa.annotations().iter().any(|(k, _)| k.as_str() == Some(wi::ANNOTATION))
+        let Member::Legacy { ns, ksa, .. } = &m else {
+            continue;
+        };
+        let Some(sa) = model.service_account(ns, ksa) else {
+            continue;
+        };
+        if sa
+            .metadata()
+            .and_then(|md| md.get("annotations"))
+            .and_then(|a| a.get(wi::ANNOTATION))
+            .is_some()
+            || sa
+                .annotations()
+                .iter()
+                .any(|(k, _)| k.as_str() == Some(wi::ANNOTATION))
         {
             continue;
         }
@@ -200,7 +228,11 @@ pub fn role_on_project(ctx: &Ctx, params: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in &ctx.model.policies {
         let level = match &p.resource {
-            Some(r @ (PolicyResource::Project { .. } | PolicyResource::Folder(_) | PolicyResource::Organization(_))) => r.describe(),
+            Some(
+                r @ (PolicyResource::Project { .. }
+                | PolicyResource::Folder(_)
+                | PolicyResource::Organization(_)),
+            ) => r.describe(),
             _ => continue,
         };
         for b in &p.bindings {
@@ -210,7 +242,11 @@ pub fn role_on_project(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             }
             let members: Vec<&str> = b.members.iter().filter_map(|m| m.as_str()).collect();
             let example = members.first().copied().unwrap_or("MEMBER");
-            let span = if b.role.span.is_empty() { head(p.node) } else { b.role.span };
+            let span = if b.role.span.is_empty() {
+                head(p.node)
+            } else {
+                b.role.span
+            };
             out.push(
                 Finding::new(
                     &ctx.rule.id,

@@ -30,10 +30,16 @@ pub fn duplicate_keys(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                     &ctx.rule.id,
                     f.id,
                     d.second,
-                    format!("duplicate key `{}`: this value silently replaces the first one", d.key),
+                    format!(
+                        "duplicate key `{}`: this value silently replaces the first one",
+                        d.key
+                    ),
                 )
                 .related(f.id, d.first, "first defined here")
-                .help(format!("keep one `{}` entry and merge the two values", d.key)),
+                .help(format!(
+                    "keep one `{}` entry and merge the two values",
+                    d.key
+                )),
             );
         }
     }

@@ -7,7 +7,10 @@ use crate::parse::Node;
 use crate::wi::{self, EmailProblem};
 
 fn normalise(k: &str) -> String {
-    k.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+    k.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 fn near_miss(k: &str, key: &str, max: usize) -> bool {
@@ -23,7 +26,11 @@ fn near_miss(k: &str, key: &str, max: usize) -> bool {
 
 /// Every metadata node: objects and the pod templates inside workloads.
 fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(u32, &'a Node)> {
-    let mut out: Vec<(u32, &'a Node)> = model.objects.iter().filter_map(|o| Some((o.file, o.metadata()?))).collect();
+    let mut out: Vec<(u32, &'a Node)> = model
+        .objects
+        .iter()
+        .filter_map(|o| Some((o.file, o.metadata()?)))
+        .collect();
     for w in &model.workloads {
         let o = &model.objects[w.object];
         if o.kind != "Pod" {
@@ -44,8 +51,15 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             let Some(ks) = k.as_str() else { continue };
             if near_miss(ks, key, max) {
                 out.push(
-                    Finding::new(&ctx.rule.id, file, k.span, format!("annotation `{ks}` looks like a misspelling of `{key}`: GKE ignores it"))
-                        .help(format!("rename the key to `{key}`")),
+                    Finding::new(
+                        &ctx.rule.id,
+                        file,
+                        k.span,
+                        format!(
+                            "annotation `{ks}` looks like a misspelling of `{key}`: GKE ignores it"
+                        ),
+                    )
+                    .help(format!("rename the key to `{key}`")),
                 );
             }
         }
@@ -53,8 +67,15 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             let Some(ks) = k.as_str() else { continue };
             if ks == key || near_miss(ks, key, max) {
                 out.push(
-                    Finding::new(&ctx.rule.id, file, k.span, format!("`{ks}` is a label; GKE reads `{key}` only from metadata.annotations"))
-                        .help(format!("move it under metadata.annotations as `{key}`")),
+                    Finding::new(
+                        &ctx.rule.id,
+                        file,
+                        k.span,
+                        format!(
+                            "`{ks}` is a label; GKE reads `{key}` only from metadata.annotations"
+                        ),
+                    )
+                    .help(format!("move it under metadata.annotations as `{key}`")),
                 );
             }
         }
@@ -64,8 +85,15 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
 
 pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
-    for o in ctx.model.objects.iter().filter(|o| o.kind == "ServiceAccount") {
-        let Some((key, value)) = Model::wi_annotation(o) else { continue };
+    for o in ctx
+        .model
+        .objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount")
+    {
+        let Some((key, value)) = Model::wi_annotation(o) else {
+            continue;
+        };
         let Some(v) = value.as_str() else {
             out.push(
                 Finding::new(&ctx.rule.id, o.file, key.span, "the annotation has no value")
@@ -73,7 +101,11 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             );
             continue;
         };
-        let problem = if v.is_empty() { Some(EmailProblem::Invalid("it is empty".into())) } else { wi::check_gsa_email(v) };
+        let problem = if v.is_empty() {
+            Some(EmailProblem::Invalid("it is empty".into()))
+        } else {
+            wi::check_gsa_email(v)
+        };
         let Some(problem) = problem else { continue };
         let (msg, help, sev) = match problem {
             EmailProblem::Placeholder => (
@@ -116,7 +148,10 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for w in &model.workloads {
         let o = &model.objects[w.object];
-        if w.ksa == "default" || !model.sa_namespaces.contains(o.namespace) || model.service_account(o.namespace, w.ksa).is_some() {
+        if w.ksa == "default"
+            || !model.sa_namespaces.contains(o.namespace)
+            || model.service_account(o.namespace, w.ksa).is_some()
+        {
             continue;
         }
         let Some(node) = w.ksa_node else { continue };
@@ -134,17 +169,32 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             &ctx.rule.id,
             o.file,
             node.span,
-            format!("{} runs as service account `{}`, which no manifest defines in namespace `{}`", o.display(), w.ksa, o.namespace),
+            format!(
+                "{} runs as service account `{}`, which no manifest defines in namespace `{}`",
+                o.display(),
+                w.ksa,
+                o.namespace
+            ),
         );
         if let Some((d, name, i)) = nearest {
             let sa = &model.objects[i];
-            f = f.related(sa.file, sa.name_span(), format!("namespace `{}` defines `{name}`", o.namespace));
+            f = f.related(
+                sa.file,
+                sa.name_span(),
+                format!("namespace `{}` defines `{name}`", o.namespace),
+            );
             if d <= 3 {
-                f = f.help(format!("did you mean `{name}`? Otherwise add a ServiceAccount `{}` to namespace `{}`", w.ksa, o.namespace));
+                f = f.help(format!(
+                    "did you mean `{name}`? Otherwise add a ServiceAccount `{}` to namespace `{}`",
+                    w.ksa, o.namespace
+                ));
             }
         }
         if f.help.is_none() {
-            f = f.help(format!("add `apiVersion: v1, kind: ServiceAccount, metadata: {{name: {}, namespace: {}}}`", w.ksa, o.namespace));
+            f = f.help(format!(
+                "add `apiVersion: v1, kind: ServiceAccount, metadata: {{name: {}, namespace: {}}}`",
+                w.ksa, o.namespace
+            ));
         }
         out.push(f);
     }
@@ -153,8 +203,15 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
-    for o in ctx.model.objects.iter().filter(|o| o.kind == "ServiceAccount") {
-        let Some((key, value)) = Model::wi_annotation(o) else { continue };
+    for o in ctx
+        .model
+        .objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount")
+    {
+        let Some((key, value)) = Model::wi_annotation(o) else {
+            continue;
+        };
         let v = value.as_str().unwrap_or("");
         let (local, domain) = v.split_once('@').unwrap_or(("", ""));
         if domain == "developer.gserviceaccount.com" && local.ends_with("-compute") {

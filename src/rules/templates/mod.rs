@@ -18,24 +18,96 @@ pub struct Template {
 }
 
 const TEMPLATES: &[Template] = &[
-    Template { name: "file-problems", params: &[], run: inputs::file_problems },
-    Template { name: "duplicate-keys", params: &[], run: inputs::duplicate_keys },
-    Template { name: "policy-resource", params: &[], run: inputs::policy_resource },
-    Template { name: "annotation-near-miss", params: &["key", "max_distance"], run: ksa::annotation_near_miss },
-    Template { name: "gsa-email", params: &[], run: ksa::gsa_email },
-    Template { name: "pod-ksa-defined", params: &[], run: ksa::pod_ksa_defined },
-    Template { name: "default-identity", params: &[], run: ksa::default_identity },
-    Template { name: "wi-binding-missing", params: &[], run: iam::binding_missing },
-    Template { name: "wi-member-syntax", params: &[], run: iam::member_syntax },
-    Template { name: "wi-member-pool", params: &[], run: iam::member_pool },
-    Template { name: "wi-member-unannotated", params: &[], run: iam::member_unannotated },
-    Template { name: "role-on-project", params: &["roles"], run: iam::role_on_project },
-    Template { name: "cluster-wi-disabled", params: &[], run: cluster::wi_disabled },
-    Template { name: "cluster-pool-project", params: &[], run: cluster::pool_project },
-    Template { name: "node-pool-metadata-server", params: &[], run: cluster::node_pool_metadata },
-    Template { name: "zonal-cluster", params: &[], run: cluster::zonal },
-    Template { name: "service-enabled", params: &["service"], run: cluster::service_enabled },
-    Template { name: "gke-service-agent", params: &[], run: cluster::service_agent },
+    Template {
+        name: "file-problems",
+        params: &[],
+        run: inputs::file_problems,
+    },
+    Template {
+        name: "duplicate-keys",
+        params: &[],
+        run: inputs::duplicate_keys,
+    },
+    Template {
+        name: "policy-resource",
+        params: &[],
+        run: inputs::policy_resource,
+    },
+    Template {
+        name: "annotation-near-miss",
+        params: &["key", "max_distance"],
+        run: ksa::annotation_near_miss,
+    },
+    Template {
+        name: "gsa-email",
+        params: &[],
+        run: ksa::gsa_email,
+    },
+    Template {
+        name: "pod-ksa-defined",
+        params: &[],
+        run: ksa::pod_ksa_defined,
+    },
+    Template {
+        name: "default-identity",
+        params: &[],
+        run: ksa::default_identity,
+    },
+    Template {
+        name: "wi-binding-missing",
+        params: &[],
+        run: iam::binding_missing,
+    },
+    Template {
+        name: "wi-member-syntax",
+        params: &[],
+        run: iam::member_syntax,
+    },
+    Template {
+        name: "wi-member-pool",
+        params: &[],
+        run: iam::member_pool,
+    },
+    Template {
+        name: "wi-member-unannotated",
+        params: &[],
+        run: iam::member_unannotated,
+    },
+    Template {
+        name: "role-on-project",
+        params: &["roles"],
+        run: iam::role_on_project,
+    },
+    Template {
+        name: "cluster-wi-disabled",
+        params: &[],
+        run: cluster::wi_disabled,
+    },
+    Template {
+        name: "cluster-pool-project",
+        params: &[],
+        run: cluster::pool_project,
+    },
+    Template {
+        name: "node-pool-metadata-server",
+        params: &[],
+        run: cluster::node_pool_metadata,
+    },
+    Template {
+        name: "zonal-cluster",
+        params: &[],
+        run: cluster::zonal,
+    },
+    Template {
+        name: "service-enabled",
+        params: &["service"],
+        run: cluster::service_enabled,
+    },
+    Template {
+        name: "gke-service-agent",
+        params: &[],
+        run: cluster::service_agent,
+    },
 ];
 
 pub fn lookup(name: &str) -> Option<&'static Template> {
@@ -49,10 +121,15 @@ pub fn names() -> Vec<&'static str> {
 /// The first character of a node: for findings about a whole document, so
 /// that the snippet does not reprint a 10,000-line dump.
 pub fn head(node: &Node) -> Span {
-    Span::new(node.span.start as usize, (node.span.start + 1).min(node.span.end.max(node.span.start + 1)) as usize)
+    Span::new(
+        node.span.start as usize,
+        (node.span.start + 1).min(node.span.end.max(node.span.start + 1)) as usize,
+    )
 }
 
 /// The key node of `key` in `node`, or the head of `node`.
 pub fn key_span(node: &Node, key: &str) -> Span {
-    node.entry(key).map(|(k, _)| k.span).unwrap_or_else(|| head(node))
+    node.entry(key)
+        .map(|(k, _)| k.span)
+        .unwrap_or_else(|| head(node))
 }

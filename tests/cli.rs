@@ -1,0 +1,386 @@
+//! End-to-end tests: they run the built binary as a user would.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kwi-lint"));
+    c.env_remove("NO_COLOR");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run kwi-lint")
+}
+
+fn run_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+const SA_WITH_PREFIX: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: prod\n  annotations:\n    iam.gke.io/gcp-service-account: serviceAccount:api-gsa@acme-prod.iam.gserviceaccount.com\n";
+
+#[test]
+fn clean_input_exits_zero() {
+    let dir = scratch("clean");
+    std::fs::write(
+        dir.join("sa.yaml"),
+        SA_WITH_PREFIX.replace("serviceAccount:", ""),
+    )
+    .unwrap();
+    let o = run(&["--color", "never", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("0 errors, 0 warnings"));
+}
+
+#[test]
+fn findings_exit_one_and_fail_level_raises_the_bar() {
+    assert_eq!(run(&["testdata/demo"]).status.code(), Some(1));
+    // KWI104 bad has only warnings of KWI104.
+    let o = run(&[
+        "--select",
+        "KWI104",
+        "--fail-level",
+        "error",
+        "testdata/KWI104/bad",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = run(&["--select", "KWI104", "testdata/KWI104/bad"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let o = run(&["--format", "json", "testdata/demo"]);
+    let v = json(&o);
+    assert_eq!(v["version"], 1);
+    let f = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "KWI201")
+        .expect("a KWI201 finding");
+    assert_eq!(f["name"], "wi-binding-missing");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["file"], "testdata/demo/k8s/payments/serviceaccount.yaml");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(7), Some(37))
+    );
+    assert_eq!(
+        (f["end_line"].as_u64(), f["end_column"].as_u64()),
+        (Some(7), Some(88))
+    );
+    let text =
+        std::fs::read_to_string("testdata/demo/k8s/payments/serviceaccount.yaml").expect("read");
+    let (s, e) = (
+        f["byte_start"].as_u64().unwrap() as usize,
+        f["byte_end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(
+        &text[s..e],
+        "payments-gsa@acme-shop-prod.iam.gserviceaccount.com"
+    );
+    let rel = &f["related"][0];
+    assert_eq!(
+        rel["file"],
+        "testdata/demo/gcloud/iam/payments-gsa@acme-shop-prod.iam.gserviceaccount.com.json"
+    );
+    assert_eq!(
+        (rel["line"].as_u64(), rel["column"].as_u64()),
+        (Some(6), Some(9))
+    );
+    assert!(f["help"]
+        .as_str()
+        .unwrap()
+        .starts_with("gcloud iam service-accounts add-iam-policy-binding"));
+    assert!(v["summary"]["errors"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn stdin_is_linted_under_its_given_name() {
+    let o = run_stdin(
+        &["--format", "json", "--stdin-filename", "rendered.yaml", "-"],
+        SA_WITH_PREFIX,
+    );
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(v["findings"][0]["rule"], "KWI102");
+    assert_eq!(v["findings"][0]["file"], "rendered.yaml");
+    assert_eq!(v["findings"][0]["line"], 7);
+}
+
+#[test]
+fn a_broken_file_does_not_stop_the_run() {
+    let dir = scratch("broken-among-good");
+    std::fs::write(dir.join("a-broken.yaml"), "kind: [unclosed\n").unwrap();
+    std::fs::write(dir.join("b-sa.yaml"), SA_WITH_PREFIX).unwrap();
+    std::fs::write(dir.join("c.json"), "{\"bindings\": [}").unwrap();
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["KWI001", "KWI102", "KWI001"]);
+    assert_eq!(v["findings"][0]["line"], 2);
+}
+
+#[test]
+fn unreadable_input_exits_two() {
+    let o = run(&["--format", "json", "does/not/exist.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    assert_eq!(v["findings"][0]["rule"], "KWI001");
+    assert!(v["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot read"));
+}
+
+#[test]
+fn config_errors_point_at_the_line_and_exit_two() {
+    let dir = scratch("config-error");
+    std::fs::write(
+        dir.join(".kwi-lint.yaml"),
+        "rules:\n  KWI201: off\nassume:\n  dataplane_v3: true\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("sa.yaml"), SA_WITH_PREFIX).unwrap();
+    let o = run(&[dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(".kwi-lint.yaml:4:3: unknown key `dataplane_v3`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `dataplane_v2`"), "{err}");
+}
+
+#[test]
+fn config_disables_and_reseverities_rules() {
+    let dir = scratch("config-ok");
+    std::fs::write(dir.join("sa.yaml"), SA_WITH_PREFIX).unwrap();
+    std::fs::write(
+        dir.join(".kwi-lint.yaml"),
+        "rules:\n  KWI102: {severity: info}\n",
+    )
+    .unwrap();
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "info never fails");
+    assert_eq!(json(&o)["findings"][0]["severity"], "info");
+    std::fs::write(
+        dir.join(".kwi-lint.yaml"),
+        "rules:\n  wi-annotation-invalid-email: false\n",
+    )
+    .unwrap();
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(json(&o)["findings"].as_array().unwrap().len(), 0);
+    let o = run(&[
+        "--format",
+        "json",
+        "--config",
+        "/nonexistent/kwi.yaml",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn excludes_and_gitignore_are_honoured() {
+    let dir = scratch("excludes");
+    std::fs::create_dir_all(dir.join("gen")).unwrap();
+    std::fs::create_dir_all(dir.join("node_modules/x")).unwrap();
+    std::fs::write(dir.join("gen/sa.yaml"), SA_WITH_PREFIX).unwrap();
+    std::fs::write(dir.join("node_modules/x/sa.yaml"), SA_WITH_PREFIX).unwrap();
+    std::fs::write(dir.join("ignored.yaml"), SA_WITH_PREFIX).unwrap();
+    std::fs::write(dir.join(".gitignore"), "ignored.yaml\n").unwrap();
+    let o = run(&[
+        "--format",
+        "json",
+        "--exclude",
+        "gen",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(json(&o)["summary"]["files"], 0, "{}", stdout(&o));
+    let o = run(&[
+        "--format",
+        "json",
+        "--no-ignore",
+        "--exclude",
+        "gen",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(json(&o)["summary"]["files"], 1);
+    // A file named on the command line is always linted.
+    let o = run(&[
+        "--format",
+        "json",
+        dir.join("ignored.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(json(&o)["summary"]["files"], 1);
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count() {
+    let one = run(&["--format", "json", "--threads", "1", "testdata"]);
+    let two = run(&["--format", "json", "--threads", "2", "testdata"]);
+    let eight = run(&["--format", "json", "--threads", "8", "testdata"]);
+    assert!(!one.stdout.is_empty());
+    assert_eq!(one.stdout, two.stdout);
+    assert_eq!(one.stdout, eight.stdout);
+}
+
+#[test]
+fn rules_and_explain() {
+    let o = run(&["rules"]);
+    assert_eq!(o.status.code(), Some(0));
+    let list = stdout(&o);
+    for id in ["KWI001", "KWI201", "KWI306"] {
+        assert!(list.contains(id), "{list}");
+    }
+    let o = run(&["explain", "KWI201"]);
+    let text = stdout(&o);
+    assert!(text.starts_with("KWI201 (wi-binding-missing)"));
+    assert!(text.contains("## How to fix") && text.contains("## Bad") && text.contains("## Good"));
+    assert_eq!(run(&["explain", "KWI999"]).status.code(), Some(2));
+}
+
+#[test]
+fn a_user_rule_runs_without_rust() {
+    let dir = scratch("user-rules");
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(
+        dir.join("rules/automount.yaml"),
+        "id: ACME001\nname: sa-automount-token\nseverity: warning\nsummary: ServiceAccounts must not automount tokens.\ncheck:\n  predicate:\n    kinds: [ServiceAccount]\n    path: automountServiceAccountToken\n    op: absent\n  message: \"ServiceAccount {namespace}/{name} does not set automountServiceAccountToken\"\n  help: \"add `automountServiceAccountToken: false`\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sa.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "--format",
+        "json",
+        "--rules-dir",
+        dir.join("rules").to_str().unwrap(),
+        dir.join("sa.yaml").to_str().unwrap(),
+    ]);
+    let v = json(&o);
+    assert_eq!(v["findings"][0]["rule"], "ACME001");
+    assert_eq!(
+        (
+            v["findings"][0]["line"].as_u64(),
+            v["findings"][0]["column"].as_u64()
+        ),
+        (Some(4), Some(9))
+    );
+    // A broken rule file is a clear error with its position.
+    std::fs::write(dir.join("rules/bad.yaml"), "id: ACME002\nname: x\nsummary: y\ncheck:\n  predicate:\n    path: a\n    op: is_pink\n  message: m\n").unwrap();
+    let o = run(&[
+        "--rules-dir",
+        dir.join("rules").to_str().unwrap(),
+        dir.join("sa.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.yaml:7:9: unknown operator `is_pink`"));
+}
+
+#[test]
+fn crlf_and_bom_keep_exact_positions() {
+    let dir = scratch("crlf");
+    let text = format!("\u{feff}{}", SA_WITH_PREFIX.replace('\n', "\r\n"));
+    std::fs::write(dir.join("sa.yaml"), &text).unwrap();
+    let o = run(&["--format", "json", dir.join("sa.yaml").to_str().unwrap()]);
+    let f = &json(&o)["findings"][0];
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(7), Some(37))
+    );
+    let (s, e) = (
+        f["byte_start"].as_u64().unwrap() as usize,
+        f["byte_end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(
+        &text[s..e],
+        "serviceAccount:api-gsa@acme-prod.iam.gserviceaccount.com"
+    );
+}
+
+#[test]
+fn hostile_inputs_become_diagnostics() {
+    let dir = scratch("hostile");
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 9].join(", ")
+        ));
+    }
+    std::fs::write(dir.join("bomb.yaml"), bomb).unwrap();
+    std::fs::write(dir.join("deep.yaml"), "[".repeat(20_000)).unwrap();
+    std::fs::write(dir.join("deep.json"), "[".repeat(20_000)).unwrap();
+    std::fs::write(dir.join("binary.yaml"), [0u8, 159, 146, 150, 0, 1]).unwrap();
+    std::fs::write(dir.join("latin1.yaml"), b"name: caf\xe9\n").unwrap();
+    std::fs::write(dir.join("empty.yaml"), "").unwrap();
+    std::fs::write(dir.join("dashes.yaml"), "---\n---\n").unwrap();
+    std::fs::write(dir.join("scalar.yaml"), "just a string\n").unwrap();
+    std::fs::write(dir.join("types.yaml"), "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: 123\n  namespace: null\n  annotations: {1: 2, [a]: b}\n").unwrap();
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let got: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap(),
+                f["file"].as_str().unwrap().rsplit('/').next().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "KWI001 binary.yaml",
+            "KWI001 bomb.yaml",
+            "KWI001 deep.json",
+            "KWI001 deep.yaml",
+            "KWI001 latin1.yaml"
+        ]
+    );
+}
