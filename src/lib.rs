@@ -5,7 +5,10 @@
 pub mod cli;
 pub mod config;
 pub mod finding;
+pub mod gke;
+pub mod istio;
 pub mod model;
+pub mod netpol;
 pub mod parse;
 pub mod report;
 pub mod rules;

@@ -241,6 +241,21 @@ pub struct Model<'a> {
     pub stats: Stats,
 }
 
+/// Kinds without a namespace (their `namespace` is empty in the model).
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "CustomResourceDefinition",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+];
+
 const WORKLOAD_KINDS: &[&str] = &[
     "Deployment",
     "StatefulSet",
@@ -319,10 +334,13 @@ impl<'a> Model<'a> {
             if kind == "Kustomization" || api_version.starts_with("kustomize.config.k8s.io") {
                 return;
             }
-            let namespace = node
-                .path(&["metadata", "namespace"])
-                .and_then(Node::as_str)
-                .unwrap_or("default");
+            let namespace = if CLUSTER_SCOPED.contains(&kind) {
+                ""
+            } else {
+                node.path(&["metadata", "namespace"])
+                    .and_then(Node::as_str)
+                    .unwrap_or("default")
+            };
             let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
             self.objects.push(Object {
                 file,

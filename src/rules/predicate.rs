@@ -326,7 +326,8 @@ impl PredicateCheck {
                 .and_then(|(_, v)| v.as_str())
                 .unwrap_or("");
             let fill = |t: &str| {
-                t.replace("{kind}", o.kind)
+                t.replace("{object}", &o.display())
+                    .replace("{kind}", o.kind)
                     .replace("{name}", o.name.unwrap_or("?"))
                     .replace("{namespace}", o.namespace)
                     .replace("{value}", value.as_str().unwrap_or(""))

@@ -5,6 +5,11 @@ mod cluster;
 mod iam;
 mod inputs;
 mod ksa;
+mod mesh;
+mod network;
+mod pod;
+mod rbac;
+mod scale;
 
 use super::{Ctx, Params};
 use crate::finding::Finding;
@@ -107,6 +112,71 @@ const TEMPLATES: &[Template] = &[
         name: "gke-service-agent",
         params: &[],
         run: cluster::service_agent,
+    },
+    Template {
+        name: "metadata-egress",
+        params: &[],
+        run: network::metadata_egress,
+    },
+    Template {
+        name: "dns-egress",
+        params: &[],
+        run: network::dns_egress,
+    },
+    Template {
+        name: "metadata-host-env",
+        params: &[],
+        run: pod::metadata_host,
+    },
+    Template {
+        name: "pod-dns",
+        params: &[],
+        run: pod::pod_dns,
+    },
+    Template {
+        name: "key-file-env",
+        params: &[],
+        run: pod::key_file,
+    },
+    Template {
+        name: "init-waits-for-metadata",
+        params: &["kinds"],
+        run: pod::init_waits,
+    },
+    Template {
+        name: "istio-capture",
+        params: &[],
+        run: mesh::capture,
+    },
+    Template {
+        name: "istio-hold",
+        params: &[],
+        run: mesh::hold,
+    },
+    Template {
+        name: "istio-annotations",
+        params: &[],
+        run: mesh::malformed,
+    },
+    Template {
+        name: "service-account-count",
+        params: &[],
+        run: scale::service_account_count,
+    },
+    Template {
+        name: "metadata-server-pods",
+        params: &[],
+        run: scale::metadata_server_pods,
+    },
+    Template {
+        name: "role-ref",
+        params: &[],
+        run: rbac::role_ref,
+    },
+    Template {
+        name: "rbac-subjects",
+        params: &[],
+        run: rbac::subjects,
     },
 ];
 

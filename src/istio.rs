@@ -1,0 +1,362 @@
+//! Istio sidecar semantics that decide whether a pod's metadata-server
+//! traffic goes through Envoy: injection, outbound capture and the
+//! hold-until-proxy-starts setting, from pod annotations and mesh config.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::model::{Model, Workload};
+use crate::netpol::parse_cidr;
+use crate::parse::{yaml, Limits, Node};
+use crate::source::Span;
+
+pub const EXCLUDE: &str = "traffic.sidecar.istio.io/excludeOutboundIPRanges";
+pub const INCLUDE: &str = "traffic.sidecar.istio.io/includeOutboundIPRanges";
+pub const PROXY_CONFIG: &str = "proxy.istio.io/config";
+pub const INJECT: &str = "sidecar.istio.io/inject";
+pub const INTERCEPTION: &str = "sidecar.istio.io/interceptionMode";
+pub const NATIVE: &str = "sidecar.istio.io/nativeSidecar";
+
+/// Where a setting came from: a file and the node (or the embedded string holding it).
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    pub file: u32,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Setting<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// Mesh-wide defaults from IstioOperator and the istio / istio-sidecar-injector ConfigMaps.
+#[derive(Clone, Debug, Default)]
+pub struct Mesh {
+    pub exclude: Option<Setting<String>>,
+    pub include: Option<Setting<String>>,
+    pub hold: Option<Setting<bool>>,
+    pub native: Option<Setting<bool>>,
+}
+
+/// A comma-separated CIDR list; `*` means everything.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ranges {
+    All,
+    List(Vec<IpNet>),
+}
+
+impl Ranges {
+    pub fn parse(s: &str, allow_star: bool) -> Result<Ranges, String> {
+        let mut nets = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "*" {
+                if allow_star {
+                    return Ok(Ranges::All);
+                }
+                return Err("`*` is not allowed in an exclusion list".into());
+            }
+            nets.push(
+                parse_cidr(part).ok_or_else(|| {
+                    format!("`{part}` is not a CIDR (such as 169.254.169.254/32)")
+                })?,
+            );
+        }
+        Ok(Ranges::List(nets))
+    }
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match self {
+            Ranges::All => true,
+            Ranges::List(l) => l.iter().any(|n| n.contains(&ip)),
+        }
+    }
+}
+
+fn text_bool(n: &Node) -> Option<bool> {
+    n.as_bool().or_else(|| match n.as_str() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    })
+}
+
+/// Parses a YAML/JSON string embedded in a manifest.
+pub fn parse_embedded(s: &str) -> Result<Option<Node>, String> {
+    let (docs, e) = yaml::parse(s, 0, &Limits::default());
+    if let Some(e) = e {
+        return Err(e.message);
+    }
+    Ok(docs.into_iter().next().map(|d| d.root))
+}
+
+impl Mesh {
+    pub fn from_model(model: &Model) -> Mesh {
+        let mut mesh = Mesh::default();
+        for o in &model.objects {
+            let at = |n: &Node| Origin {
+                file: o.file,
+                span: n.span,
+            };
+            match (o.kind, o.name) {
+                ("IstioOperator", _) => {
+                    let proxy = o.node.path(&["spec", "values", "global", "proxy"]);
+                    if let Some(n) = proxy.and_then(|p| p.get("excludeIPRanges")) {
+                        mesh.exclude = Some(Setting {
+                            value: n.as_str().unwrap_or("").to_string(),
+                            origin: at(n),
+                        });
+                    }
+                    if let Some(n) = proxy.and_then(|p| p.get("includeIPRanges")) {
+                        mesh.include = Some(Setting {
+                            value: n.as_str().unwrap_or("").to_string(),
+                            origin: at(n),
+                        });
+                    }
+                    let hold = o
+                        .node
+                        .path(&[
+                            "spec",
+                            "meshConfig",
+                            "defaultConfig",
+                            "holdApplicationUntilProxyStarts",
+                        ])
+                        .or_else(|| proxy.and_then(|p| p.get("holdApplicationUntilProxyStarts")));
+                    if let Some(n) = hold {
+                        mesh.hold = text_bool(n).map(|v| Setting {
+                            value: v,
+                            origin: at(n),
+                        });
+                    }
+                    let env_native = o
+                        .node
+                        .path(&["spec", "values", "pilot", "env", "ENABLE_NATIVE_SIDECARS"])
+                        .or_else(|| {
+                            o.node
+                                .path(&["spec", "components", "pilot", "k8s"])
+                                .map(|k| k.seq_at("env"))
+                                .unwrap_or(&[])
+                                .iter()
+                                .find(|e| {
+                                    e.get("name").and_then(Node::as_str)
+                                        == Some("ENABLE_NATIVE_SIDECARS")
+                                })
+                                .and_then(|e| e.get("value"))
+                        });
+                    if let Some(n) = env_native {
+                        mesh.native = text_bool(n).map(|v| Setting {
+                            value: v,
+                            origin: at(n),
+                        });
+                    }
+                }
+                ("ConfigMap", Some(name))
+                    if name == "istio"
+                        || name.starts_with("istio-")
+                            && !name.starts_with("istio-sidecar-injector") =>
+                {
+                    let Some(n) = o.node.path(&["data", "mesh"]) else {
+                        continue;
+                    };
+                    if let Ok(Some(m)) = parse_embedded(n.as_str().unwrap_or("")) {
+                        if let Some(h) = m
+                            .path(&["defaultConfig", "holdApplicationUntilProxyStarts"])
+                            .and_then(text_bool)
+                        {
+                            mesh.hold.get_or_insert(Setting {
+                                value: h,
+                                origin: at(n),
+                            });
+                        }
+                    }
+                }
+                ("ConfigMap", Some(name)) if name.starts_with("istio-sidecar-injector") => {
+                    let Some(n) = o.node.path(&["data", "values"]) else {
+                        continue;
+                    };
+                    let Ok(Some(v)) = parse_embedded(n.as_str().unwrap_or("")) else {
+                        continue;
+                    };
+                    let proxy = v.path(&["global", "proxy"]);
+                    if let Some(s) = proxy
+                        .and_then(|p| p.get("excludeIPRanges"))
+                        .and_then(Node::as_str)
+                    {
+                        mesh.exclude.get_or_insert(Setting {
+                            value: s.to_string(),
+                            origin: at(n),
+                        });
+                    }
+                    if let Some(s) = proxy
+                        .and_then(|p| p.get("includeIPRanges"))
+                        .and_then(Node::as_str)
+                    {
+                        mesh.include.get_or_insert(Setting {
+                            value: s.to_string(),
+                            origin: at(n),
+                        });
+                    }
+                    if let Some(h) = proxy
+                        .and_then(|p| p.get("holdApplicationUntilProxyStarts"))
+                        .and_then(text_bool)
+                    {
+                        mesh.hold.get_or_insert(Setting {
+                            value: h,
+                            origin: at(n),
+                        });
+                    }
+                    if let Some(b) = v
+                        .path(&["pilot", "env", "ENABLE_NATIVE_SIDECARS"])
+                        .and_then(text_bool)
+                    {
+                        mesh.native.get_or_insert(Setting {
+                            value: b,
+                            origin: at(n),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        mesh
+    }
+}
+
+/// One pod template's sidecar, as the injector would render it.
+#[derive(Debug)]
+pub struct Sidecar<'a> {
+    pub injected: bool,
+    /// Envoy captures traffic to 169.254.169.254.
+    pub captures_metadata: bool,
+    pub hold: bool,
+    pub native: bool,
+    /// The annotation (or mesh setting) that decided the exclusion list.
+    pub exclude_at: Option<Origin>,
+    pub exclude_node: Option<&'a Node>,
+    pub proxy_config_node: Option<&'a Node>,
+    /// Malformed annotations: (value node, why).
+    pub malformed: Vec<(&'a Node, String)>,
+}
+
+fn annotation<'a>(w: &Workload<'a>, key: &str) -> Option<&'a Node> {
+    w.template
+        .path(&["metadata", "annotations"])
+        .and_then(|a| a.get(key))
+}
+
+fn label<'a>(w: &Workload<'a>, key: &str) -> Option<&'a Node> {
+    w.template
+        .path(&["metadata", "labels"])
+        .and_then(|a| a.get(key))
+}
+
+pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<'a> {
+    let o = &model.objects[w.object];
+    let metadata_ip: IpAddr = IpAddr::from([169, 254, 169, 254]);
+    let ns = model
+        .objects
+        .iter()
+        .find(|n| n.kind == "Namespace" && n.name == Some(o.namespace))
+        .and_then(|n| n.node.path(&["metadata", "labels"]));
+    let ns_label = |k: &str| ns.and_then(|l| l.get(k)).and_then(Node::as_str);
+    let pod_inject = label(w, INJECT)
+        .or_else(|| annotation(w, INJECT))
+        .and_then(|n| n.as_str());
+    let ns_on =
+        ns_label("istio-injection") == Some("enabled") || ns_label("istio.io/rev").is_some();
+    // The injector skips host-network pods.
+    let host_network = w.spec.get("hostNetwork").and_then(Node::as_bool) == Some(true);
+    let injected = !host_network
+        && pod_inject != Some("false")
+        && ns_label("istio-injection") != Some("disabled")
+        && (pod_inject == Some("true") || ns_on);
+    let mut malformed = Vec::new();
+    let exclude_node = annotation(w, EXCLUDE);
+    let (exclude, exclude_at) = match exclude_node {
+        Some(n) => {
+            let r = Ranges::parse(n.as_str().unwrap_or(""), false);
+            if let Err(e) = &r {
+                malformed.push((n, e.clone()));
+            }
+            (
+                r.ok(),
+                Some(Origin {
+                    file: o.file,
+                    span: n.span,
+                }),
+            )
+        }
+        None => match &mesh.exclude {
+            Some(s) => (Ranges::parse(&s.value, false).ok(), Some(s.origin)),
+            None => (None, None),
+        },
+    };
+    let include = match annotation(w, INCLUDE) {
+        Some(n) => {
+            let r = Ranges::parse(n.as_str().unwrap_or(""), true);
+            if let Err(e) = &r {
+                malformed.push((n, e.clone()));
+            }
+            r.unwrap_or(Ranges::All)
+        }
+        None => mesh
+            .include
+            .as_ref()
+            .and_then(|s| Ranges::parse(&s.value, true).ok())
+            .unwrap_or(Ranges::All),
+    };
+    let no_capture = annotation(w, INTERCEPTION).and_then(Node::as_str) == Some("NONE");
+    let captures_metadata = !no_capture
+        && include.contains(metadata_ip)
+        && !exclude.as_ref().is_some_and(|e| e.contains(metadata_ip));
+    let proxy_config_node = annotation(w, PROXY_CONFIG);
+    let pod_hold = match proxy_config_node {
+        Some(n) => match parse_embedded(n.as_str().unwrap_or("")) {
+            Ok(Some(cfg)) if cfg.as_map().is_some() => cfg
+                .get("holdApplicationUntilProxyStarts")
+                .and_then(text_bool),
+            Ok(_) => {
+                malformed.push((n, "the proxy config is not a YAML or JSON mapping".into()));
+                Some(false)
+            }
+            Err(e) => {
+                malformed.push((n, format!("the proxy config is not YAML or JSON: {e}")));
+                Some(false)
+            }
+        },
+        None => None,
+    };
+    let hold = pod_hold
+        .or(mesh.hold.as_ref().map(|s| s.value))
+        .unwrap_or(false);
+    let native = annotation(w, NATIVE).and_then(Node::as_str) == Some("true")
+        || mesh.native.as_ref().is_some_and(|s| s.value);
+    Sidecar {
+        injected,
+        captures_metadata,
+        hold,
+        native,
+        exclude_at,
+        exclude_node,
+        proxy_config_node,
+        malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let ip: IpAddr = "169.254.169.254".parse().unwrap();
+        assert!(Ranges::parse("169.254.0.0/16", false).unwrap().contains(ip));
+        assert!(!Ranges::parse("10.0.0.0/8, 172.16.0.0/12", false)
+            .unwrap()
+            .contains(ip));
+        assert_eq!(Ranges::parse("*", true).unwrap(), Ranges::All);
+        assert!(Ranges::parse("*", false).is_err());
+        assert!(Ranges::parse("169.254.169.254", false).is_err());
+        assert_eq!(Ranges::parse("", false).unwrap(), Ranges::List(vec![]));
+    }
+}

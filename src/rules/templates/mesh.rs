@@ -1,0 +1,104 @@
+//! KWI7xx: Istio sidecars in front of the GKE metadata server.
+
+use super::{Ctx, Params};
+use crate::finding::Finding;
+use crate::istio::{self, Mesh};
+
+pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let mesh = Mesh::from_model(model);
+    let members = model.member_ksas();
+    let mut out = Vec::new();
+    for w in model
+        .workloads
+        .iter()
+        .filter(|w| model.is_wi_workload(w, &members))
+    {
+        let s = istio::sidecar(model, w, &mesh);
+        if !s.injected || !s.captures_metadata {
+            continue;
+        }
+        let o = &model.objects[w.object];
+        let span = s
+            .exclude_node
+            .map(|n| n.span)
+            .unwrap_or_else(|| o.name_span());
+        let mut f = Finding::new(
+            &ctx.rule.id,
+            o.file,
+            span,
+            format!("{} uses Workload Identity and its Istio sidecar captures traffic to 169.254.169.254: metadata requests fail until Envoy is ready", o.display()),
+        );
+        if let (Some(at), None) = (s.exclude_at, s.exclude_node) {
+            f = f.related(
+                at.file,
+                at.span,
+                "the mesh-wide exclusion list, which does not contain 169.254.169.254",
+            );
+        }
+        let current = s
+            .exclude_node
+            .and_then(|n| n.as_str())
+            .filter(|v| !v.trim().is_empty());
+        let value = match current {
+            Some(v) => format!("{v},169.254.169.254/32"),
+            None => "169.254.169.254/32".into(),
+        };
+        out.push(f.help(format!(
+            "exclude the metadata server from capture in the pod template (a pod annotation replaces the mesh-wide list):\nmetadata:\n  annotations:\n    {}: \"{value}\"",
+            istio::EXCLUDE
+        )));
+    }
+    out
+}
+
+pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let mesh = Mesh::from_model(model);
+    let members = model.member_ksas();
+    let mut out = Vec::new();
+    for w in model
+        .workloads
+        .iter()
+        .filter(|w| model.is_wi_workload(w, &members))
+    {
+        let s = istio::sidecar(model, w, &mesh);
+        if !s.injected || !s.captures_metadata || s.native || s.hold {
+            continue;
+        }
+        let o = &model.objects[w.object];
+        let span = s
+            .proxy_config_node
+            .map(|n| n.span)
+            .unwrap_or_else(|| o.name_span());
+        out.push(
+            Finding::new(
+                &ctx.rule.id,
+                o.file,
+                span,
+                format!("{} uses Workload Identity behind an Istio sidecar without holdApplicationUntilProxyStarts: the app can ask for tokens before Envoy runs", o.display()),
+            )
+            .help(format!(
+                "metadata:\n  annotations:\n    {}: '{{\"holdApplicationUntilProxyStarts\": true}}'\n(or set meshConfig.defaultConfig.holdApplicationUntilProxyStarts: true mesh-wide)",
+                istio::PROXY_CONFIG
+            )),
+        );
+    }
+    out
+}
+
+pub fn malformed(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let mesh = Mesh::default();
+    let mut out = Vec::new();
+    for w in &model.workloads {
+        let o = &model.objects[w.object];
+        for (node, why) in istio::sidecar(model, w, &mesh).malformed {
+            out.push(
+                Finding::new(&ctx.rule.id, o.file, node.span, format!("malformed Istio annotation on {}: {why}", o.display()))
+                    .help("CIDR lists are comma-separated (`169.254.169.254/32,10.0.0.0/8`); proxy.istio.io/config is YAML or JSON such as `{\"holdApplicationUntilProxyStarts\": true}`"),
+            );
+        }
+    }
+    out
+}

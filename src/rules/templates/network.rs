@@ -1,0 +1,227 @@
+//! KWI4xx: NetworkPolicy egress to the metadata server and to cluster DNS.
+
+use std::net::IpAddr;
+
+use super::{Ctx, Params};
+use crate::finding::Finding;
+use crate::gke::{self, Endpoint};
+use crate::model::{Model, Workload};
+use crate::netpol::{Miss, NetworkPolicy, Peer, PodEgress, Proto, Selector};
+use crate::parse::Node;
+
+pub fn policies<'a>(model: &Model<'a>) -> Vec<NetworkPolicy<'a>> {
+    model
+        .objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/")
+        })
+        .map(|(i, o)| NetworkPolicy::from_object(i, o))
+        .collect()
+}
+
+pub fn pod_labels<'a>(w: &Workload<'a>) -> Vec<(&'a str, &'a str)> {
+    w.template
+        .path(&["metadata", "labels"])
+        .and_then(Node::as_map)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
+        .collect()
+}
+
+/// Every container of the pod, init containers included.
+pub fn containers<'a>(w: &Workload<'a>) -> impl Iterator<Item = &'a Node> {
+    let spec = w.spec;
+    spec.seq_at("initContainers")
+        .iter()
+        .chain(spec.seq_at("containers").iter())
+}
+
+/// `(name node, value node)` of every env var named `name` in the pod.
+pub fn env_vars<'a>(w: &Workload<'a>, name: &str) -> Vec<(&'a Node, Option<&'a Node>)> {
+    containers(w)
+        .flat_map(|c| c.seq_at("env").iter())
+        .filter_map(|e| {
+            let n = e.get("name")?;
+            (n.as_str() == Some(name)).then(|| (n, e.get("value")))
+        })
+        .collect()
+}
+
+fn wi_workloads<'m, 'a>(model: &'m Model<'a>) -> Vec<&'m Workload<'a>> {
+    let members = model.member_ksas();
+    model
+        .workloads
+        .iter()
+        .filter(|w| model.is_wi_workload(w, &members))
+        .collect()
+}
+
+fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
+    match m {
+        Miss::WrongPort => format!(
+            "nearest miss: this rule allows {} but not port {}",
+            ep.ip, ep.port
+        ),
+        Miss::WrongProtocol => format!(
+            "nearest miss: this rule allows port {} but not over TCP",
+            ep.port
+        ),
+        Miss::Excepted => format!("nearest miss: this rule's `except` carves {} out", ep.ip),
+        _ => "nearest miss".into(),
+    }
+}
+
+pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let pols = policies(model);
+    if pols.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for w in wi_workloads(model) {
+        let o = &model.objects[w.object];
+        let labels = pod_labels(w);
+        let egress = PodEgress::of(&pols, o.namespace, &labels);
+        if !egress.isolated() {
+            continue;
+        }
+        let blocked: Vec<gke::Requirement> = gke::requirements(model, w, ctx.config)
+            .into_iter()
+            .filter(|r| {
+                !r.any_of
+                    .iter()
+                    .any(|ep| egress.allows_ip(ep.ip(), ep.port, Proto::Tcp))
+            })
+            .collect();
+        if blocked.is_empty() {
+            continue;
+        }
+        let needs: Vec<String> = blocked
+            .iter()
+            .map(|r| {
+                let eps: Vec<String> = r.any_of.iter().map(|e| e.to_string()).collect();
+                if r.pools.is_empty() {
+                    eps.join(" or ")
+                } else {
+                    format!("{} (node pools {})", eps.join(" or "), r.pools.join(", "))
+                }
+            })
+            .collect();
+        let assumed = blocked.iter().find_map(|r| r.assumption.clone());
+        let mut msg = format!(
+            "{} uses Workload Identity but its NetworkPolicies block egress to the GKE metadata server: {} is not allowed",
+            o.display(),
+            needs.join("; ")
+        );
+        if let Some(a) = &assumed {
+            msg.push_str(&format!(" ({a})"));
+        }
+        let mut f = Finding::new(&ctx.rule.id, o.file, o.name_span(), msg);
+        let first = blocked[0].any_of[0];
+        if let Some((p, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
+            f = f.related(p.file, r.node.span, describe_miss(&m, &first));
+        }
+        for p in &egress.policies {
+            let po = &model.objects[p.object];
+            f = f.related(
+                p.file,
+                po.name_span(),
+                format!("{} selects this pod for egress", po.display()),
+            );
+        }
+        let yaml: Vec<String> = blocked.iter().map(|r| r.any_of[0].egress_yaml()).collect();
+        out.push(f.help(format!(
+            "add to the `egress:` list of a NetworkPolicy that selects the pod:\n{}",
+            yaml.join("\n")
+        )));
+    }
+    out
+}
+
+fn private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_private(),
+        IpAddr::V6(_) => false,
+    }
+}
+
+/// Whether a peer can select the kube-dns pods (`k8s-app: kube-dns` in kube-system).
+fn peer_reaches_dns(peer: &Peer, policy_ns: &str, dns_ip: Option<IpAddr>) -> bool {
+    let kube_system: &[(&str, &str)] = &[("kubernetes.io/metadata.name", "kube-system")];
+    let kube_dns: &[(&str, &str)] = &[("k8s-app", "kube-dns")];
+    match peer {
+        Peer::IpBlock {
+            cidr: Some(c),
+            except,
+            ..
+        } => match dns_ip {
+            Some(ip) => c.contains(&ip) && !except.iter().any(|e| e.contains(&ip)),
+            None => private(c.network()) || c.prefix_len() == 0,
+        },
+        Peer::IpBlock { .. } => false,
+        Peer::Pods {
+            namespaces, pods, ..
+        } => {
+            let ns_ok = match namespaces {
+                Some(sel) => sel.matches(kube_system),
+                None => policy_ns == "kube-system",
+            };
+            ns_ok && pods.as_ref().is_none_or(|p: &Selector| p.matches(kube_dns))
+        }
+    }
+}
+
+pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let pols = policies(model);
+    if pols.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for w in wi_workloads(model) {
+        let o = &model.objects[w.object];
+        let labels = pod_labels(w);
+        let egress = PodEgress::of(&pols, o.namespace, &labels);
+        if !egress.isolated() || !env_vars(w, "GCE_METADATA_HOST").is_empty() {
+            continue;
+        }
+        let dns_ip = model.cluster_of(o.file).and_then(gke::kube_dns_ip);
+        let reachable = egress.policies.iter().any(|p| {
+            p.egress.iter().any(|r| {
+                (r.allows_port(53, Proto::Udp) || r.allows_port(53, Proto::Tcp))
+                    && (r.to.is_empty()
+                        || r.to
+                            .iter()
+                            .any(|peer| peer_reaches_dns(peer, p.namespace, dns_ip)))
+            })
+        });
+        if reachable {
+            continue;
+        }
+        let mut f = Finding::new(
+            &ctx.rule.id,
+            o.file,
+            o.name_span(),
+            format!(
+                "{} uses Workload Identity but its NetworkPolicies block DNS (UDP/TCP 53 to kube-dns{}): client libraries cannot resolve metadata.google.internal",
+                o.display(),
+                dns_ip.map(|ip| format!(" at {ip}")).unwrap_or_default()
+            ),
+        );
+        for p in &egress.policies {
+            let po = &model.objects[p.object];
+            f = f.related(
+                p.file,
+                po.name_span(),
+                format!("{} selects this pod for egress", po.display()),
+            );
+        }
+        out.push(f.help(
+            "allow DNS in the egress rules:\n- to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n  ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\nor set the env var GCE_METADATA_HOST=169.254.169.254 in the pod",
+        ));
+    }
+    out
+}

@@ -1,0 +1,165 @@
+//! KWI9xx: RBAC bindings and the way they name identities.
+
+use std::collections::HashSet;
+
+use super::{Ctx, Params};
+use crate::finding::Finding;
+use crate::parse::Node;
+use crate::wi;
+
+/// Kubernetes' bootstrap ClusterRoles: they exist in every cluster.
+const BOOTSTRAP: &str = include_str!("../../../data/k8s-bootstrap-cluster-roles.yaml");
+
+fn builtin_cluster_roles() -> HashSet<String> {
+    let (docs, _) = crate::parse::yaml::parse(BOOTSTRAP, 0, &crate::parse::Limits::default());
+    docs.iter()
+        .flat_map(|d| d.root.seq_at("items").iter())
+        .filter_map(|i| {
+            i.path(&["metadata", "name"])
+                .and_then(Node::as_str)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let builtin = builtin_cluster_roles();
+    let cluster_roles: Vec<&crate::model::Object> = model
+        .objects
+        .iter()
+        .filter(|o| o.kind == "ClusterRole")
+        .collect();
+    let mut out = Vec::new();
+    for o in model
+        .objects
+        .iter()
+        .filter(|o| o.kind == "RoleBinding" || o.kind == "ClusterRoleBinding")
+    {
+        let Some(rr) = o.node.get("roleRef") else {
+            continue;
+        };
+        let (Some(kind), Some(name_node)) = (rr.get("kind").and_then(Node::as_str), rr.get("name"))
+        else {
+            continue;
+        };
+        let Some(name) = name_node.as_str() else {
+            continue;
+        };
+        let (candidates, scope): (Vec<&crate::model::Object>, String) = match kind {
+            "Role" if o.kind == "RoleBinding" => (
+                model
+                    .objects
+                    .iter()
+                    .filter(|r| r.kind == "Role" && r.namespace == o.namespace)
+                    .collect(),
+                format!("namespace `{}`", o.namespace),
+            ),
+            "ClusterRole" => {
+                if builtin.contains(name) || name.starts_with("system:") {
+                    continue;
+                }
+                (cluster_roles.clone(), "the cluster".to_string())
+            }
+            _ => continue,
+        };
+        // Only when the scan could have defined it: it defines roles of that kind there.
+        if candidates.is_empty() || candidates.iter().any(|r| r.name == Some(name)) {
+            continue;
+        }
+        let near = candidates
+            .iter()
+            .map(|r| (wi::edit_distance(r.name.unwrap_or(""), name), *r))
+            .min_by_key(|(d, _)| *d);
+        let mut f = Finding::new(
+            &ctx.rule.id,
+            o.file,
+            name_node.span,
+            format!(
+                "{} refers to {kind} `{name}`, which the scan does not define in {scope} (it defines {} {kind}(s) there{})",
+                o.display(),
+                candidates.len(),
+                if kind == "ClusterRole" { "; built-in ClusterRoles are known" } else { "" }
+            ),
+        );
+        if let Some((d, r)) = near {
+            f = f.related(
+                r.file,
+                r.name_span(),
+                format!("{kind} `{}` is defined here", r.name.unwrap_or("")),
+            );
+            if d <= 3 {
+                f = f.help(format!("did you mean `{}`?", r.name.unwrap_or("")));
+            }
+        }
+        if f.help.is_none() {
+            f = f.help(format!(
+                "create the {kind} `{name}` or correct roleRef.name"
+            ));
+        }
+        out.push(f);
+    }
+    out
+}
+
+pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let mut out = Vec::new();
+    for o in model
+        .objects
+        .iter()
+        .filter(|o| o.kind == "RoleBinding" || o.kind == "ClusterRoleBinding")
+    {
+        for s in o.node.seq_at("subjects") {
+            let kind = s.get("kind").and_then(Node::as_str).unwrap_or("");
+            let name_node = s.get("name");
+            let name = name_node.and_then(Node::as_str).unwrap_or("");
+            let at = name_node.map(|n| n.span).unwrap_or(s.span);
+            let mut report = |span, msg: String, help: String| {
+                out.push(Finding::new(&ctx.rule.id, o.file, span, msg).help(help));
+            };
+            match kind {
+                "ServiceAccount" if name.contains('@') => report(
+                    at,
+                    format!(
+                        "`{name}` is a Google service account: as a subject it is `kind: User`"
+                    ),
+                    format!(
+                        "use `kind: User`, `name: {name}`, `apiGroup: rbac.authorization.k8s.io`"
+                    ),
+                ),
+                "ServiceAccount"
+                    if s.get("namespace").and_then(Node::as_str).is_none()
+                        && o.kind == "ClusterRoleBinding" =>
+                {
+                    report(
+                        s.span,
+                        format!("ServiceAccount subject `{name}` has no namespace"),
+                        "add `namespace:` (the ServiceAccount's namespace)".into(),
+                    )
+                }
+                "User" | "Group" => {
+                    for prefix in ["serviceAccount:", "user:", "group:"] {
+                        if let Some(rest) = name.strip_prefix(prefix) {
+                            report(
+                                at,
+                                format!("{kind} name `{name}` has the IAM prefix `{prefix}`: Kubernetes sees the bare email"),
+                                format!("use `name: {rest}`"),
+                            );
+                        }
+                    }
+                    let api = s.get("apiGroup");
+                    if api.and_then(Node::as_str) != Some("rbac.authorization.k8s.io") {
+                        report(
+                            api.map(|n| n.span).unwrap_or(s.span),
+                            format!("{kind} subject `{name}` needs `apiGroup: rbac.authorization.k8s.io`"),
+                            "add `apiGroup: rbac.authorization.k8s.io` to the subject".into(),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
