@@ -22,6 +22,20 @@ fn builtin_cluster_roles() -> HashSet<String> {
         .collect()
 }
 
+/// Roles the bootstrap policy creates in every cluster: (namespace, name).
+const BOOTSTRAP_ROLES: &[(&str, &str)] = &[
+    ("kube-system", "extension-apiserver-authentication-reader"),
+    (
+        "kube-system",
+        "system::leader-locking-kube-controller-manager",
+    ),
+    ("kube-system", "system::leader-locking-kube-scheduler"),
+    ("kube-system", "system:controller:bootstrap-signer"),
+    ("kube-system", "system:controller:cloud-provider"),
+    ("kube-system", "system:controller:token-cleaner"),
+    ("kube-public", "system:controller:bootstrap-signer"),
+];
+
 pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let builtin = builtin_cluster_roles();
@@ -47,6 +61,9 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             continue;
         };
         let (candidates, scope): (Vec<&crate::model::Object>, String) = match kind {
+            "Role" if o.kind == "RoleBinding" && BOOTSTRAP_ROLES.contains(&(o.namespace, name)) => {
+                continue
+            }
             "Role" if o.kind == "RoleBinding" => (
                 model
                     .objects
