@@ -15,6 +15,9 @@ use crate::LintOptions;
 pub enum OutputFormat {
     Human,
     Json,
+    Sarif,
+    Github,
+    Junit,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -88,6 +91,19 @@ pub struct LintArgs {
     /// Parse only and report parse problems (the benchmark floor).
     #[arg(long, hide = true)]
     pub parse_only: bool,
+    /// Report only findings that this baseline file does not already record.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in FILE (then exit 0).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Also report suppressions that match no finding (KWI005).
+    #[arg(long)]
+    pub report_unused_ignores: bool,
+    /// For pre-commit: build the model from the repository in the working
+    /// directory, but report only findings in the files given.
+    #[arg(long)]
+    pub pre_commit: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -218,10 +234,13 @@ fn lint(args: LintArgs) -> i32 {
             }
         }
     };
-    let config = match config {
+    let mut config = match config {
         Ok(c) => c,
         Err(e) => return fail(format!("config error: {e}")),
     };
+    if args.report_unused_ignores {
+        config.rules.entry("KWI005".into()).or_default().enabled = Some(true);
+    }
     let all_rules = match crate::load_rules(&config, &args.rules_dir) {
         Ok(r) => r,
         Err(e) => return fail(format!("rule error: {e}")),
@@ -243,8 +262,16 @@ fn lint(args: LintArgs) -> i32 {
     if args.parse_only {
         active.retain(|r| r.id == "KWI001");
     }
+    // pre-commit passes the changed files; cross-file rules need the whole repository.
+    let report_only: Option<Vec<String>> = args
+        .pre_commit
+        .then(|| paths.iter().map(|p| crate::walk::display_path(p)).collect());
     let opts = LintOptions {
-        paths,
+        paths: if args.pre_commit {
+            vec![PathBuf::from(".")]
+        } else {
+            paths
+        },
         stdin_filename: args.stdin_filename.clone(),
         exclude: args.exclude.clone(),
         no_ignore: args.no_ignore,
@@ -262,10 +289,41 @@ fn lint(args: LintArgs) -> i32 {
         let files = crate::load_files(&opts, &config);
         crate::lint_files(&files, &active, &config, started)
     });
+    let mut outcome = outcome;
+    if let Some(only) = &report_only {
+        outcome
+            .findings
+            .retain(|f| only.iter().any(|p| *p == f.file.name));
+        outcome.recount();
+    }
     if args.verbose {
         for n in &outcome.notes {
             eprintln!("note: {n}");
         }
+    }
+    if let Some(path) = &args.write_baseline {
+        return match std::fs::write(path, report::baseline::write(&outcome.findings)) {
+            Ok(()) => {
+                eprintln!(
+                    "kwi-lint: wrote {} findings to {}",
+                    outcome.findings.len(),
+                    path.display()
+                );
+                0
+            }
+            Err(e) => fail(format!("cannot write baseline {}: {e}", path.display())),
+        };
+    }
+    if let Some(path) = &args.baseline {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("cannot read baseline {}: {e}", path.display())),
+        };
+        match report::baseline::filter(std::mem::take(&mut outcome.findings), &text) {
+            Ok(kept) => outcome.findings = kept,
+            Err(e) => return fail(format!("{}: {e}", path.display())),
+        }
+        outcome.recount();
     }
     let color = match args.color.unwrap_or(Color::Auto) {
         Color::Always => true,
@@ -275,6 +333,9 @@ fn lint(args: LintArgs) -> i32 {
     let text = match args.format.unwrap_or(OutputFormat::Human) {
         OutputFormat::Human => report::human::render(&outcome.findings, &outcome.summary, color),
         OutputFormat::Json => report::json::render(&outcome.findings, &outcome.summary),
+        OutputFormat::Sarif => report::sarif::render(&outcome.findings, &outcome.summary, &active),
+        OutputFormat::Github => report::github::render(&outcome.findings, &outcome.summary),
+        OutputFormat::Junit => report::junit::render(&outcome.findings, &outcome.summary, &active),
     };
     let mut stdout = std::io::stdout().lock();
     if stdout

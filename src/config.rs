@@ -52,6 +52,8 @@ pub struct Config {
     pub limits: Limits,
     pub rules_dirs: Vec<PathBuf>,
     pub fail_level: Option<Severity>,
+    /// Path glob → rule ids, names or prefixes ignored there.
+    pub per_path_ignores: Vec<(String, Vec<String>)>,
 }
 
 impl Default for Config {
@@ -69,7 +71,34 @@ impl Default for Config {
             limits: Limits::default(),
             rules_dirs: Vec::new(),
             fail_level: None,
+            per_path_ignores: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// Whether a glob set from this config matches a file: globs are relative
+    /// to the config's folder (or to the working directory).
+    pub fn glob_matches(&self, globs: &globset::GlobSet, display: &str) -> bool {
+        if globs.is_match(display) {
+            return true;
+        }
+        let Some(dir) = self.path.as_ref().and_then(|p| p.parent()) else {
+            return false;
+        };
+        let (Ok(cwd), Ok(dir)) = (
+            std::env::current_dir(),
+            std::fs::canonicalize(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            }),
+        ) else {
+            return false;
+        };
+        let abs = cwd.join(display);
+        let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
+        abs.strip_prefix(&dir).is_ok_and(|rel| globs.is_match(rel))
     }
 }
 
@@ -193,6 +222,7 @@ const TOP_KEYS: &[&str] = &[
     "limits",
     "rules_dir",
     "fail_level",
+    "per_path_ignores",
 ];
 
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -273,6 +303,15 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                     .collect()
             }
             "fail_level" => cfg.fail_level = Some(r.severity(v, "fail_level")?),
+            "per_path_ignores" => {
+                for (pk, pv) in r.map(v, "per_path_ignores")? {
+                    let glob = r.string(pk, "per_path_ignores key (a path glob)")?;
+                    crate::walk::build_globset(std::slice::from_ref(&glob))
+                        .map_err(|e| r.err(pk, e))?;
+                    cfg.per_path_ignores
+                        .push((glob, r.strings(pv, "per_path_ignores value (rule ids)")?));
+                }
+            }
             "clusters" => {
                 let items = v
                     .as_seq()

@@ -13,6 +13,7 @@ pub mod parse;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod walk;
 pub mod wi;
 
@@ -48,6 +49,16 @@ pub struct Outcome {
     pub unreadable: bool,
     /// `--verbose` notes: how each IAM policy's resource was found.
     pub notes: Vec<String>,
+}
+
+impl Outcome {
+    /// Recomputes the summary's counts after findings were filtered.
+    pub fn recount(&mut self) {
+        let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
+        self.summary.errors = count(Severity::Error);
+        self.summary.warnings = count(Severity::Warning);
+        self.summary.infos = count(Severity::Info);
+    }
 }
 
 /// Reads and parses every input, in parallel, in a stable order.
@@ -137,9 +148,34 @@ pub fn lint_files(
     started: std::time::Instant,
 ) -> Outcome {
     let model = model::Model::build(files, config);
-    let raw = rules::run(rules, &model, config);
+    let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
+    let raw = rules::run(&main, &model, config, &[]);
+    let sups = suppress::collect(&model);
+    let applied = suppress::apply(
+        raw,
+        &sups,
+        config,
+        &model,
+        |id| {
+            rules
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.name.clone())
+                .unwrap_or_default()
+        },
+        |f| {
+            files[f.at.file as usize]
+                .source
+                .position(f.at.span.start as usize)
+                .line
+        },
+    );
+    let unused: Vec<suppress::Suppression> =
+        applied.unused.iter().map(|i| sups[*i].clone()).collect();
+    let mut kept = applied.kept;
+    kept.extend(rules::run(&post, &model, config, &unused));
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
-    let findings = report::resolve(raw, &sources, rules);
+    let findings = report::resolve(kept, &sources, rules);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let notes = model
         .policies

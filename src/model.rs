@@ -230,6 +230,8 @@ pub struct Model<'a> {
     /// (namespace, name) → index into `objects`, for ServiceAccounts.
     pub service_accounts: HashMap<(&'a str, &'a str), usize>,
     pub sa_namespaces: HashSet<&'a str>,
+    /// (kind, namespace) → indexes into `objects`, in scan order.
+    pub by_kind_ns: HashMap<(&'a str, &'a str), Vec<usize>>,
     pub clusters: Vec<Cluster<'a>>,
     pub node_pools: Vec<NodePool<'a>>,
     pub policies: Vec<Policy<'a>>,
@@ -571,6 +573,10 @@ impl<'a> Model<'a> {
 
     fn index_objects(&mut self) {
         for (i, o) in self.objects.iter().enumerate() {
+            self.by_kind_ns
+                .entry((o.kind, o.namespace))
+                .or_default()
+                .push(i);
             if o.kind == "ServiceAccount" && o.api_version == "v1" {
                 if let Some(name) = o.name {
                     self.service_accounts.insert((o.namespace, name), i);
@@ -649,7 +655,7 @@ impl<'a> Model<'a> {
             if resolved.is_none() {
                 resolved = mappings
                     .iter()
-                    .find(|(g, _)| g.is_match(&fname))
+                    .find(|(g, _)| config.glob_matches(g, &fname))
                     .and_then(|(_, r)| r.clone())
                     .map(|r| (r, "config iam_policies"));
             }
@@ -783,7 +789,7 @@ impl<'a> Model<'a> {
                     continue;
                 };
                 for f in &manifest_files {
-                    if globs.is_match(self.file_name(*f)) {
+                    if config.glob_matches(&globs, self.file_name(*f)) {
                         self.scope.entry(*f).or_insert(ci);
                     }
                 }
@@ -803,6 +809,26 @@ impl<'a> Model<'a> {
     /// The cluster scope index of an object, if any.
     pub fn scope_of(&self, file: FileId) -> Option<usize> {
         self.scope.get(&file).copied()
+    }
+
+    /// Objects of one kind in one namespace (`""` for cluster-scoped kinds).
+    pub fn objects_in<'s>(
+        &'s self,
+        kind: &'static str,
+        ns: &'a str,
+    ) -> impl Iterator<Item = &'s Object<'a>> + 's {
+        let idx: &'s [usize] = self
+            .by_kind_ns
+            .get(&(kind, ns))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        idx.iter().map(move |i| &self.objects[*i])
+    }
+
+    /// The Namespace object named `name`, if the scan has it.
+    pub fn namespace(&self, name: &str) -> Option<&Object<'a>> {
+        self.objects_in("Namespace", "")
+            .find(|o| o.name == Some(name))
     }
 
     pub fn service_account(&self, ns: &str, name: &str) -> Option<&Object<'a>> {

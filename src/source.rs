@@ -119,9 +119,39 @@ impl SourceFile {
 }
 
 /// A `SourceFile` shared with miette. Contexts are cut with the line index,
-/// never by rescanning the text.
+/// never by rescanning the text. `display` is the text with terminal control
+/// characters replaced byte for byte, when the file has any.
 #[derive(Clone, Debug)]
-pub struct SharedSource(pub Arc<SourceFile>);
+pub struct SharedSource(pub Arc<SourceFile>, pub Option<Arc<String>>);
+
+impl SharedSource {
+    pub fn new(file: Arc<SourceFile>) -> SharedSource {
+        let display = has_controls(&file.text).then(|| Arc::new(strip_controls(&file.text)));
+        SharedSource(file, display)
+    }
+}
+
+fn is_unsafe_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+fn has_controls(text: &str) -> bool {
+    text.chars().any(is_unsafe_control)
+}
+
+/// Replaces each control character by as many `?` as it has bytes, so that
+/// every byte offset stays valid.
+fn strip_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if is_unsafe_control(c) {
+                "?".repeat(c.len_utf8())
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
 
 impl miette::SourceCode for SharedSource {
     fn read_span<'a>(
@@ -152,11 +182,17 @@ impl miette::SourceCode for SharedSource {
             .get(last_ctx + 1)
             .map(|s| *s as usize)
             .unwrap_or(len);
-        let data = &file.text.as_bytes()[ctx_start..ctx_end];
+        let text = self.1.as_deref().map(String::as_str).unwrap_or(&file.text);
+        let data = &text.as_bytes()[ctx_start..ctx_end];
         // miette prints `file:line:column` from the span's own position.
         let column = file.position(start).column as usize - 1;
+        let name = if has_controls(&file.name) {
+            strip_controls(&file.name)
+        } else {
+            file.name.clone()
+        };
         Ok(Box::new(miette::MietteSpanContents::new_named(
-            file.name.clone(),
+            name,
             data,
             (ctx_start, ctx_end - ctx_start).into(),
             first_ctx,

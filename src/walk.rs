@@ -89,6 +89,11 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> (Vec<Candidate>, Vec<W
                 display: display_path(root),
                 message: format!("cannot read: {e}"),
             }),
+            // A FIFO or device would block or never end: never read one.
+            Ok(m) if !m.is_dir() && !m.is_file() => errors.push(WalkError {
+                display: display_path(root),
+                message: "not a regular file (a FIFO, socket or device); skipped".into(),
+            }),
             // Files named explicitly are always linted.
             Ok(m) if !m.is_dir() => found.push(Candidate {
                 path: root.clone(),

@@ -384,3 +384,257 @@ fn hostile_inputs_become_diagnostics() {
         ]
     );
 }
+
+fn rules_of(o: &Output) -> Vec<String> {
+    json(o)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["rule"].as_str().unwrap(), f["line"]))
+        .collect()
+}
+
+#[test]
+fn suppressions_by_comment_annotation_and_path() {
+    let dir = scratch("suppressions");
+    let base = SA_WITH_PREFIX.trim_end();
+    // Comment on the line above the node.
+    std::fs::write(dir.join("above.yaml"), base.replace("    iam.gke.io/gcp-service-account:", "    # kwi-lint: ignore[KWI102] the overlay strips it\n    iam.gke.io/gcp-service-account:")).unwrap();
+    // Comment on the same line.
+    std::fs::write(
+        dir.join("same.yaml"),
+        format!("{base} # kwi-lint: ignore[KWI1] managed elsewhere\n"),
+    )
+    .unwrap();
+    // Annotation on the object, by rule name.
+    std::fs::write(dir.join("annotated.yaml"), base.replace("  annotations:\n", "  annotations:\n    ignore.kwi-lint.io/wi-annotation-invalid-email: \"patched by kustomize\"\n")).unwrap();
+    // A comment two lines above does not apply.
+    std::fs::write(
+        dir.join("far.yaml"),
+        base.replace(
+            "  annotations:\n",
+            "  # kwi-lint: ignore[KWI102] too far away\n  annotations:\n",
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("generated")).unwrap();
+    std::fs::write(dir.join("generated/sa.yaml"), SA_WITH_PREFIX).unwrap();
+    std::fs::write(
+        dir.join(".kwi-lint.yaml"),
+        "per_path_ignores:\n  \"generated/**\": [KWI102]\n",
+    )
+    .unwrap();
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    let v = json(&o);
+    let got: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["rule"].as_str().unwrap(),
+                f["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+                f["line"]
+            )
+        })
+        .collect();
+    assert_eq!(got, ["KWI102 far.yaml:8"], "{}", stdout(&o));
+    // Without a reason the suppression still works, and is itself reported.
+    std::fs::write(
+        dir.join("far.yaml"),
+        base.replace(
+            "    iam.gke.io/gcp-service-account:",
+            "    # kwi-lint: ignore[KWI102]\n    iam.gke.io/gcp-service-account:",
+        ),
+    )
+    .unwrap();
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(rules_of(&o), ["KWI004 7"]);
+    assert_eq!(o.status.code(), Some(0), "info does not fail");
+    // An unused suppression is reported on request.
+    std::fs::write(
+        dir.join("far.yaml"),
+        SA_WITH_PREFIX.replace("serviceAccount:", "").replace(
+            "  annotations:\n",
+            "  annotations:\n    # kwi-lint: ignore[KWI102] stale\n",
+        ),
+    )
+    .unwrap();
+    let o = run(&[
+        "--format",
+        "json",
+        "--report-unused-ignores",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(rules_of(&o), ["KWI005 7"]);
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+}
+
+#[test]
+fn select_and_ignore_take_ids_names_and_groups() {
+    let demo = ["--format", "json", "testdata/demo"];
+    let all = rules_of(&run(&demo));
+    let only = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend_from_slice(&demo);
+        json(&run(&a))["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let g2 = only(&["--select", "KWI2"]);
+    assert!(!g2.is_empty() && g2.iter().all(|r| r.starts_with("KWI2")));
+    assert!(only(&["--ignore", "KWI2,KWI3"])
+        .iter()
+        .all(|r| !r.starts_with("KWI2") && !r.starts_with("KWI3")));
+    assert_eq!(only(&["--select", "wi-binding-missing"]), ["KWI201"]);
+    assert!(all.len() > g2.len());
+    assert_eq!(
+        run(&["--select", "KWI999", "testdata/demo"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn baseline_round_trip_survives_moved_lines() {
+    let dir = scratch("baseline");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("sa.yaml"), SA_WITH_PREFIX).unwrap();
+    let baseline = dir.join("baseline.json");
+    let o = run(&[
+        "--write-baseline",
+        baseline.to_str().unwrap(),
+        repo.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(&[
+        "--format",
+        "json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        repo.to_str().unwrap(),
+    ]);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+    assert_eq!(o.status.code(), Some(0));
+    // Unrelated edits move the line: still known.
+    std::fs::write(
+        repo.join("sa.yaml"),
+        format!("# owned by team payments\n\n{SA_WITH_PREFIX}"),
+    )
+    .unwrap();
+    let o = run(&[
+        "--format",
+        "json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        repo.to_str().unwrap(),
+    ]);
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+    // A new problem is reported.
+    std::fs::write(
+        repo.join("b.yaml"),
+        SA_WITH_PREFIX.replace("name: api", "name: web"),
+    )
+    .unwrap();
+    let o = run(&[
+        "--format",
+        "json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        repo.to_str().unwrap(),
+    ]);
+    assert_eq!(rules_of(&o), ["KWI102 7"]);
+    assert_eq!(o.status.code(), Some(1));
+    std::fs::write(&baseline, "not json").unwrap();
+    assert_eq!(
+        run(&[
+            "--baseline",
+            baseline.to_str().unwrap(),
+            repo.to_str().unwrap()
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn pre_commit_mode_reports_only_the_given_files_with_the_whole_model() {
+    let dir = scratch("pre-commit-mode");
+    std::fs::write(
+        dir.join("sa.yaml"),
+        SA_WITH_PREFIX.replace("serviceAccount:", ""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("other.yaml"),
+        SA_WITH_PREFIX.replace("name: api", "name: other"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("api-gsa@acme-prod.iam.gserviceaccount.com.json"),
+        "{\"bindings\": [{\"role\": \"roles/iam.workloadIdentityUser\", \"members\": [\"serviceAccount:acme-prod.svc.id.goog[prod/wrong]\"]}]}\n",
+    )
+    .unwrap();
+    let o = bin()
+        .current_dir(&dir)
+        .args(["--format", "json", "--pre-commit", "sa.yaml"])
+        .output()
+        .unwrap();
+    let v = json(&o);
+    let got: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["file"].as_str().unwrap()))
+        .collect();
+    // KWI201 needs the policy file, which was not passed; other.yaml's KWI102 is not reported.
+    assert_eq!(got, [("KWI201", "sa.yaml")]);
+}
+
+#[test]
+fn special_files_and_symlink_loops_do_not_hang() {
+    let dir = scratch("special-files");
+    std::fs::write(dir.join("ok.yaml"), SA_WITH_PREFIX).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+        std::os::unix::fs::symlink(dir.join("missing.yaml"), dir.join("dangling.yaml")).unwrap();
+        let status = Command::new("mkfifo")
+            .arg(dir.join("pipe.yaml"))
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+    }
+    // The walk does not follow links and skips the FIFO: one file, no hang.
+    let o = run(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(json(&o)["summary"]["files"], 1, "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(1));
+    // Named explicitly, the FIFO is reported instead of read.
+    let o = run(&[
+        "--format",
+        "json",
+        dir.join("pipe.yaml").to_str().unwrap(),
+        dir.join("ok.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file")));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "KWI102"));
+}

@@ -8,11 +8,13 @@ use kwi_lint::config;
 use kwi_lint::{rules, LintOptions};
 
 fn lint(dir: &Path, rule: &str) -> Vec<String> {
-    let config = config::discover(dir)
+    let mut config = config::discover(dir)
         .map(|p| config::load(&p).expect("config"))
         .unwrap_or_default();
+    // Every default rule runs, as for a user, plus the rule under test (it may be opt-in).
+    config.rules.entry(rule.to_string()).or_default().enabled = Some(true);
     let all = kwi_lint::load_rules(&config, &[]).expect("rules load");
-    let active = rules::effective(&all, &config, &[rule.to_string()], &[]);
+    let active = rules::effective(&all, &config, &[], &[]);
     assert!(
         active.iter().any(|r| r.id == rule),
         "rule {rule} not active"

@@ -1,13 +1,15 @@
 //! Human output through miette: a snippet per finding with a label on the
 //! node, related snippets in other files, the fix, and a summary line.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 
 use super::{sanitize, summary_line, Resolved, Summary};
 use crate::finding::Severity;
-use crate::source::SharedSource;
+use crate::source::{SharedSource, SourceFile};
 
 #[derive(Debug)]
 struct Report {
@@ -65,12 +67,18 @@ fn miette_severity(s: Severity) -> miette::Severity {
     }
 }
 
-fn build(f: &Resolved) -> Report {
+fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
+    let mut source = |file: &Arc<SourceFile>| {
+        sources
+            .entry(file.name.clone())
+            .or_insert_with(|| SharedSource::new(file.clone()))
+            .clone()
+    };
     Report {
         message: sanitize(&f.message),
         code: Some(format!("{}({})", f.rule, f.name)),
         severity: miette_severity(f.severity),
-        source: SharedSource(f.file.clone()),
+        source: source(&f.file),
         label: LabeledSpan::new(
             Some("here".to_string()),
             f.byte_start,
@@ -84,7 +92,7 @@ fn build(f: &Resolved) -> Report {
                 message: sanitize(&r.message),
                 code: None,
                 severity: miette::Severity::Advice,
-                source: SharedSource(r.file.clone()),
+                source: source(&r.file),
                 label: LabeledSpan::new(
                     Some("related".to_string()),
                     r.byte_start,
@@ -107,8 +115,9 @@ pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
         .with_context_lines(1)
         .with_width(100);
     let mut out = String::new();
+    let mut sources = HashMap::new();
     for f in findings {
-        let report = build(f);
+        let report = build(f, &mut sources);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!(
                 "{}:{}:{}: {} {}\n",

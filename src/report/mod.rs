@@ -1,8 +1,12 @@
 //! Rendering findings. Every format reads positions from the same
 //! `SourceFile`, so human, JSON and the rest always agree.
 
+pub mod baseline;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 
 use std::sync::Arc;
 

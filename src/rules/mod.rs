@@ -332,10 +332,22 @@ pub struct Ctx<'m, 'a> {
     pub model: &'m Model<'a>,
     pub rule: &'m Rule,
     pub config: &'m Config,
+    /// Suppressions that matched no finding (filled for post-phase templates).
+    pub unused_suppressions: &'m [crate::suppress::Suppression],
+}
+
+/// Whether a rule runs after suppressions are applied.
+pub fn is_post(rule: &Rule) -> bool {
+    matches!(&rule.check, Check::Template { name, .. } if templates::lookup(name).is_some_and(|t| t.post))
 }
 
 /// Runs every rule (in parallel) and returns findings with severities resolved.
-pub fn run(rules: &[Rule], model: &Model, config: &Config) -> Vec<(Finding, Severity)> {
+pub fn run(
+    rules: &[Rule],
+    model: &Model,
+    config: &Config,
+    unused_suppressions: &[crate::suppress::Suppression],
+) -> Vec<(Finding, Severity)> {
     rules
         .par_iter()
         .flat_map_iter(|rule| {
@@ -343,6 +355,7 @@ pub fn run(rules: &[Rule], model: &Model, config: &Config) -> Vec<(Finding, Seve
                 model,
                 rule,
                 config,
+                unused_suppressions,
             };
             let findings = match &rule.check {
                 Check::Template { name, params } => match templates::lookup(name) {

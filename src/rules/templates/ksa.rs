@@ -160,10 +160,18 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
         // The nearest defined name in that namespace, as a related span.
         let nearest = model
-            .service_accounts
+            .by_kind_ns
+            .get(&("ServiceAccount", o.namespace))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
             .iter()
-            .filter(|((ns, _), _)| *ns == o.namespace)
-            .map(|((_, name), i)| (wi::edit_distance(name, w.ksa), *name, *i))
+            .filter_map(|i| {
+                Some((
+                    wi::edit_distance(model.objects[*i].name?, w.ksa),
+                    model.objects[*i].name?,
+                    *i,
+                ))
+            })
             .min();
         let mut f = Finding::new(
             &ctx.rule.id,

@@ -10,6 +10,7 @@ mod network;
 mod pod;
 mod rbac;
 mod scale;
+mod suppressions;
 
 use super::{Ctx, Params};
 use crate::finding::Finding;
@@ -18,6 +19,8 @@ use crate::source::Span;
 
 pub struct Template {
     pub name: &'static str,
+    /// Runs after suppressions are applied (it reads which were unused).
+    pub post: bool,
     pub params: &'static [&'static str],
     pub run: fn(&Ctx, &Params) -> Vec<Finding>,
 }
@@ -25,158 +28,201 @@ pub struct Template {
 const TEMPLATES: &[Template] = &[
     Template {
         name: "file-problems",
+        post: false,
         params: &[],
         run: inputs::file_problems,
     },
     Template {
         name: "duplicate-keys",
+        post: false,
         params: &[],
         run: inputs::duplicate_keys,
     },
     Template {
         name: "policy-resource",
+        post: false,
         params: &[],
         run: inputs::policy_resource,
     },
     Template {
         name: "annotation-near-miss",
+        post: false,
         params: &["key", "max_distance"],
         run: ksa::annotation_near_miss,
     },
     Template {
         name: "gsa-email",
+        post: false,
         params: &[],
         run: ksa::gsa_email,
     },
     Template {
         name: "pod-ksa-defined",
+        post: false,
         params: &[],
         run: ksa::pod_ksa_defined,
     },
     Template {
         name: "default-identity",
+        post: false,
         params: &[],
         run: ksa::default_identity,
     },
     Template {
         name: "wi-binding-missing",
+        post: false,
         params: &[],
         run: iam::binding_missing,
     },
     Template {
         name: "wi-member-syntax",
+        post: false,
         params: &[],
         run: iam::member_syntax,
     },
     Template {
         name: "wi-member-pool",
+        post: false,
         params: &[],
         run: iam::member_pool,
     },
     Template {
         name: "wi-member-unannotated",
+        post: false,
         params: &[],
         run: iam::member_unannotated,
     },
     Template {
         name: "role-on-project",
+        post: false,
         params: &["roles"],
         run: iam::role_on_project,
     },
     Template {
         name: "cluster-wi-disabled",
+        post: false,
         params: &[],
         run: cluster::wi_disabled,
     },
     Template {
         name: "cluster-pool-project",
+        post: false,
         params: &[],
         run: cluster::pool_project,
     },
     Template {
         name: "node-pool-metadata-server",
+        post: false,
         params: &[],
         run: cluster::node_pool_metadata,
     },
     Template {
         name: "zonal-cluster",
+        post: false,
         params: &[],
         run: cluster::zonal,
     },
     Template {
         name: "service-enabled",
+        post: false,
         params: &["service"],
         run: cluster::service_enabled,
     },
     Template {
         name: "gke-service-agent",
+        post: false,
         params: &[],
         run: cluster::service_agent,
     },
     Template {
         name: "metadata-egress",
+        post: false,
         params: &[],
         run: network::metadata_egress,
     },
     Template {
         name: "dns-egress",
+        post: false,
         params: &[],
         run: network::dns_egress,
     },
     Template {
         name: "metadata-host-env",
+        post: false,
         params: &[],
         run: pod::metadata_host,
     },
     Template {
         name: "pod-dns",
+        post: false,
         params: &[],
         run: pod::pod_dns,
     },
     Template {
         name: "key-file-env",
+        post: false,
         params: &[],
         run: pod::key_file,
     },
     Template {
         name: "init-waits-for-metadata",
+        post: false,
         params: &["kinds"],
         run: pod::init_waits,
     },
     Template {
         name: "istio-capture",
+        post: false,
         params: &[],
         run: mesh::capture,
     },
     Template {
         name: "istio-hold",
+        post: false,
         params: &[],
         run: mesh::hold,
     },
     Template {
         name: "istio-annotations",
+        post: false,
         params: &[],
         run: mesh::malformed,
     },
     Template {
         name: "service-account-count",
+        post: false,
         params: &[],
         run: scale::service_account_count,
     },
     Template {
         name: "metadata-server-pods",
+        post: false,
         params: &[],
         run: scale::metadata_server_pods,
     },
     Template {
         name: "role-ref",
+        post: false,
         params: &[],
         run: rbac::role_ref,
     },
     Template {
         name: "rbac-subjects",
+        post: false,
         params: &[],
         run: rbac::subjects,
+    },
+    Template {
+        name: "suppression-reason",
+        post: false,
+        params: &[],
+        run: suppressions::missing_reason,
+    },
+    Template {
+        name: "unused-suppressions",
+        post: true,
+        params: &[],
+        run: suppressions::unused,
     },
 ];
 

@@ -1,5 +1,6 @@
 //! KWI4xx: NetworkPolicy egress to the metadata server and to cluster DNS.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::{Ctx, Params};
@@ -9,16 +10,18 @@ use crate::model::{Model, Workload};
 use crate::netpol::{Miss, NetworkPolicy, Peer, PodEgress, Proto, Selector};
 use crate::parse::Node;
 
-pub fn policies<'a>(model: &Model<'a>) -> Vec<NetworkPolicy<'a>> {
-    model
-        .objects
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| {
-            o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/")
-        })
-        .map(|(i, o)| NetworkPolicy::from_object(i, o))
-        .collect()
+/// NetworkPolicies by namespace: a policy never selects pods of another namespace.
+pub fn policies<'a>(model: &Model<'a>) -> HashMap<&'a str, Vec<NetworkPolicy<'a>>> {
+    let mut by_ns: HashMap<&'a str, Vec<NetworkPolicy<'a>>> = HashMap::new();
+    for (i, o) in model.objects.iter().enumerate() {
+        if o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/") {
+            by_ns
+                .entry(o.namespace)
+                .or_default()
+                .push(NetworkPolicy::from_object(i, o));
+        }
+    }
+    by_ns
 }
 
 pub fn pod_labels<'a>(w: &Workload<'a>) -> Vec<(&'a str, &'a str)> {
@@ -84,7 +87,11 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     for w in wi_workloads(model) {
         let o = &model.objects[w.object];
         let labels = pod_labels(w);
-        let egress = PodEgress::of(&pols, o.namespace, &labels);
+        let egress = PodEgress::of(
+            pols.get(o.namespace).map(Vec::as_slice).unwrap_or(&[]),
+            o.namespace,
+            &labels,
+        );
         if !egress.isolated() {
             continue;
         }
@@ -184,7 +191,11 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     for w in wi_workloads(model) {
         let o = &model.objects[w.object];
         let labels = pod_labels(w);
-        let egress = PodEgress::of(&pols, o.namespace, &labels);
+        let egress = PodEgress::of(
+            pols.get(o.namespace).map(Vec::as_slice).unwrap_or(&[]),
+            o.namespace,
+            &labels,
+        );
         if !egress.isolated() || !env_vars(w, "GCE_METADATA_HOST").is_empty() {
             continue;
         }
