@@ -149,8 +149,8 @@ pub fn lint_files(
 ) -> Outcome {
     let model = model::Model::build(files, config);
     let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
-    let raw = rules::run(&main, &model, config, &[]);
     let sups = suppress::collect(&model);
+    let raw = rules::run(&main, &model, config, &sups, &[]);
     let applied = suppress::apply(
         raw,
         &sups,
@@ -173,7 +173,7 @@ pub fn lint_files(
     let unused: Vec<suppress::Suppression> =
         applied.unused.iter().map(|i| sups[*i].clone()).collect();
     let mut kept = applied.kept;
-    kept.extend(rules::run(&post, &model, config, &unused));
+    kept.extend(rules::run(&post, &model, config, &sups, &unused));
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
     let findings = report::resolve(kept, &sources, rules);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();

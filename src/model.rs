@@ -238,6 +238,13 @@ pub struct Model<'a> {
     pub services: Vec<Services<'a>>,
     pub projects: Vec<Project<'a>>,
     pub accounts: Vec<AccountEntry<'a>>,
+    /// GSA email → indexes into `policies`.
+    pub policies_by_gsa: HashMap<String, Vec<usize>>,
+    /// Every Workload Identity member of every policy, parsed once:
+    /// (policy index, binding index, member node, member).
+    pub members: Vec<(usize, usize, &'a Node, wi::Member)>,
+    /// (namespace, KSA) pairs that IAM members name; KSA empty for a namespace-wide set.
+    pub member_ksas: HashSet<(String, String)>,
     /// Cluster scope of each file with manifests (index into `clusters`).
     pub scope: HashMap<FileId, usize>,
     pub stats: Stats,
@@ -283,6 +290,7 @@ impl<'a> Model<'a> {
         m.index_objects();
         m.link_node_pools();
         m.resolve_policies(pending_policies, config);
+        m.index_members();
         m.assign_scopes(config);
         m
     }
@@ -844,50 +852,61 @@ impl<'a> Model<'a> {
 
     /// Policies whose resource is the GSA `email`.
     pub fn gsa_policies(&self, email: &str) -> impl Iterator<Item = &Policy<'a>> {
-        let email = email.to_string();
-        self.policies.iter().filter(
-            move |p| matches!(&p.resource, Some(PolicyResource::ServiceAccount(e)) if *e == email),
-        )
+        self.policies_by_gsa
+            .get(email)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|i| &self.policies[*i])
     }
 
-    /// All Workload Identity members of every policy, parsed.
-    pub fn wi_members(&self) -> Vec<(&Policy<'a>, &Binding<'a>, &'a Node, wi::Member)> {
-        let mut out = Vec::new();
-        for p in &self.policies {
-            for b in &p.bindings {
+    fn index_members(&mut self) {
+        for (pi, p) in self.policies.iter().enumerate() {
+            if let Some(PolicyResource::ServiceAccount(e)) = &p.resource {
+                self.policies_by_gsa.entry(e.clone()).or_default().push(pi);
+            }
+        }
+        for (pi, p) in self.policies.iter().enumerate() {
+            for (bi, b) in p.bindings.iter().enumerate() {
                 for m in &b.members {
                     let parsed = wi::parse_member(m.as_str().unwrap_or(""));
-                    if parsed != wi::Member::Other {
-                        out.push((p, b, *m, parsed));
+                    match &parsed {
+                        wi::Member::Other => continue,
+                        wi::Member::Legacy { ns, ksa, .. }
+                        | wi::Member::Principal { ns, ksa, .. } => {
+                            self.member_ksas.insert((ns.clone(), ksa.clone()));
+                        }
+                        wi::Member::Namespace { ns, .. } => {
+                            self.member_ksas.insert((ns.clone(), String::new()));
+                        }
+                        _ => {}
                     }
+                    self.members.push((pi, bi, *m, parsed));
                 }
             }
         }
-        out
+    }
+
+    /// All Workload Identity members of every policy.
+    pub fn wi_members(
+        &self,
+    ) -> impl Iterator<Item = (&Policy<'a>, &Binding<'a>, &'a Node, &wi::Member)> {
+        self.members.iter().map(|(pi, bi, node, m)| {
+            let p = &self.policies[*pi];
+            (p, &p.bindings[*bi], *node, m)
+        })
     }
 
     /// Is this workload a "WI pod" (SPEC §3 preamble)?
-    pub fn is_wi_workload(&self, w: &Workload<'a>, members: &[(String, String)]) -> bool {
+    pub fn is_wi_workload(&self, w: &Workload<'a>) -> bool {
         let ns = self.objects[w.object].namespace;
         self.service_account(ns, w.ksa)
             .is_some_and(|sa| Self::wi_annotation(sa).is_some())
-            || members
-                .iter()
-                .any(|(n, k)| n == ns && (k == w.ksa || k.is_empty()))
-    }
-
-    /// (namespace, ksa) pairs named by IAM members; ksa empty for a namespace-wide set.
-    pub fn member_ksas(&self) -> Vec<(String, String)> {
-        self.wi_members()
-            .into_iter()
-            .filter_map(|(_, _, _, m)| match m {
-                wi::Member::Legacy { ns, ksa, .. } | wi::Member::Principal { ns, ksa, .. } => {
-                    Some((ns, ksa))
-                }
-                wi::Member::Namespace { ns, .. } => Some((ns, String::new())),
-                _ => None,
-            })
-            .collect()
+            || (!self.member_ksas.is_empty()
+                && (self
+                    .member_ksas
+                    .contains(&(ns.to_string(), w.ksa.to_string()))
+                    || self.member_ksas.contains(&(ns.to_string(), String::new()))))
     }
 }
 

@@ -49,15 +49,17 @@ pub fn build_globset(globs: &[String]) -> Result<GlobSet, String> {
 
 /// Path as shown in output: relative to the working directory when below it.
 pub fn display_path(path: &Path) -> String {
-    let shown = std::env::current_dir()
-        .ok()
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let shown = CWD
+        .get_or_init(|| std::env::current_dir().ok())
+        .as_ref()
         .and_then(|cwd| {
             let abs = if path.is_absolute() {
                 path.to_path_buf()
             } else {
                 cwd.join(path)
             };
-            abs.strip_prefix(&cwd).ok().map(Path::to_path_buf)
+            abs.strip_prefix(cwd).ok().map(Path::to_path_buf)
         })
         .unwrap_or_else(|| path.to_path_buf());
     let s = shown.to_string_lossy().replace('\\', "/");

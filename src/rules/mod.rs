@@ -332,6 +332,8 @@ pub struct Ctx<'m, 'a> {
     pub model: &'m Model<'a>,
     pub rule: &'m Rule,
     pub config: &'m Config,
+    /// Every suppression in the scan (collected once per run).
+    pub suppressions: &'m [crate::suppress::Suppression],
     /// Suppressions that matched no finding (filled for post-phase templates).
     pub unused_suppressions: &'m [crate::suppress::Suppression],
 }
@@ -346,6 +348,7 @@ pub fn run(
     rules: &[Rule],
     model: &Model,
     config: &Config,
+    suppressions: &[crate::suppress::Suppression],
     unused_suppressions: &[crate::suppress::Suppression],
 ) -> Vec<(Finding, Severity)> {
     rules
@@ -355,6 +358,7 @@ pub fn run(
                 model,
                 rule,
                 config,
+                suppressions,
                 unused_suppressions,
             };
             let findings = match &rule.check {

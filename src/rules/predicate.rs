@@ -261,11 +261,6 @@ impl PredicateCheck {
 
     pub fn run(&self, ctx: &Ctx) -> Vec<Finding> {
         let model = ctx.model;
-        let members = if self.any.iter().any(|p| p.wi_only) {
-            model.member_ksas()
-        } else {
-            Vec::new()
-        };
         let mut out = Vec::new();
         for p in &self.any {
             let kind_ok = |k: &str| {
@@ -281,7 +276,7 @@ impl PredicateCheck {
                 Target::PodTemplates => {
                     for w in &model.workloads {
                         let o = &model.objects[w.object];
-                        if !kind_ok(o.kind) || (p.wi_only && !model.is_wi_workload(w, &members)) {
+                        if !kind_ok(o.kind) || (p.wi_only && !model.is_wi_workload(w)) {
                             continue;
                         }
                         self.apply(p, ctx, w.template, o, Some(w.ksa), &mut out);

@@ -111,7 +111,6 @@ fn metadata_mode(pool: &Node) -> (Option<&Node>, bool) {
 
 pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let m = ctx.model;
-    let members = m.member_ksas();
     let mut out = Vec::new();
     for np in &m.node_pools {
         let Some(ci) = np.cluster else { continue };
@@ -127,7 +126,7 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .workloads
             .iter()
             .filter(|w| m.scope_of(m.objects[w.object].file) == Some(ci))
-            .filter(|w| m.is_wi_workload(w, &members))
+            .filter(|w| m.is_wi_workload(w))
             .filter(|w| {
                 w.spec
                     .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])

@@ -17,6 +17,11 @@ fn near_miss(k: &str, key: &str, max: usize) -> bool {
     if k == key {
         return false;
     }
+    // Most keys are nowhere near: compare letters and digits counts before allocating.
+    let alnum = |s: &str| s.bytes().filter(u8::is_ascii_alphanumeric).count();
+    if alnum(k).abs_diff(alnum(key)) > max + 1 {
+        return false;
+    }
     let lower = k.to_ascii_lowercase();
     lower == key
         || normalise(k) == normalise(key)

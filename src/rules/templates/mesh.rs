@@ -7,13 +7,8 @@ use crate::istio::{self, Mesh};
 pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mesh = Mesh::from_model(model);
-    let members = model.member_ksas();
     let mut out = Vec::new();
-    for w in model
-        .workloads
-        .iter()
-        .filter(|w| model.is_wi_workload(w, &members))
-    {
+    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
         let s = istio::sidecar(model, w, &mesh);
         if !s.injected || !s.captures_metadata {
             continue;
@@ -55,13 +50,8 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mesh = Mesh::from_model(model);
-    let members = model.member_ksas();
     let mut out = Vec::new();
-    for w in model
-        .workloads
-        .iter()
-        .filter(|w| model.is_wi_workload(w, &members))
-    {
+    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
         let s = istio::sidecar(model, w, &mesh);
         if !s.injected || !s.captures_metadata || s.native || s.hold {
             continue;

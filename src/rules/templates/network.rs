@@ -54,11 +54,10 @@ pub fn env_vars<'a>(w: &Workload<'a>, name: &str) -> Vec<(&'a Node, Option<&'a N
 }
 
 fn wi_workloads<'m, 'a>(model: &'m Model<'a>) -> Vec<&'m Workload<'a>> {
-    let members = model.member_ksas();
     model
         .workloads
         .iter()
-        .filter(|w| model.is_wi_workload(w, &members))
+        .filter(|w| model.is_wi_workload(w))
         .collect()
 }
 

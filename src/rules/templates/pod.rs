@@ -106,13 +106,8 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let members = model.member_ksas();
     let mut out = Vec::new();
-    for w in model
-        .workloads
-        .iter()
-        .filter(|w| model.is_wi_workload(w, &members))
-    {
+    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
         let o = &model.objects[w.object];
         for (name, _) in env_vars(w, "GOOGLE_APPLICATION_CREDENTIALS") {
             let mut f = Finding::new(
@@ -149,13 +144,8 @@ fn reaches_metadata(c: &Node) -> bool {
 pub fn init_waits(ctx: &Ctx, params: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let kinds = params.list("kinds");
-    let members = model.member_ksas();
     let mut out = Vec::new();
-    for w in model
-        .workloads
-        .iter()
-        .filter(|w| model.is_wi_workload(w, &members))
-    {
+    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
         let o = &model.objects[w.object];
         if !kinds.is_empty() && !kinds.iter().any(|k| k == o.kind) {
             continue;

@@ -39,10 +39,11 @@ const BOOTSTRAP_ROLES: &[(&str, &str)] = &[
 pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let builtin = builtin_cluster_roles();
-    let cluster_roles: Vec<&crate::model::Object> = model
+    let defined: HashSet<(&str, &str, &str)> = model
         .objects
         .iter()
-        .filter(|o| o.kind == "ClusterRole")
+        .filter(|o| o.kind == "Role" || o.kind == "ClusterRole")
+        .filter_map(|o| Some((o.kind, o.namespace, o.name?)))
         .collect();
     let mut out = Vec::new();
     for o in model
@@ -60,28 +61,28 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let Some(name) = name_node.as_str() else {
             continue;
         };
-        let (candidates, scope): (Vec<&crate::model::Object>, String) = match kind {
+        let (role_ns, scope) = match kind {
             "Role" if o.kind == "RoleBinding" && BOOTSTRAP_ROLES.contains(&(o.namespace, name)) => {
                 continue
             }
-            "Role" if o.kind == "RoleBinding" => (
-                model
-                    .objects
-                    .iter()
-                    .filter(|r| r.kind == "Role" && r.namespace == o.namespace)
-                    .collect(),
-                format!("namespace `{}`", o.namespace),
-            ),
-            "ClusterRole" => {
-                if builtin.contains(name) || name.starts_with("system:") {
-                    continue;
-                }
-                (cluster_roles.clone(), "the cluster".to_string())
+            "Role" if o.kind == "RoleBinding" => {
+                (o.namespace, format!("namespace `{}`", o.namespace))
             }
+            "ClusterRole" if builtin.contains(name) || name.starts_with("system:") => continue,
+            "ClusterRole" => ("", "the cluster".to_string()),
             _ => continue,
         };
+        let role_kind = if kind == "Role" {
+            "Role"
+        } else {
+            "ClusterRole"
+        };
         // Only when the scan could have defined it: it defines roles of that kind there.
-        if candidates.is_empty() || candidates.iter().any(|r| r.name == Some(name)) {
+        if defined.contains(&(role_kind, role_ns, name)) {
+            continue;
+        }
+        let candidates: Vec<&crate::model::Object> = model.objects_in(role_kind, role_ns).collect();
+        if candidates.is_empty() {
             continue;
         }
         let near = candidates

@@ -2,11 +2,10 @@
 
 use super::{Ctx, Params};
 use crate::finding::Finding;
-use crate::suppress;
 
 pub fn missing_reason(ctx: &Ctx, _: &Params) -> Vec<Finding> {
-    suppress::collect(ctx.model)
-        .into_iter()
+    ctx.suppressions
+        .iter()
         .filter(|s| s.reason.is_empty())
         .map(|s| {
             Finding::new(&ctx.rule.id, s.file, s.at, format!("suppression of {} gives no reason", s.rules.join(", ")))
