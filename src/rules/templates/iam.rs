@@ -133,7 +133,6 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn member_syntax(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     ctx.model
         .wi_members()
-        .into_iter()
         .filter_map(|(p, _, node, m)| match m {
             Member::Malformed(why) => {
                 let raw = node.as_str().unwrap_or("");
