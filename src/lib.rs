@@ -216,3 +216,49 @@ pub fn load_rules(config: &Config, extra_dirs: &[PathBuf]) -> Result<Vec<Rule>, 
     dirs.extend(extra_dirs.iter().cloned());
     rules::load(&dirs)
 }
+
+/// One fuzzing round: the first byte picks the file name (YAML, JSON, NDJSON),
+/// the rest is the file; a second file from the same bytes gives cross-file
+/// rules something to join. Every rule and every renderer runs.
+pub fn fuzz_one(data: &[u8]) {
+    let names = [
+        "fuzz.yaml",
+        "fuzz.json",
+        "fuzz.ndjson",
+        "api@acme-prod.iam.gserviceaccount.com.json",
+    ];
+    let (pick, body) = data.split_first().unwrap_or((&0, &[]));
+    let name = names[*pick as usize % names.len()];
+    let config = Config::default();
+    let files = vec![
+        parse::parse_bytes(
+            0,
+            name.to_string(),
+            body.to_vec(),
+            Format::from_name(name),
+            false,
+            &config.limits,
+        ),
+        parse::parse_bytes(
+            1,
+            "second.yaml".to_string(),
+            body.to_vec(),
+            Format::Yaml,
+            false,
+            &config.limits,
+        ),
+    ];
+    let Ok(mut all) = rules::load(&[] as &[PathBuf]) else {
+        return;
+    };
+    for r in &mut all {
+        r.enabled = true;
+    }
+    let out = lint_files(&files, &all, &config, std::time::Instant::now());
+    let _ = report::human::render(&out.findings, &out.summary, false);
+    let _ = report::json::render(&out.findings, &out.summary);
+    let _ = report::sarif::render(&out.findings, &out.summary, &all);
+    let _ = report::github::render(&out.findings, &out.summary);
+    let _ = report::junit::render(&out.findings, &out.summary, &all);
+    let _ = report::baseline::write(&out.findings);
+}

@@ -380,7 +380,12 @@ fn hostile_inputs_become_diagnostics() {
             "KWI001 bomb.yaml",
             "KWI001 deep.json",
             "KWI001 deep.yaml",
-            "KWI001 latin1.yaml"
+            "KWI001 latin1.yaml",
+            // name: 123; the annotation keys 1 and [a]; the value 2 of key 1.
+            "KWI006 types.yaml",
+            "KWI006 types.yaml",
+            "KWI006 types.yaml",
+            "KWI006 types.yaml",
         ]
     );
 }

@@ -11,6 +11,7 @@ mod pod;
 mod rbac;
 mod scale;
 mod suppressions;
+mod types;
 
 use super::{Ctx, Params};
 use crate::finding::Finding;
@@ -211,6 +212,12 @@ const TEMPLATES: &[Template] = &[
         post: false,
         params: &[],
         run: rbac::subjects,
+    },
+    Template {
+        name: "string-fields",
+        post: false,
+        params: &[],
+        run: types::string_fields,
     },
     Template {
         name: "suppression-reason",

@@ -1,0 +1,154 @@
+//! testdata/hostile/ and the inputs that cannot live in git: each gives a
+//! clear diagnostic with a position (or, for valid but empty input, nothing),
+//! in bounded time, and the other files are still linted.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs kwi-lint, killing it after `limit`: a hang is a failure, not a stuck CI.
+fn run_bounded(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("kwi-lint {args:?} did not finish in {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn findings(o: &Output) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON output");
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}:{}",
+                f["rule"].as_str().unwrap(),
+                f["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+                f["line"],
+                f["column"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_files_give_exact_diagnostics() {
+    let o = run_bounded(
+        &["--format", "json", "testdata/hostile"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        findings(&o),
+        [
+            "KWI001 alias-bomb.yaml:6:10",
+            "KWI001 binary.yaml:1:8",
+            // The BOM is not a column; CRLF does not shift columns.
+            "KWI102 bom.yaml:7:37",
+            "KWI102 crlf.yaml:7:37",
+            "KWI001 deep-block.yaml:1:513",
+            "KWI001 deep-flow.yaml:1:259",
+            "KWI001 deep.json:1:257",
+            "KWI001 invalid-utf8.yaml:4:12",
+            "KWI006 non-string-keys.yaml:7:5",
+            "KWI006 non-string-keys.yaml:8:5",
+            "KWI006 non-string-keys.yaml:9:5",
+            "KWI006 wrong-types.yaml:4:9",
+            "KWI006 wrong-types.yaml:7:23",
+        ]
+    );
+}
+
+#[test]
+fn crlf_spans_cover_exactly_the_value() {
+    let o = run_bounded(
+        &[
+            "--format",
+            "json",
+            "testdata/hostile/crlf.yaml",
+            "testdata/hostile/bom.yaml",
+        ],
+        Duration::from_secs(10),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for f in v["findings"].as_array().unwrap() {
+        let text = std::fs::read(f["file"].as_str().unwrap()).unwrap();
+        let (s, e) = (
+            f["byte_start"].as_u64().unwrap() as usize,
+            f["byte_end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            &text[s..e],
+            b"serviceAccount:api-gsa@acme-prod.iam.gserviceaccount.com"
+        );
+    }
+}
+
+#[test]
+fn big_files_links_and_unreadable_paths() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-generated");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    // 64 MiB + 1 byte: over the default limit, reported and skipped.
+    let big = vec![b'#'; 64 * 1024 * 1024 + 1];
+    std::fs::write(dir.join("big.yaml"), &big).unwrap();
+    std::fs::write(dir.join("ok.yaml"), "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  annotations:\n    iam.gke.io/gcp-service-accounts: x\n").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("..", dir.join("sub/loop")).unwrap();
+        std::os::unix::fs::symlink(&dir, dir.join("sub/loop2")).unwrap();
+    }
+    let o = run_bounded(
+        &["--format", "json", dir.to_str().unwrap()],
+        Duration::from_secs(30),
+    );
+    assert_eq!(findings(&o), ["KWI001 big.yaml:1:1", "KWI101 ok.yaml:6:5"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("over the 67108864 byte limit"));
+    // An unreadable input (here: a dangling link named on the command line) exits 2,
+    // and the readable file is still linted.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("nowhere.yaml"), dir.join("dangling.yaml")).unwrap();
+    let o = run_bounded(
+        &[
+            "--format",
+            "json",
+            dir.join("dangling.yaml").to_str().unwrap(),
+            dir.join("ok.yaml").to_str().unwrap(),
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        findings(&o),
+        ["KWI001 dangling.yaml:1:1", "KWI101 ok.yaml:6:5"]
+    );
+    // The limit is configurable.
+    std::fs::write(
+        dir.join(".kwi-lint.yaml"),
+        "limits:\n  max_file_size: 100\n",
+    )
+    .unwrap();
+    let o = run_bounded(
+        &["--format", "json", dir.join("ok.yaml").to_str().unwrap()],
+        Duration::from_secs(10),
+    );
+    assert_eq!(findings(&o), ["KWI001 ok.yaml:1:1"]);
+}
