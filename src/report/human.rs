@@ -13,6 +13,8 @@ use crate::source::{SharedSource, SourceFile};
 
 #[derive(Debug)]
 struct Report {
+    /// Shown with a source snippet; false for lines too long to draw.
+    snippet: bool,
     message: String,
     code: Option<String>,
     severity: miette::Severity,
@@ -45,10 +47,15 @@ impl Diagnostic for Report {
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.snippet
+            .then_some(&self.source as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(self.label.clone())))
+        if self.snippet {
+            Some(Box::new(std::iter::once(self.label.clone())))
+        } else {
+            None
+        }
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
         if self.related.is_empty() {
@@ -67,6 +74,16 @@ fn miette_severity(s: Severity) -> miette::Severity {
     }
 }
 
+/// miette cannot draw a label past column 65,535 (it panics on the format
+/// width), and a snippet of such a line is useless anyway.
+const MAX_SNIPPET_LINE: usize = 4096;
+
+fn line_too_long(file: &SourceFile, offset: usize) -> bool {
+    let line = file.position(offset).line as usize;
+    let (start, end) = file.line_span(line);
+    end - start > MAX_SNIPPET_LINE
+}
+
 fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
     let mut source = |file: &Arc<SourceFile>| {
         sources
@@ -74,8 +91,20 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
             .or_insert_with(|| SharedSource::new(file.clone()))
             .clone()
     };
+    let long = line_too_long(&f.file, f.byte_start);
     Report {
-        message: sanitize(&f.message),
+        snippet: !long,
+        message: if long {
+            format!(
+                "{}:{}:{}: {}",
+                f.file.name,
+                f.start.line,
+                f.start.column,
+                sanitize(&f.message)
+            )
+        } else {
+            sanitize(&f.message)
+        },
         code: Some(format!("{}({})", f.rule, f.name)),
         severity: miette_severity(f.severity),
         source: source(&f.file),
@@ -88,8 +117,23 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
         related: f
             .related
             .iter()
-            .map(|r| Report {
-                message: sanitize(&r.message),
+            .map(|r| {
+                let long = line_too_long(&r.file, r.byte_start);
+                (r, long)
+            })
+            .map(|(r, long)| Report {
+                snippet: !long,
+                message: if long {
+                    format!(
+                        "{}:{}:{}: {}",
+                        r.file.name,
+                        r.start.line,
+                        r.start.column,
+                        sanitize(&r.message)
+                    )
+                } else {
+                    sanitize(&r.message)
+                },
                 code: None,
                 severity: miette::Severity::Advice,
                 source: source(&r.file),
