@@ -643,3 +643,49 @@ fn special_files_and_symlink_loops_do_not_hang() {
         .iter()
         .any(|f| f["rule"] == "KWI102"));
 }
+
+#[test]
+fn generated_corpus_output_is_identical_for_any_thread_count() {
+    let dir = scratch("determinism-corpus");
+    let status = Command::new("python3")
+        .args([
+            "bench/gen_corpus.py",
+            "--files",
+            "400",
+            "--seed",
+            "7",
+            "--gcloud",
+            "--force",
+            "--out",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("python3 runs the corpus generator");
+    assert!(status.success());
+    let d = dir.to_str().unwrap();
+    let outputs: Vec<Vec<u8>> = ["1", "2", "8"]
+        .iter()
+        .map(|t| run(&["--format", "json", "--threads", t, d]).stdout)
+        .collect();
+    let v: serde_json::Value = serde_json::from_slice(&outputs[0]).unwrap();
+    assert!(
+        v["findings"].as_array().unwrap().len() > 50,
+        "the corpus makes the rules fire"
+    );
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+    let human: Vec<Vec<u8>> = ["1", "8"]
+        .iter()
+        .map(|t| run(&["--color", "never", "--threads", t, d]).stdout)
+        .collect();
+    // Only the run time in the summary line may differ.
+    let strip = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .rsplit_once(" in ")
+            .map(|(a, _)| a.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(strip(&human[0]), strip(&human[1]));
+}
