@@ -10,16 +10,19 @@ use crate::wi;
 /// Kubernetes' bootstrap ClusterRoles: they exist in every cluster.
 const BOOTSTRAP: &str = include_str!("../../../data/k8s-bootstrap-cluster-roles.yaml");
 
-fn builtin_cluster_roles() -> HashSet<String> {
-    let (docs, _) = crate::parse::yaml::parse(BOOTSTRAP, 0, &crate::parse::Limits::default());
-    docs.iter()
-        .flat_map(|d| d.root.seq_at("items").iter())
-        .filter_map(|i| {
-            i.path(&["metadata", "name"])
-                .and_then(Node::as_str)
-                .map(str::to_string)
-        })
-        .collect()
+fn builtin_cluster_roles() -> &'static HashSet<String> {
+    static ROLES: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
+    ROLES.get_or_init(|| {
+        let (docs, _) = crate::parse::yaml::parse(BOOTSTRAP, 0, &crate::parse::Limits::default());
+        docs.iter()
+            .flat_map(|d| d.root.seq_at("items").iter())
+            .filter_map(|i| {
+                i.path(&["metadata", "name"])
+                    .and_then(Node::as_str)
+                    .map(str::to_string)
+            })
+            .collect()
+    })
 }
 
 /// Roles the bootstrap policy creates in every cluster: (namespace, name).
