@@ -76,13 +76,12 @@ fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
     }
 }
 
-pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
-    let model = ctx.model;
+/// Calls `f` for every Workload Identity pod that its NetworkPolicies isolate for egress.
+fn for_each_isolated_wi_pod<'a>(model: &Model<'a>, mut f: impl FnMut(&Workload<'a>, &PodEgress)) {
     let pols = policies(model);
     if pols.is_empty() {
-        return Vec::new();
+        return;
     }
-    let mut out = Vec::new();
     for w in wi_workloads(model) {
         let o = &model.objects[w.object];
         let labels = pod_labels(w);
@@ -91,9 +90,17 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             o.namespace,
             &labels,
         );
-        if !egress.isolated() {
-            continue;
+        if egress.isolated() {
+            f(w, &egress);
         }
+    }
+}
+
+pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let mut out = Vec::new();
+    for_each_isolated_wi_pod(model, |w, egress| {
+        let o = &model.objects[w.object];
         let blocked: Vec<gke::Requirement> = gke::requirements(model, w, ctx.config)
             .into_iter()
             .filter(|r| {
@@ -103,7 +110,7 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             })
             .collect();
         if blocked.is_empty() {
-            continue;
+            return;
         }
         let needs: Vec<String> = blocked
             .iter()
@@ -143,7 +150,7 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             "add to the `egress:` list of a NetworkPolicy that selects the pod:\n{}",
             yaml.join("\n")
         )));
-    }
+    });
     out
 }
 
@@ -182,21 +189,11 @@ fn peer_reaches_dns(peer: &Peer, policy_ns: &str, dns_ip: Option<IpAddr>) -> boo
 
 pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let pols = policies(model);
-    if pols.is_empty() {
-        return Vec::new();
-    }
     let mut out = Vec::new();
-    for w in wi_workloads(model) {
+    for_each_isolated_wi_pod(model, |w, egress| {
         let o = &model.objects[w.object];
-        let labels = pod_labels(w);
-        let egress = PodEgress::of(
-            pols.get(o.namespace).map(Vec::as_slice).unwrap_or(&[]),
-            o.namespace,
-            &labels,
-        );
-        if !egress.isolated() || !env_vars(w, "GCE_METADATA_HOST").is_empty() {
-            continue;
+        if !env_vars(w, "GCE_METADATA_HOST").is_empty() {
+            return;
         }
         let dns_ip = model.cluster_of(o.file).and_then(gke::kube_dns_ip);
         let reachable = egress.policies.iter().any(|p| {
@@ -209,7 +206,7 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             })
         });
         if reachable {
-            continue;
+            return;
         }
         let mut f = Finding::new(
             &ctx.rule.id,
@@ -232,6 +229,6 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         out.push(f.help(
             "allow DNS in the egress rules:\n- to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n  ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\nor set the env var GCE_METADATA_HOST=169.254.169.254 in the pod",
         ));
-    }
+    });
     out
 }
