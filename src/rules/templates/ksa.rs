@@ -90,15 +90,7 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
 
 pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
-    for o in ctx
-        .model
-        .objects
-        .iter()
-        .filter(|o| o.kind == "ServiceAccount")
-    {
-        let Some((key, value)) = Model::wi_annotation(o) else {
-            continue;
-        };
+    for (o, key, value) in ctx.model.wi_service_accounts() {
         let Some(v) = value.as_str() else {
             out.push(
                 Finding::new(&ctx.rule.id, o.file, key.span, "the annotation has no value")
@@ -216,15 +208,7 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
-    for o in ctx
-        .model
-        .objects
-        .iter()
-        .filter(|o| o.kind == "ServiceAccount")
-    {
-        let Some((key, value)) = Model::wi_annotation(o) else {
-            continue;
-        };
+    for (o, key, value) in ctx.model.wi_service_accounts() {
         let v = value.as_str().unwrap_or("");
         let (local, domain) = v.split_once('@').unwrap_or(("", ""));
         if domain == "developer.gserviceaccount.com" && local.ends_with("-compute") {
