@@ -272,8 +272,6 @@ fn lint(args: LintArgs) -> i32 {
         stdin_filename: args.stdin_filename.clone(),
         exclude: args.exclude.clone(),
         no_ignore: args.no_ignore,
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
     };
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))

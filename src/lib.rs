@@ -37,8 +37,6 @@ pub struct LintOptions {
     pub stdin_filename: Option<String>,
     pub exclude: Vec<String>,
     pub no_ignore: bool,
-    pub select: Vec<String>,
-    pub ignore: Vec<String>,
 }
 
 /// The result of a lint run.

@@ -76,6 +76,19 @@ fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
     }
 }
 
+/// Adds every policy that selects the pod as a related span.
+fn related_policies(mut f: Finding, model: &Model, egress: &PodEgress) -> Finding {
+    for p in &egress.policies {
+        let po = &model.objects[p.object];
+        f = f.related(
+            p.file,
+            po.name_span(),
+            format!("{} selects this pod for egress", po.display()),
+        );
+    }
+    f
+}
+
 /// Calls `f` for every Workload Identity pod that its NetworkPolicies isolate for egress.
 fn for_each_isolated_wi_pod<'a>(model: &Model<'a>, mut f: impl FnMut(&Workload<'a>, &PodEgress)) {
     let pols = policies(model);
@@ -137,14 +150,7 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if let Some((p, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
             f = f.related(p.file, r.node.span, describe_miss(&m, &first));
         }
-        for p in &egress.policies {
-            let po = &model.objects[p.object];
-            f = f.related(
-                p.file,
-                po.name_span(),
-                format!("{} selects this pod for egress", po.display()),
-            );
-        }
+        f = related_policies(f, model, egress);
         let yaml: Vec<String> = blocked.iter().map(|r| r.any_of[0].egress_yaml()).collect();
         out.push(f.help(format!(
             "add to the `egress:` list of a NetworkPolicy that selects the pod:\n{}",
@@ -218,14 +224,7 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 dns_ip.map(|ip| format!(" at {ip}")).unwrap_or_default()
             ),
         );
-        for p in &egress.policies {
-            let po = &model.objects[p.object];
-            f = f.related(
-                p.file,
-                po.name_span(),
-                format!("{} selects this pod for egress", po.display()),
-            );
-        }
+        f = related_policies(f, model, egress);
         out.push(f.help(
             "allow DNS in the egress rules:\n- to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n  ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\nor set the env var GCE_METADATA_HOST=169.254.169.254 in the pod",
         ));
