@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::authz;
 use crate::config::{self, Config};
 use crate::finding::Severity;
 use crate::report;
@@ -18,6 +19,13 @@ pub enum OutputFormat {
     Sarif,
     Github,
     Junit,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Table,
+    Dot,
+    Mermaid,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -106,8 +114,83 @@ pub struct LintArgs {
     pub pre_commit: bool,
 }
 
+/// What to scan, for the commands that answer questions about a scan.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ScanArgs {
+    /// Files or folders with the RBAC objects, IAM policy dumps and manifests (default `.`).
+    pub paths: Vec<PathBuf>,
+    /// Use this config file instead of the discovered `.kwi-lint.yaml`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Skip paths matching this glob (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Do not honour .gitignore and .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+}
+
+/// Who asks and in which project, for `can-i` and `why-forbidden`.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct AuthzArgs {
+    /// Groups the requester is in, besides the implicit ones (repeatable), e.g. a Google group.
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub as_group: Vec<String>,
+    /// Only use the IAM policy of this project (ID or number).
+    #[arg(long)]
+    pub project: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Would GKE allow SUBJECT to do VERB on RESOURCE? Evaluates the scanned RBAC and IAM offline.
+    #[command(name = "can-i")]
+    CanI {
+        /// The requester: an email (Google account or service account) or `system:serviceaccount:NS:NAME`.
+        #[arg(long = "as", value_name = "SUBJECT")]
+        subject: String,
+        /// get, list, watch, create, update, patch, delete, deletecollection, bind, escalate, impersonate…
+        verb: String,
+        /// `pods`, `deployments.apps`, `pods/exec` (subresource), `pods/NAME` (one object), or `/healthz` (a URL path).
+        resource: String,
+        /// Namespace of the request (default `default` for namespaced resources).
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        /// Ask about every namespace at once (the cluster scope).
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
+        /// A subresource such as `log` or `scale`.
+        #[arg(long)]
+        subresource: Option<String>,
+        #[command(flatten)]
+        who: AuthzArgs,
+        #[command(flatten)]
+        scan: ScanArgs,
+    },
+    /// Explain a Forbidden error: parse it, then answer as `can-i` does.
+    #[command(name = "why-forbidden")]
+    WhyForbidden {
+        /// The error text as kubectl or the API printed it (`-` reads it from stdin).
+        message: String,
+        #[command(flatten)]
+        who: AuthzArgs,
+        #[command(flatten)]
+        scan: ScanArgs,
+    },
+    /// The identity chain of every Workload Identity pod: workload → KSA → GSA → project roles.
+    Graph {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: GraphFormat,
+        #[command(flatten)]
+        scan: ScanArgs,
+    },
+    /// Recognise Workload Identity and RBAC error messages in a log read from stdin (or files).
+    #[command(name = "explain-error")]
+    ExplainError {
+        /// Log files to read instead of stdin.
+        files: Vec<PathBuf>,
+    },
     /// List every rule.
     Rules {
         /// Extra rule folders to include.
@@ -173,7 +256,209 @@ pub fn main() -> i32 {
                 None => fail(format!("no rule `{rule}`; `kwi-lint rules` lists them")),
             }
         }),
+        Some(Command::CanI {
+            subject,
+            verb,
+            resource,
+            namespace,
+            all_namespaces,
+            subresource,
+            who,
+            scan,
+        }) => with_scan(&scan, |model, _| {
+            let mut notes = Vec::new();
+            let (target, namespaced) = authz::request::parse_resource(
+                model,
+                &resource,
+                subresource.as_deref(),
+                None,
+                &mut notes,
+            );
+            let namespace = match (&target, namespaced, all_namespaces, namespace) {
+                (authz::Target::Path(_), ..) | (_, false, ..) | (_, _, true, _) => String::new(),
+                (_, true, false, Some(ns)) => ns,
+                (_, true, false, None) => {
+                    notes.push(
+                        "no --namespace given: asked about namespace `default`, as kubectl does"
+                            .into(),
+                    );
+                    "default".into()
+                }
+            };
+            let subject = authz::Subject::parse(&subject);
+            let iam_permissions = authz::request::iam_permission(&verb, &target)
+                .into_iter()
+                .collect();
+            let req = authz::Request {
+                groups: groups(&subject, &who),
+                subject,
+                verb,
+                target,
+                namespace,
+                iam_permissions,
+                notes,
+            };
+            answer(model, &req, &who)
+        }),
+        Some(Command::WhyForbidden { message, who, scan }) => {
+            let text = if message == "-" {
+                let mut t = String::new();
+                if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
+                    return fail(format!("cannot read stdin: {e}"));
+                }
+                t
+            } else {
+                message
+            };
+            let Some(f) = authz::message::parse(&text) else {
+                return fail("no Forbidden message found: expected text like `User \"NAME\" cannot VERB resource \"RESOURCE\" in API group \"GROUP\" in the namespace \"NS\"`");
+            };
+            with_scan(&scan, |model, _| {
+                let subject = f.subject();
+                let mut notes = Vec::new();
+                let derived = authz::request::iam_permission(&f.verb, &f.target);
+                let iam_permissions = if f.permissions.is_empty() {
+                    derived.into_iter().collect()
+                } else {
+                    if let Some(d) = derived.filter(|d| !f.permissions.contains(d)) {
+                        notes.push(format!(
+                            "the message names {}, kwi-lint would have derived {d}",
+                            f.permissions.join(", ")
+                        ));
+                    }
+                    f.permissions.clone()
+                };
+                let req = authz::Request {
+                    groups: groups(&subject, &who),
+                    subject,
+                    verb: f.verb.clone(),
+                    target: f.target.clone(),
+                    namespace: f.namespace.clone(),
+                    iam_permissions,
+                    notes,
+                };
+                let code = answer(model, &req, &who);
+                if code == 0 {
+                    println!("\nThe scan allows this request, yet the cluster refused it: the scanned files are not what the cluster runs (not applied yet, another cluster or project, or a Google group the requester is not in).");
+                }
+                code
+            })
+        }
+        Some(Command::Graph { format, scan }) => with_scan(&scan, |model, config| {
+            let rules = match crate::load_rules(config, &[]) {
+                Ok(r) => r,
+                Err(e) => return fail(format!("rule error: {e}")),
+            };
+            let active = rules::effective(&rules, config, &[], &[]);
+            let findings = crate::lint_model(model, &active, config);
+            let g = crate::graph::build(model, &findings);
+            print!(
+                "{}",
+                match format {
+                    GraphFormat::Table => crate::graph::table(&g),
+                    GraphFormat::Dot => crate::graph::dot(&g),
+                    GraphFormat::Mermaid => crate::graph::mermaid(&g),
+                }
+            );
+            0
+        }),
+        Some(Command::ExplainError { files }) => explain_error(&files),
         None => lint(cli.lint),
+    }
+}
+
+fn groups(subject: &authz::Subject, who: &AuthzArgs) -> Vec<String> {
+    let mut g = subject.implicit_groups();
+    for x in &who.as_group {
+        if !g.contains(x) {
+            g.push(x.clone());
+        }
+    }
+    g
+}
+
+/// Prints the answer; exit code 0 allowed, 1 denied (as `kubectl auth can-i`).
+fn answer(model: &crate::model::Model, req: &authz::Request, who: &AuthzArgs) -> i32 {
+    let a = authz::evaluate(model, req, who.project.as_deref());
+    print!("{}", authz::render(model, req, &a, who.project.as_deref()));
+    if a.allowed {
+        0
+    } else {
+        1
+    }
+}
+
+/// Loads config and files for a question about the scan, builds the model and runs `f`.
+fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i32) -> i32 {
+    let paths = if scan.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        scan.paths.clone()
+    };
+    let config = match &scan.config {
+        Some(p) => config::load(p),
+        None => match config::discover(&paths[0]) {
+            Some(p) => config::load(&p),
+            None => Ok(Config::default()),
+        },
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => return fail(format!("config error: {e}")),
+    };
+    let opts = LintOptions {
+        paths,
+        stdin_filename: None,
+        exclude: scan.exclude.clone(),
+        no_ignore: scan.no_ignore,
+    };
+    let files = crate::load_files(&opts, &config);
+    let broken: Vec<&str> = files
+        .iter()
+        .filter(|f| {
+            f.problems
+                .iter()
+                .any(|p| p.kind != crate::parse::ProblemKind::HelmTemplate)
+        })
+        .map(|f| f.source.name.as_str())
+        .collect();
+    if !broken.is_empty() {
+        eprintln!(
+            "kwi-lint: {} file(s) could not be read or parsed and were left out (first: {}); `kwi-lint` on them says why",
+            broken.len(),
+            broken[0]
+        );
+    }
+    let model = crate::model::Model::build(&files, &config);
+    let code = f(&model, &config);
+    drop(model);
+    std::mem::forget(files);
+    code
+}
+
+fn explain_error(files: &[PathBuf]) -> i32 {
+    let mut text = String::new();
+    if files.is_empty() {
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            return fail(format!("cannot read stdin: {e}"));
+        }
+    }
+    for f in files {
+        match std::fs::read(f) {
+            Ok(b) => {
+                text.push_str(&String::from_utf8_lossy(&b));
+                text.push('\n');
+            }
+            Err(e) => return fail(format!("cannot read {}: {e}", f.display())),
+        }
+    }
+    let rules = rules::load(&[] as &[PathBuf]).unwrap_or_default();
+    let (out, found) = crate::errors::explain(&text, &rules);
+    print!("{out}");
+    if found {
+        0
+    } else {
+        1
     }
 }
 

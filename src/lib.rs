@@ -2,10 +2,14 @@
 //!
 //! One direction of flow: `walk` → `parse` → `model` → `rules` → `report`.
 
+pub mod authz;
+pub mod builtin;
 pub mod cli;
 pub mod config;
+pub mod errors;
 pub mod finding;
 pub mod gke;
+pub mod graph;
 pub mod istio;
 pub mod model;
 pub mod netpol;
@@ -138,22 +142,17 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
     files
 }
 
-/// Lints already parsed files.
-pub fn lint_files(
-    files: &[ParsedFile],
-    rules: &[Rule],
-    config: &Config,
-    started: std::time::Instant,
-) -> Outcome {
-    let model = model::Model::build(files, config);
+/// Runs rules on a built model: the findings, suppressions applied, resolved.
+pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<Resolved> {
+    let files = &model.files;
     let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
-    let sups = suppress::collect(&model);
-    let raw = rules::run(&main, &model, config, &sups, &[]);
+    let sups = suppress::collect(model);
+    let raw = rules::run(&main, model, config, &sups, &[]);
     let applied = suppress::apply(
         raw,
         &sups,
         config,
-        &model,
+        model,
         |id| {
             rules
                 .iter()
@@ -171,9 +170,20 @@ pub fn lint_files(
     let unused: Vec<suppress::Suppression> =
         applied.unused.iter().map(|i| sups[*i].clone()).collect();
     let mut kept = applied.kept;
-    kept.extend(rules::run(&post, &model, config, &sups, &unused));
+    kept.extend(rules::run(&post, model, config, &sups, &unused));
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
-    let findings = report::resolve(kept, &sources, rules);
+    report::resolve(kept, &sources, rules)
+}
+
+/// Lints already parsed files.
+pub fn lint_files(
+    files: &[ParsedFile],
+    rules: &[Rule],
+    config: &Config,
+    started: std::time::Instant,
+) -> Outcome {
+    let model = model::Model::build(files, config);
+    let findings = lint_model(&model, rules, config);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let notes = model
         .policies

@@ -150,6 +150,8 @@ fn project_ref(p: &str) -> PolicyResource {
 
 #[derive(Debug)]
 pub struct Binding<'a> {
+    /// The binding object (`role`, `members`, `condition`).
+    pub node: &'a Node,
     pub role: &'a Node,
     pub members: Vec<&'a Node>,
 }
@@ -186,6 +188,16 @@ pub struct Project<'a> {
     pub node: &'a Node,
     pub id: Option<&'a str>,
     pub number: Option<String>,
+}
+
+/// A custom IAM role (`gcloud iam roles describe … --format=json`).
+#[derive(Debug)]
+pub struct CustomRole<'a> {
+    pub file: FileId,
+    pub node: &'a Node,
+    /// `projects/P/roles/R` or `organizations/O/roles/R`.
+    pub name: &'a str,
+    pub permissions: Vec<&'a str>,
 }
 
 /// One entry of `gcloud iam service-accounts list`.
@@ -238,6 +250,7 @@ pub struct Model<'a> {
     pub services: Vec<Services<'a>>,
     pub projects: Vec<Project<'a>>,
     pub accounts: Vec<AccountEntry<'a>>,
+    pub custom_roles: Vec<CustomRole<'a>>,
     /// GSA email → indexes into `policies`.
     pub policies_by_gsa: HashMap<String, Vec<usize>>,
     /// Every Workload Identity member of every policy, parsed once:
@@ -378,7 +391,7 @@ impl<'a> Model<'a> {
         }
         let has = |k: &str| node.get(k).is_some();
         // REST list wrappers.
-        for key in ["clusters", "nodePools", "accounts"] {
+        for key in ["clusters", "nodePools", "accounts", "roles"] {
             if let Some(items) = node.get(key).and_then(Node::as_seq) {
                 if node.as_map().is_some_and(|e| e.len() <= 3) {
                     for item in items {
@@ -434,6 +447,23 @@ impl<'a> Model<'a> {
                 || (has("endpoint") && has("masterAuth"));
             if is_cluster {
                 self.add_cluster(file, node, name, self_link);
+                return;
+            }
+        }
+        if let (Some(name), Some(perms)) = (name, node.get("includedPermissions")) {
+            if name.contains("/roles/") {
+                self.custom_roles.push(CustomRole {
+                    file,
+                    node,
+                    name,
+                    permissions: perms
+                        .as_seq()
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter_map(Node::as_str)
+                        .collect(),
+                });
+                self.stats.gcloud_dumps += 1;
                 return;
             }
         }
@@ -936,6 +966,7 @@ fn collect_bindings(policy: &Node) -> Vec<Binding<'_>> {
     list.into_iter()
         .filter_map(|b| {
             Some(Binding {
+                node: b,
                 role: b.get("role")?,
                 members: member_nodes(b),
             })

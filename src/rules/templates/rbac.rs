@@ -7,15 +7,12 @@ use crate::finding::Finding;
 use crate::parse::Node;
 use crate::wi;
 
-/// Kubernetes' bootstrap ClusterRoles: they exist in every cluster.
-const BOOTSTRAP: &str = include_str!("../../../data/k8s-bootstrap-cluster-roles.yaml");
-
+/// Names of Kubernetes' bootstrap ClusterRoles: they exist in every cluster.
 fn builtin_cluster_roles() -> &'static HashSet<String> {
     static ROLES: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
     ROLES.get_or_init(|| {
-        let (docs, _) = crate::parse::yaml::parse(BOOTSTRAP, 0, &crate::parse::Limits::default());
-        docs.iter()
-            .flat_map(|d| d.root.seq_at("items").iter())
+        crate::builtin::cluster_roles()
+            .iter()
             .filter_map(|i| {
                 i.path(&["metadata", "name"])
                     .and_then(Node::as_str)

@@ -1,0 +1,232 @@
+//! `explain-error`: recognises known Workload Identity, RBAC and IAM error
+//! messages in a log, and says for each the likely causes, the rules that
+//! check them and the dumps to collect. The catalogue is data:
+//! data/error-messages.yaml.
+
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexBuilder};
+
+use crate::parse::{Limits, Node};
+use crate::rules::Rule;
+
+const CATALOGUE: &str = include_str!("../data/error-messages.yaml");
+
+/// One kind of error message.
+#[derive(Debug)]
+pub struct Known {
+    pub id: String,
+    pub title: String,
+    pub patterns: Vec<Regex>,
+    /// Must also appear somewhere in the log (e.g. `OOMKilled` only with gke-metadata-server).
+    pub context: Option<Regex>,
+    pub causes: Vec<String>,
+    pub rules: Vec<String>,
+    pub collect: Vec<String>,
+    pub next: Option<String>,
+}
+
+fn regex(p: &str) -> Option<Regex> {
+    RegexBuilder::new(p).case_insensitive(true).build().ok()
+}
+
+fn strings(n: &Node, key: &str) -> Vec<String> {
+    n.seq_at(key)
+        .iter()
+        .filter_map(Node::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The catalogue, parsed once.
+pub fn catalogue() -> &'static [Known] {
+    static KNOWN: OnceLock<Vec<Known>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let (docs, _) = crate::parse::yaml::parse(CATALOGUE, 0, &Limits::default());
+        docs.iter()
+            .flat_map(|d| d.root.as_seq().unwrap_or(&[]))
+            .filter_map(|e| {
+                Some(Known {
+                    id: e.get("id")?.as_str()?.to_string(),
+                    title: e.get("title")?.as_str()?.to_string(),
+                    patterns: strings(e, "match")
+                        .iter()
+                        .filter_map(|p| regex(p))
+                        .collect(),
+                    context: e.get("context").and_then(Node::as_str).and_then(regex),
+                    causes: strings(e, "causes"),
+                    rules: strings(e, "rules"),
+                    collect: strings(e, "collect"),
+                    next: e.get("next").and_then(Node::as_str).map(str::to_string),
+                })
+            })
+            .collect()
+    })
+}
+
+/// A log line made safe for a terminal: control characters escaped, long lines cut.
+fn echo(line: &str) -> String {
+    let mut s = String::new();
+    for (i, c) in line.trim().chars().enumerate() {
+        if i >= 200 {
+            s.push('…');
+            break;
+        }
+        if c.is_control() {
+            let _ = write!(s, "\\u{{{:x}}}", c as u32);
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+/// Explains every known message in `log`. Returns the text and whether
+/// anything was recognised.
+pub fn explain(log: &str, rules: &[Rule]) -> (String, bool) {
+    let lines: Vec<&str> = log.lines().collect();
+    // (entry, line numbers), in order of first appearance.
+    let mut hits: Vec<(&Known, Vec<usize>)> = Vec::new();
+    for known in catalogue() {
+        if known.context.as_ref().is_some_and(|c| !c.is_match(log)) {
+            continue;
+        }
+        let at: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| known.patterns.iter().any(|p| p.is_match(l)))
+            .map(|(i, _)| i)
+            .collect();
+        if !at.is_empty() {
+            hits.push((known, at));
+        }
+    }
+    hits.sort_by_key(|(_, at)| at[0]);
+    let mut out = String::new();
+    if hits.is_empty() {
+        out.push_str("kwi-lint recognises none of these messages. It knows:\n");
+        for k in catalogue() {
+            let _ = writeln!(out, "  {:<26} {}", k.id, k.title);
+        }
+        return (out, false);
+    }
+    for (i, (known, at)) in hits.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "[{}] {}", known.id, known.title);
+        let _ = writeln!(out, "  line {}: {}", at[0] + 1, echo(lines[at[0]]));
+        if at.len() > 1 {
+            let _ = writeln!(out, "  (and {} more lines)", at.len() - 1);
+        }
+        if known.id == "forbidden" {
+            // The message may be wrapped: read it from the first line on.
+            let window = lines[at[0]..(at[0] + 6).min(lines.len())].join("\n");
+            if let Some(f) = crate::authz::message::parse(&window) {
+                let req = match &f.target {
+                    crate::authz::Target::Path(p) => format!("{} path {p}", f.verb),
+                    crate::authz::Target::Resource {
+                        group,
+                        resource,
+                        subresource,
+                        name,
+                    } => {
+                        let mut r = format!("{} {resource}", f.verb);
+                        if !group.is_empty() {
+                            let _ = write!(r, ".{group}");
+                        }
+                        if !subresource.is_empty() {
+                            let _ = write!(r, "/{subresource}");
+                        }
+                        if !name.is_empty() {
+                            let _ = write!(r, " `{name}`");
+                        }
+                        if f.namespace.is_empty() {
+                            r.push_str(" at the cluster scope");
+                        } else {
+                            let _ = write!(r, " in namespace `{}`", f.namespace);
+                        }
+                        r
+                    }
+                };
+                let _ = writeln!(out, "  request: `{}` may not {req}", echo(&f.user));
+            }
+        }
+        out.push_str("  likely causes:\n");
+        for c in &known.causes {
+            let _ = writeln!(out, "    - {c}");
+        }
+        if known.rules.is_empty() {
+            out.push_str("  rules: none checks this offline\n");
+        } else {
+            out.push_str("  rules that check it:\n");
+            for id in &known.rules {
+                match rules.iter().find(|r| &r.id == id) {
+                    Some(r) => {
+                        let _ = writeln!(out, "    {} {:<30} {}", r.id, r.name, r.summary);
+                    }
+                    None => {
+                        let _ = writeln!(out, "    {id}");
+                    }
+                }
+            }
+        }
+        if !known.collect.is_empty() {
+            out.push_str("  collect these into one folder, then run `kwi-lint FOLDER`:\n");
+            for c in &known.collect {
+                let _ = writeln!(out, "    {c}");
+            }
+        }
+        if let Some(n) = &known.next {
+            let _ = writeln!(out, "  then: {n}");
+        }
+    }
+    (out, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_is_complete_and_names_real_rules() {
+        let rules = crate::rules::load(&[] as &[std::path::PathBuf]).unwrap();
+        let cat = catalogue();
+        assert_eq!(
+            cat.len(),
+            11,
+            "every entry of data/error-messages.yaml parses"
+        );
+        for k in cat {
+            assert!(!k.patterns.is_empty(), "{}: patterns compile", k.id);
+            assert!(!k.causes.is_empty(), "{}", k.id);
+            for r in &k.rules {
+                assert!(
+                    rules.iter().any(|x| &x.id == r),
+                    "{}: unknown rule {r}",
+                    k.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn oomkilled_needs_the_metadata_server_in_the_log() {
+        let (out, found) = explain("Last State: Terminated\n  Reason: OOMKilled\n", &[]);
+        assert!(!found, "{out}");
+        let (out, found) = explain(
+            "kubectl describe pod gke-metadata-server-8sm2l\n  Reason: OOMKilled\n",
+            &[],
+        );
+        assert!(found);
+        assert!(out.starts_with("[metadata-server-crash]"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let (out, _) = explain("\u{1b}]0;x\u{7}DeployPatch failed\n", &[]);
+        assert!(!out.contains('\u{1b}'));
+        assert!(out.contains("\\u{1b}"));
+    }
+}

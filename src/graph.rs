@@ -1,0 +1,553 @@
+//! `graph`: the identity chain of every Workload Identity pod — workload →
+//! KSA → GSA → the IAM roles that GSA holds on projects — with each broken
+//! link marked by the findings (rule ids) that explain it. Findings are
+//! attached by position: a finding (or one of its related locations) that
+//! lies inside the workload, the KSA, or the GSA's IAM policy breaks that link.
+
+use std::fmt::Write;
+
+use crate::finding::Severity;
+use crate::model::{Model, PolicyResource};
+use crate::parse::Node;
+use crate::report::Resolved;
+use crate::source::{FileId, Span};
+use crate::wi;
+
+/// Rules whose finding breaks every chain of the scan (cluster- or project-wide).
+const SCAN_WIDE: &[&str] = &["KWI301", "KWI302", "KWI304", "KWI305"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Link {
+    /// The pod gets its KSA's identity (hostNetwork, node pool, egress, mesh).
+    Workload,
+    /// The KSA names its GSA (the annotation).
+    Ksa,
+    /// IAM lets the KSA act as the GSA (roles/iam.workloadIdentityUser).
+    Gsa,
+}
+
+impl Link {
+    pub fn label(self) -> &'static str {
+        match self {
+            Link::Workload => "workload → KSA",
+            Link::Ksa => "KSA → GSA",
+            Link::Gsa => "GSA IAM binding",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Break {
+    pub link: Link,
+    pub rule: String,
+    pub name: String,
+    pub severity: Severity,
+    pub message: String,
+    pub at: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Chain {
+    pub workload: String,
+    pub workload_at: String,
+    pub ksa: String,
+    pub ksa_at: Option<String>,
+    /// The annotated GSA; None for direct principal grants to the KSA.
+    pub gsa: Option<String>,
+    /// The IAM binding that lets the KSA act as the GSA: Some(location), or
+    /// None with the reason in `binding_note`.
+    pub binding_at: Option<String>,
+    pub binding_note: Option<String>,
+    /// (role, resource, location)
+    pub roles: Vec<(String, String, String)>,
+    pub roles_note: Option<String>,
+    pub breaks: Vec<Break>,
+}
+
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub chains: Vec<Chain>,
+    /// Findings that break every chain (cluster or project settings).
+    pub scan_wide: Vec<Break>,
+}
+
+fn at(model: &Model, file: FileId, span: Span) -> String {
+    let src = &model.files[file as usize].source;
+    let p = src.position(span.start as usize);
+    format!("{}:{}:{}", src.name, p.line, p.column)
+}
+
+fn resolved_at(f: &Resolved) -> String {
+    format!("{}:{}:{}", f.file.name, f.start.line, f.start.column)
+}
+
+/// Does the finding (or a related location) lie inside `node` of `file`?
+fn touches(model: &Model, f: &Resolved, file: FileId, node: &Node) -> bool {
+    let name = model.file_name(file);
+    let inside = |fname: &str, start: usize, end: usize| {
+        fname == name && start >= node.span.start as usize && end <= node.span.end as usize
+    };
+    inside(&f.file.name, f.byte_start, f.byte_end)
+        || f.related
+            .iter()
+            .any(|r| inside(&r.file.name, r.byte_start, r.byte_end))
+}
+
+fn brk(link: Link, f: &Resolved) -> Break {
+    Break {
+        link,
+        rule: f.rule.clone(),
+        name: f.name.clone(),
+        severity: f.severity,
+        message: f.message.clone(),
+        at: resolved_at(f),
+    }
+}
+
+pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
+    let findings: Vec<&Resolved> = findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .collect();
+    let mut g = Graph::default();
+    for f in &findings {
+        if SCAN_WIDE.contains(&f.rule.as_str()) {
+            g.scan_wide.push(brk(Link::Workload, f));
+        }
+    }
+    let project_policies: Vec<_> = model
+        .policies
+        .iter()
+        .filter(|p| matches!(p.resource, Some(PolicyResource::Project { .. })))
+        .collect();
+    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
+        let o = &model.objects[w.object];
+        let ns = o.namespace;
+        let pool = model
+            .cluster_of(o.file)
+            .and_then(|c| c.pool().map(str::to_string));
+        let ksa_obj = model.service_account(ns, w.ksa);
+        let gsa = ksa_obj
+            .and_then(Model::wi_annotation)
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_string);
+        let mut breaks = Vec::new();
+        for f in &findings {
+            if SCAN_WIDE.contains(&f.rule.as_str()) {
+                continue;
+            }
+            let link = if touches(model, f, o.file, o.node) {
+                Link::Workload
+            } else if ksa_obj.is_some_and(|k| touches(model, f, k.file, k.node)) {
+                Link::Ksa
+            } else if gsa.as_deref().is_some_and(|e| {
+                model
+                    .gsa_policies(e)
+                    .any(|p| touches(model, f, p.file, p.node))
+            }) || model.wi_members().any(|(p, _, m, member)| {
+                member.covers(pool.as_deref(), ns, w.ksa) && touches(model, f, p.file, m)
+            }) {
+                Link::Gsa
+            } else {
+                continue;
+            };
+            breaks.push(brk(link, f));
+        }
+        breaks.sort_by(|a, b| (a.link, &a.rule, &a.at).cmp(&(b.link, &b.rule, &b.at)));
+        breaks.dedup_by(|a, b| a.link == b.link && a.rule == b.rule && a.at == b.at);
+        // The IAM binding that lets this KSA act as its GSA (on the GSA, or project-wide).
+        let wi_binding = |email: Option<&str>| {
+            model
+                .policies
+                .iter()
+                .filter(|p| match (&p.resource, email) {
+                    (Some(PolicyResource::ServiceAccount(e)), Some(want)) => e == want,
+                    (Some(PolicyResource::Project { .. }), _) => true,
+                    _ => false,
+                })
+                .flat_map(|p| p.bindings.iter().map(move |b| (p, b)))
+                .filter(|(_, b)| b.role_str() == wi::WI_USER_ROLE)
+                .flat_map(|(p, b)| b.members.iter().map(move |m| (p, *m)))
+                .find(|(_, m)| {
+                    wi::parse_member(m.as_str().unwrap_or("")).covers(pool.as_deref(), ns, w.ksa)
+                })
+                .map(|(p, m)| at(model, p.file, m.span))
+        };
+        let (binding_at, binding_note) = match &gsa {
+            Some(email) => match wi_binding(Some(email)) {
+                Some(a) => (Some(a), None),
+                None if model.gsa_policies(email).next().is_none() => (
+                    None,
+                    Some(format!("unknown: no IAM policy dump of {email} (`gcloud iam service-accounts get-iam-policy {email} --format=json`)")),
+                ),
+                None => (None, Some("missing".to_string())),
+            },
+            None => (None, Some("none: the KSA has no GSA annotation (direct grants to the KSA)".into())),
+        };
+        // Roles on projects: held by the GSA, or granted to the KSA's principal directly.
+        let mut roles = Vec::new();
+        for p in &project_policies {
+            for b in &p.bindings {
+                if b.role_str() == wi::WI_USER_ROLE {
+                    continue;
+                }
+                for m in &b.members {
+                    let raw = m.as_str().unwrap_or("");
+                    let held = match &gsa {
+                        Some(email) => raw
+                            .strip_prefix("serviceAccount:")
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email)),
+                        None => wi::parse_member(raw).covers(pool.as_deref(), ns, w.ksa),
+                    };
+                    if held {
+                        let resource = p
+                            .resource
+                            .as_ref()
+                            .map(PolicyResource::describe)
+                            .unwrap_or_default();
+                        roles.push((
+                            b.role_str().to_string(),
+                            resource,
+                            at(model, p.file, m.span),
+                        ));
+                    }
+                }
+            }
+        }
+        let roles_note = if project_policies.is_empty() {
+            Some("unknown: no project IAM policy in the scan".to_string())
+        } else if roles.is_empty() {
+            Some("none on the scanned projects".to_string())
+        } else {
+            None
+        };
+        g.chains.push(Chain {
+            workload: format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?")),
+            workload_at: at(model, o.file, o.name_span()),
+            ksa: format!("{ns}/{}", w.ksa),
+            ksa_at: ksa_obj.map(|k| at(model, k.file, k.name_span())),
+            gsa,
+            binding_at,
+            binding_note,
+            roles,
+            roles_note,
+            breaks,
+        });
+    }
+    g
+}
+
+fn mark(breaks: &[&Break]) -> &'static str {
+    if breaks.iter().any(|b| b.severity == Severity::Error) {
+        "✗"
+    } else if breaks.is_empty() {
+        "✓"
+    } else {
+        "!"
+    }
+}
+
+fn rule_ids(breaks: &[&Break]) -> String {
+    let mut ids: Vec<&str> = breaks.iter().map(|b| b.rule.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    ids.join(" ")
+}
+
+impl Chain {
+    fn on(&self, link: Link) -> Vec<&Break> {
+        self.breaks.iter().filter(|b| b.link == link).collect()
+    }
+    fn roles_cell(&self) -> String {
+        match &self.roles_note {
+            Some(n) => n.split(':').next().unwrap_or(n).to_string(),
+            None => {
+                let mut r: Vec<&str> = self.roles.iter().map(|(r, _, _)| r.as_str()).collect();
+                r.dedup();
+                r.join(", ")
+            }
+        }
+    }
+    fn gsa_cell(&self) -> String {
+        self.gsa.clone().unwrap_or_else(|| "(direct grants)".into())
+    }
+    fn binding_cell(&self) -> String {
+        match (&self.binding_at, &self.binding_note) {
+            (Some(_), _) => "yes".into(),
+            (None, Some(n)) => n.split(':').next().unwrap_or(n).to_string(),
+            (None, None) => "?".into(),
+        }
+    }
+}
+
+/// A table: one row per WI workload, then the broken links with their findings.
+pub fn table(g: &Graph) -> String {
+    let mut s = String::new();
+    if g.chains.is_empty() {
+        s.push_str("no Workload Identity workloads in the scan\n");
+        return s;
+    }
+    let head = [
+        "WORKLOAD",
+        "KSA",
+        "GSA",
+        "WI BINDING",
+        "PROJECT ROLES",
+        "LINKS",
+    ];
+    let rows: Vec<[String; 6]> = g
+        .chains
+        .iter()
+        .map(|c| {
+            let links = [Link::Workload, Link::Ksa, Link::Gsa]
+                .iter()
+                .map(|l| {
+                    let b = c.on(*l);
+                    let ids = rule_ids(&b);
+                    if ids.is_empty() {
+                        mark(&b).to_string()
+                    } else {
+                        format!("{} {ids}", mark(&b))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" | ");
+            [
+                c.workload.clone(),
+                c.ksa.clone(),
+                c.gsa_cell(),
+                c.binding_cell(),
+                c.roles_cell(),
+                links,
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([head[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..6).map(width).collect();
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i == cells.len() - 1 {
+                l.push_str(c);
+            } else {
+                let pad = widths[i] - c.chars().count();
+                let _ = write!(l, "{c}{}  ", " ".repeat(pad));
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(s, "{}", line(&head.map(str::to_string)));
+    for r in &rows {
+        let _ = writeln!(s, "{}", line(r));
+    }
+    s.push_str(
+        "\nLINKS: workload → KSA | KSA → GSA | GSA IAM binding (✓ intact, ! at risk, ✗ broken)\n",
+    );
+    for c in &g.chains {
+        let _ = writeln!(s, "\n{}  ({})", c.workload, c.workload_at);
+        let _ = writeln!(
+            s,
+            "  KSA  {}  ({})",
+            c.ksa,
+            c.ksa_at.as_deref().unwrap_or("not in the scan")
+        );
+        let _ = writeln!(s, "  GSA  {}", c.gsa_cell());
+        match (&c.binding_at, &c.binding_note) {
+            (Some(a), _) => {
+                let _ = writeln!(s, "  WI binding  {a}");
+            }
+            (None, Some(n)) => {
+                let _ = writeln!(s, "  WI binding  {n}");
+            }
+            _ => {}
+        }
+        for (role, resource, a) in &c.roles {
+            let _ = writeln!(s, "  role  {role} on {resource}  ({a})");
+        }
+        if let Some(n) = &c.roles_note {
+            let _ = writeln!(s, "  roles  {n}");
+        }
+        for b in &c.breaks {
+            let _ = writeln!(
+                s,
+                "  {} {:<16} {} {}  {}\n      {}",
+                mark(&[b]),
+                b.link.label(),
+                b.rule,
+                b.name,
+                b.at,
+                b.message
+            );
+        }
+    }
+    if !g.scan_wide.is_empty() {
+        s.push_str("\nBreaks every chain:\n");
+        for b in &g.scan_wide {
+            let _ = writeln!(
+                s,
+                "  {} {} {}  {}\n      {}",
+                mark(&[b]),
+                b.rule,
+                b.name,
+                b.at,
+                b.message
+            );
+        }
+    }
+    s
+}
+
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Node ids shared by chains that share a KSA, GSA or role.
+fn node_ids(g: &Graph) -> Vec<(String, String, &'static str)> {
+    let mut nodes: Vec<(String, String, &'static str)> = Vec::new();
+    let mut add = |key: String, label: String, class: &'static str| {
+        if !nodes.iter().any(|(k, _, _)| *k == key) {
+            nodes.push((key, label, class));
+        }
+    };
+    for c in &g.chains {
+        add(format!("w:{}", c.workload), c.workload.clone(), "workload");
+        add(format!("k:{}", c.ksa), format!("KSA {}", c.ksa), "ksa");
+        if let Some(e) = &c.gsa {
+            add(format!("g:{e}"), format!("GSA {e}"), "gsa");
+        }
+        for (r, res, _) in &c.roles {
+            add(format!("r:{r}@{res}"), format!("{r} on {res}"), "role");
+        }
+    }
+    nodes
+}
+
+/// Edges: (from key, to key, broken rule ids, worst mark).
+fn edges(g: &Graph) -> Vec<(String, String, String, &'static str)> {
+    let mut out: Vec<(String, String, String, &'static str)> = Vec::new();
+    let mut add = |from: String, to: String, b: Vec<&Break>| {
+        if let Some(e) = out.iter_mut().find(|(f, t, _, _)| *f == from && *t == to) {
+            let mut ids: Vec<&str> = e.2.split(' ').filter(|x| !x.is_empty()).collect();
+            ids.extend(b.iter().map(|x| x.rule.as_str()));
+            ids.sort();
+            ids.dedup();
+            e.2 = ids.join(" ");
+            if mark(&b) == "✗" || (e.3 == "✓" && mark(&b) == "!") {
+                e.3 = mark(&b);
+            }
+        } else {
+            out.push((from, to, rule_ids(&b), mark(&b)));
+        }
+    };
+    for c in &g.chains {
+        let w = format!("w:{}", c.workload);
+        let k = format!("k:{}", c.ksa);
+        add(w, k.clone(), c.on(Link::Workload));
+        let target = match &c.gsa {
+            Some(e) => format!("g:{e}"),
+            None => k.clone(),
+        };
+        if c.gsa.is_some() {
+            let mut b = c.on(Link::Ksa);
+            b.extend(c.on(Link::Gsa));
+            add(k, target.clone(), b);
+        }
+        for (r, res, _) in &c.roles {
+            add(target.clone(), format!("r:{r}@{res}"), Vec::new());
+        }
+    }
+    out
+}
+
+pub fn dot(g: &Graph) -> String {
+    let nodes = node_ids(g);
+    let id = |key: &str| nodes.iter().position(|(k, _, _)| k == key).unwrap_or(0);
+    let mut s = String::from(
+        "digraph kwi_identity {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+    );
+    for (i, (_, label, class)) in nodes.iter().enumerate() {
+        let shape = match *class {
+            "ksa" => "ellipse",
+            "role" => "note",
+            _ => "box",
+        };
+        let _ = writeln!(
+            s,
+            "  n{i} [label=\"{}\", shape={shape}];",
+            dot_escape(label)
+        );
+    }
+    for (from, to, ids, m) in edges(g) {
+        let style = match m {
+            "✗" => format!(", color=red, style=dashed, label=\"✗ {ids}\""),
+            "!" => format!(", color=orange, label=\"! {ids}\""),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  n{} -> n{} [{}];",
+            id(&from),
+            id(&to),
+            style.trim_start_matches(", ")
+        );
+    }
+    if !g.scan_wide.is_empty() {
+        let ids: Vec<&str> = g.scan_wide.iter().map(|b| b.rule.as_str()).collect();
+        let _ = writeln!(s, "  label=\"breaks every chain: {}\";", ids.join(" "));
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn mermaid_escape(s: &str) -> String {
+    s.replace('"', "#quot;")
+}
+
+pub fn mermaid(g: &Graph) -> String {
+    let nodes = node_ids(g);
+    let id = |key: &str| nodes.iter().position(|(k, _, _)| k == key).unwrap_or(0);
+    let mut s = String::from("flowchart LR\n");
+    for (i, (_, label, class)) in nodes.iter().enumerate() {
+        let shape = match *class {
+            "ksa" => ("([", "])"),
+            "role" => ("[/", "/]"),
+            _ => ("[", "]"),
+        };
+        let _ = writeln!(
+            s,
+            "  n{i}{}\"{}\"{}",
+            shape.0,
+            mermaid_escape(label),
+            shape.1
+        );
+    }
+    let mut broken = Vec::new();
+    for (i, (from, to, ids, m)) in edges(g).into_iter().enumerate() {
+        if ids.is_empty() {
+            let _ = writeln!(s, "  n{} --> n{}", id(&from), id(&to));
+        } else {
+            let _ = writeln!(s, "  n{} -. \"{m} {ids}\" .-> n{}", id(&from), id(&to));
+            if m == "✗" {
+                broken.push(i.to_string());
+            }
+        }
+    }
+    if !broken.is_empty() {
+        let _ = writeln!(
+            s,
+            "  linkStyle {} stroke:#d00,stroke-width:2px",
+            broken.join(",")
+        );
+    }
+    if !g.scan_wide.is_empty() {
+        let ids: Vec<&str> = g.scan_wide.iter().map(|b| b.rule.as_str()).collect();
+        let _ = writeln!(s, "  note[\"breaks every chain: {}\"]", ids.join(" "));
+    }
+    s
+}
