@@ -120,7 +120,22 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         .iter()
         .filter(|p| matches!(p.resource, Some(PolicyResource::Project { .. })))
         .collect();
-    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
+    // WI workloads, and those that meant to be: the annotation misspelled
+    // (KWI101) or on the workload instead of its KSA (KWI103).
+    let meant = |w: &crate::model::Workload| {
+        let o = &model.objects[w.object];
+        let ksa = model.service_account(o.namespace, w.ksa);
+        findings.iter().any(|f| {
+            (f.rule == "KWI101" || f.rule == "KWI103")
+                && (touches(model, f, o.file, o.node)
+                    || ksa.is_some_and(|k| touches(model, f, k.file, k.node)))
+        })
+    };
+    for w in model
+        .workloads
+        .iter()
+        .filter(|w| model.is_wi_workload(w) || meant(w))
+    {
         let o = &model.objects[w.object];
         let ns = o.namespace;
         let pool = model
@@ -144,8 +159,8 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 model
                     .gsa_policies(e)
                     .any(|p| touches(model, f, p.file, p.node))
-            }) || model.wi_members().any(|(p, _, m, member)| {
-                member.covers(pool.as_deref(), ns, w.ksa) && touches(model, f, p.file, m)
+            }) || model.wi_members().any(|(p, b, _, member)| {
+                member.covers(pool.as_deref(), ns, w.ksa) && touches(model, f, p.file, b.node)
             }) {
                 Link::Gsa
             } else {
@@ -182,7 +197,11 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 ),
                 None => (None, Some("missing".to_string())),
             },
-            None => (None, Some("none: the KSA has no GSA annotation (direct grants to the KSA)".into())),
+            None if model.wi_members().any(|(_, _, _, m)| m.covers(pool.as_deref(), ns, w.ksa)) => (
+                None,
+                Some("none: no GSA annotation, IAM grants roles to the KSA directly".into()),
+            ),
+            None => (None, Some("none: the KSA has no GSA annotation".into())),
         };
         // Roles on projects: held by the GSA, or granted to the KSA's principal directly.
         let mut roles = Vec::new();
@@ -269,7 +288,11 @@ impl Chain {
         }
     }
     fn gsa_cell(&self) -> String {
-        self.gsa.clone().unwrap_or_else(|| "(direct grants)".into())
+        match (&self.gsa, &self.binding_note) {
+            (Some(g), _) => g.clone(),
+            (None, Some(n)) if n.contains("directly") => "(direct grants)".into(),
+            (None, _) => "(no annotation)".into(),
+        }
     }
     fn binding_cell(&self) -> String {
         match (&self.binding_at, &self.binding_note) {
@@ -304,7 +327,9 @@ pub fn table(g: &Graph) -> String {
                 .map(|l| {
                     let b = c.on(*l);
                     let ids = rule_ids(&b);
-                    if ids.is_empty() {
+                    if ids.is_empty() && *l != Link::Workload && c.gsa.is_none() {
+                        "–".to_string()
+                    } else if ids.is_empty() {
                         mark(&b).to_string()
                     } else {
                         format!("{} {ids}", mark(&b))
@@ -347,7 +372,7 @@ pub fn table(g: &Graph) -> String {
         let _ = writeln!(s, "{}", line(r));
     }
     s.push_str(
-        "\nLINKS: workload → KSA | KSA → GSA | GSA IAM binding (✓ intact, ! at risk, ✗ broken)\n",
+        "\nLINKS: workload → KSA | KSA → GSA | GSA IAM binding (✓ intact, ! at risk, ✗ broken, – none)\n",
     );
     for c in &g.chains {
         let _ = writeln!(s, "\n{}  ({})", c.workload, c.workload_at);

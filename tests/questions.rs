@@ -1,0 +1,529 @@
+//! End-to-end tests of the commands that answer questions about a scan:
+//! `can-i`, `why-forbidden`, `graph`, `explain-error`. They run the built
+//! binary on testdata/authz (RBAC + IAM) and testdata/demo. Snapshots live in
+//! tests/golden/; regenerate with `UPDATE_GOLDEN=1 cargo test --test questions`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const AUTHZ: &str = "testdata/authz";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
+        .args(args)
+        .output()
+        .expect("run kwi-lint")
+}
+
+fn run_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn check(name: &str, actual: &str) {
+    let path = format!("tests/golden/{name}");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b);
+        panic!("{path} differs (first differing line: {first:?}); run UPDATE_GOLDEN=1 cargo test --test questions and review.\n--- actual ---\n{actual}");
+    }
+}
+
+fn can_i(args: &[&str]) -> Output {
+    let mut a = vec!["can-i"];
+    a.extend_from_slice(args);
+    run(&a)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy");
+        }
+    }
+}
+
+// ---- can-i ----
+
+#[test]
+fn allowed_by_a_role_binding() {
+    let o = can_i(&[
+        "--as",
+        "alice@example.com",
+        "get",
+        "pods",
+        "-n",
+        "shop",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0);
+    check("can-i.allowed.txt", &out(&o));
+}
+
+#[test]
+fn denied_lists_the_closest_grants_and_the_fix() {
+    let o = can_i(&[
+        "--as",
+        "alice@example.com",
+        "get",
+        "pods",
+        "-n",
+        "prod",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 1);
+    check("can-i.denied.txt", &out(&o));
+}
+
+#[test]
+fn almost_allowed_says_what_differs() {
+    // Right binding, wrong verb.
+    let text = out(&can_i(&[
+        "--as",
+        "alice@example.com",
+        "delete",
+        "pods",
+        "-n",
+        "shop",
+        AUTHZ,
+    ]));
+    assert!(
+        text.contains("testdata/authz/k8s/rbac.yaml:22:5  RoleBinding `shop/alice-reads-pods`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("but its rule allows verbs [get, list, watch], not `delete`"),
+        "{text}"
+    );
+    // resourceNames: the ConfigMap by name is allowed, all ConfigMaps are not.
+    let o = can_i(&[
+        "--as",
+        "alice@example.com",
+        "get",
+        "configmaps",
+        "-n",
+        "shop",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(out(&o).contains("but its rule is limited to resourceNames [shop-settings] and the request names no object"), "{}", out(&o));
+    let o = can_i(&[
+        "--as",
+        "alice@example.com",
+        "get",
+        "configmaps/shop-settings",
+        "-n",
+        "shop",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    // A subresource the role does not list.
+    let text = out(&can_i(&[
+        "--as",
+        "alice@example.com",
+        "create",
+        "pods/exec",
+        "-n",
+        "shop",
+        AUTHZ,
+    ]));
+    assert!(
+        text.contains("not `pods/exec`") || text.contains("subresource `pods/exec`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn aggregated_cluster_role() {
+    let o = can_i(&[
+        "--as",
+        "bob@example.com",
+        "--as-group",
+        "sre@example.com",
+        "list",
+        "endpoints",
+        "-n",
+        "payments",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0);
+    check("can-i.aggregated.txt", &out(&o));
+    // The built-in `edit` aggregates system:aggregate-to-edit.
+    let o = can_i(&[
+        "--as",
+        "system:serviceaccount:ci:deployer",
+        "create",
+        "deployments.apps",
+        "-n",
+        "staging",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert!(
+        out(&o).contains("aggregates built-in ClusterRole `system:aggregate-to-edit`"),
+        "{}",
+        out(&o)
+    );
+    // Non-resource URLs come through the same aggregated role.
+    let o = can_i(&[
+        "--as",
+        "bob@example.com",
+        "--as-group",
+        "sre@example.com",
+        "get",
+        "/metrics",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+}
+
+#[test]
+fn group_subject() {
+    let o = can_i(&[
+        "--as",
+        "bob@example.com",
+        "list",
+        "endpoints",
+        "-n",
+        "payments",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 1);
+    let text = out(&o);
+    assert!(text.contains("but its subject is Group `sre@example.com`, and the requester is not known to be in it"), "{text}");
+    assert!(text.contains("pass its groups with --as-group"), "{text}");
+    let o = can_i(&[
+        "--as",
+        "bob@example.com",
+        "--as-group",
+        "sre@example.com",
+        "list",
+        "endpoints",
+        "-n",
+        "payments",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0);
+}
+
+#[test]
+fn iam_only_grant() {
+    let o = can_i(&[
+        "--as",
+        "ci-bot@acme-prod.iam.gserviceaccount.com",
+        "list",
+        "pods",
+        "-A",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0);
+    check("can-i.iam.txt", &out(&o));
+    // A custom role, known from its dump.
+    let o = can_i(&[
+        "--as",
+        "carol@example.com",
+        "get",
+        "pods/log",
+        "-n",
+        "shop",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert!(out(&o).contains("testdata/authz/gcloud/project-iam.json:24:9  user:carol@example.com holds projects/acme-prod/roles/podLogReader on project acme-prod"), "{}", out(&o));
+    // An IAM role without the permission is a near-miss; a group member is only a maybe.
+    let o = can_i(&[
+        "--as",
+        "bob@example.com",
+        "list",
+        "roles",
+        "-n",
+        "kube-system",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 1);
+    let text = out(&o);
+    assert!(
+        text.contains("but roles/container.clusterViewer does not include container.roles.list"),
+        "{text}"
+    );
+    assert!(
+        text.contains("group:platform@example.com holds roles/container.developer"),
+        "{text}"
+    );
+    assert!(text.contains("gcloud projects add-iam-policy-binding acme-prod --member=user:bob@example.com --role=roles/container.viewer"), "{text}");
+}
+
+#[test]
+fn kubernetes_service_accounts_get_no_iam() {
+    let text = out(&can_i(&[
+        "--as",
+        "system:serviceaccount:ci:deployer",
+        "list",
+        "pods",
+        "-n",
+        "prod",
+        AUTHZ,
+    ]));
+    assert!(text.contains("only RBAC applies to it, not IAM"), "{text}");
+    assert!(
+        !text.contains("gcloud projects add-iam-policy-binding"),
+        "{text}"
+    );
+}
+
+/// The YAML `can-i` prints, applied back into the scan, allows the request.
+#[test]
+fn least_privilege_yaml_applied_back_allows_the_request() {
+    let cases: &[&[&str]] = &[
+        &["--as", "alice@example.com", "get", "pods", "-n", "prod"],
+        &["--as", "alice@example.com", "list", "nodes"],
+        &[
+            "--as",
+            "system:serviceaccount:ci:deployer",
+            "create",
+            "pods/exec",
+            "-n",
+            "shop",
+        ],
+        &[
+            "--as",
+            "dave@example.com",
+            "update",
+            "deployments.apps/web",
+            "-n",
+            "shop",
+        ],
+        &["--as", "dave@example.com", "get", "/debug/pprof/profile"],
+    ];
+    for (i, args) in cases.iter().enumerate() {
+        let dir = scratch(&format!("least-privilege-{i}"));
+        copy_dir(Path::new(AUTHZ), &dir);
+        let path = dir.to_string_lossy().to_string();
+        let mut a = args.to_vec();
+        a.push(&path);
+        let before = can_i(&a);
+        assert_eq!(code(&before), 1, "{}", out(&before));
+        let text = out(&before);
+        let start = text
+            .find("least privilege: apply this Role and RoleBinding\n\n")
+            .expect("least-privilege YAML")
+            + "least privilege: apply this Role and RoleBinding\n\n".len();
+        let rest = &text[start..];
+        let end = rest
+            .find("\nor with IAM")
+            .or_else(|| rest.find("\nnote:"))
+            .unwrap_or(rest.len());
+        std::fs::write(dir.join("k8s/fix.yaml"), &rest[..end]).expect("write fix");
+        let after = can_i(&a);
+        assert_eq!(
+            code(&after),
+            0,
+            "{args:?}: still denied after applying\n{}\n{}",
+            &rest[..end],
+            out(&after)
+        );
+        assert!(out(&after).contains("k8s/fix.yaml"), "{}", out(&after));
+        // And the fix itself lints clean.
+        let lint = run(&["--color", "never", &path]);
+        assert_eq!(code(&lint), 0, "{}", out(&lint));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = run(&["can-i", "get", "pods", AUTHZ]);
+    assert_eq!(code(&o), 2, "--as is required");
+    let o = run(&["why-forbidden", "connection refused", AUTHZ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no Forbidden message found"));
+}
+
+// ---- why-forbidden ----
+
+const SEED: &str = "Error from server (Forbidden): roles.rbac.authorization.k8s.io is forbidden:\nUser \"example-account@example-project.iam.gserviceaccount.com\" cannot list resource \"roles\" in\nAPI group \"rbac.authorization.k8s.io\" in the namespace \"kube-system\": requires\none of [\"container.roles.list\"] permission(s).\n";
+
+#[test]
+fn why_forbidden_seed_message() {
+    let o = run(&["why-forbidden", SEED, AUTHZ]);
+    assert_eq!(code(&o), 1);
+    check("why-forbidden.seed.txt", &out(&o));
+    // From stdin, as pasted.
+    let o = run_stdin(&["why-forbidden", "-", AUTHZ], SEED);
+    assert_eq!(code(&o), 1);
+    assert!(out(&o)
+        .starts_with("request: list roles.rbac.authorization.k8s.io in namespace `kube-system`"));
+}
+
+#[test]
+fn why_forbidden_cluster_scope() {
+    let m = r#"Error from server (Forbidden): nodes is forbidden: User "bob@example.com" cannot list resource "nodes" in API group "" at the cluster scope: requires one of ["container.nodes.list"] permission(s)."#;
+    let o = run(&["why-forbidden", m, AUTHZ]);
+    let text = out(&o);
+    assert!(
+        text.starts_with("request: list nodes at the cluster scope\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kind: ClusterRole\n") && text.contains("kind: ClusterRoleBinding\n"),
+        "{text}"
+    );
+    // bob's IAM role container.clusterViewer lacks nodes.list.
+    assert!(
+        text.contains("but roles/container.clusterViewer does not include container.nodes.list"),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_forbidden_subresource_and_named_object() {
+    let m = r#"Error from server (Forbidden): pods "web-0" is forbidden: User "alice@example.com" cannot create resource "pods/exec" in API group "" in the namespace "shop": requires one of ["container.pods.exec"] permission(s)."#;
+    let o = run(&["why-forbidden", m, AUTHZ]);
+    assert_eq!(code(&o), 1);
+    let text = out(&o);
+    assert!(
+        text.starts_with("request: create pods/exec named `web-0` in namespace `shop`\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("IAM permission: container.pods.exec"),
+        "{text}"
+    );
+    assert!(text.contains("resources: [\"pods/exec\"]"), "{text}");
+    let m = r#"Error from server (Forbidden): deployments.apps "web" is forbidden: User "alice@example.com" cannot patch resource "deployments" in API group "apps" in the namespace "shop": requires one of ["container.deployments.update"] permission(s)."#;
+    let text = out(&run(&["why-forbidden", m, AUTHZ]));
+    assert!(
+        text.starts_with("request: patch deployments.apps named `web` in namespace `shop`\n"),
+        "{text}"
+    );
+    assert!(text.contains("resourceNames: [\"web\"]"), "{text}");
+}
+
+#[test]
+fn why_forbidden_path() {
+    let m = r#"Error from server (Forbidden): forbidden: User "alice@example.com" cannot get path "/metrics""#;
+    let text = out(&run(&["why-forbidden", m, AUTHZ]));
+    assert!(text.starts_with("request: get path /metrics\n"), "{text}");
+    assert!(text.contains("nonResourceURLs: [\"/metrics\"]"), "{text}");
+}
+
+#[test]
+fn why_forbidden_when_the_scan_allows_it() {
+    let m = r#"pods is forbidden: User "alice@example.com" cannot list resource "pods" in API group "" in the namespace "shop""#;
+    let o = run(&["why-forbidden", m, AUTHZ]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        out(&o).contains("the scanned files are not what the cluster runs"),
+        "{}",
+        out(&o)
+    );
+}
+
+// ---- graph ----
+
+#[test]
+fn graph_table() {
+    let o = run(&["graph", "testdata/demo"]);
+    assert_eq!(code(&o), 0);
+    check("graph.table.txt", &out(&o));
+}
+
+#[test]
+fn graph_dot() {
+    check(
+        "graph.dot",
+        &out(&run(&["graph", "--format", "dot", "testdata/demo"])),
+    );
+}
+
+#[test]
+fn graph_mermaid() {
+    check(
+        "graph.mermaid",
+        &out(&run(&["graph", "--format", "mermaid", "testdata/demo"])),
+    );
+}
+
+#[test]
+fn graph_of_a_scan_without_workload_identity() {
+    let o = run(&["graph", AUTHZ]);
+    assert_eq!(out(&o), "no Workload Identity workloads in the scan\n");
+}
+
+// ---- explain-error ----
+
+const SEED_LOG: &str = "\
+Error from server (Forbidden): roles.rbac.authorization.k8s.io is forbidden:
+User \"example-account@example-project.iam.gserviceaccount.com\" cannot list resource \"roles\" in
+API group \"rbac.authorization.k8s.io\" in the namespace \"kube-system\": requires
+one of [\"container.roles.list\"] permission(s).
+Error waiting for updating GKE cluster workload identity config: DeployPatch failed
+dial tcp 35.232.136.58:443: connect: connection refused
+google.auth.exceptions.DefaultCredentialsError: Your default credentials were not found. To set up Application Default Credentials, see https://cloud.google.com/docs/authentication/external/set-up-adc for more information.
+Retry limit exceeded. Failed to wait for metadata server to be available. Check if the gke-metadata-server Pod in the kube-system namespace is healthy.
+kube-system   gke-metadata-server-8sm2l   0/1       CrashLoopBackOff   194        16h
+";
+
+#[test]
+fn explain_error_recognises_the_seed_messages() {
+    let o = run_stdin(&["explain-error"], SEED_LOG);
+    assert_eq!(code(&o), 0);
+    let text = out(&o);
+    for id in [
+        "[forbidden]",
+        "[deploy-patch]",
+        "[control-plane-unavailable]",
+        "[no-credentials]",
+        "[metadata-timeout]",
+        "[metadata-server-crash]",
+    ] {
+        assert!(text.contains(id), "{id} missing:\n{text}");
+    }
+    check("explain-error.seed.txt", &text);
+}
+
+#[test]
+fn explain_error_on_an_unknown_log() {
+    let o = run_stdin(&["explain-error"], "all good\n");
+    assert_eq!(code(&o), 1);
+    assert!(out(&o).starts_with("kwi-lint recognises none of these messages."));
+}
