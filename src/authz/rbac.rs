@@ -424,3 +424,126 @@ fn rule_misses(rule: &Node, req: &Request, in_role_binding: bool) -> Vec<(u32, S
     }
     misses
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Limits;
+
+    fn req(verb: &str, target: Target, ns: &str) -> Request {
+        Request {
+            subject: Subject::User("u@example.com".into()),
+            groups: vec!["system:authenticated".into()],
+            verb: verb.into(),
+            target,
+            namespace: ns.into(),
+            iam_permissions: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn res(group: &str, resource: &str, sub: &str, name: &str) -> Target {
+        Target::Resource {
+            group: group.into(),
+            resource: resource.into(),
+            subresource: sub.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Each row: a PolicyRule, a request, whether the rule allows it (k8s RuleAllows).
+    #[test]
+    fn rule_matching_follows_the_api_server() {
+        let rows: &[(&str, &str, Target, bool)] = &[
+            (
+                "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}",
+                "delete",
+                res("apps", "deployments", "scale", ""),
+                true,
+            ),
+            (
+                "{apiGroups: [apps], resources: ['*/scale'], verbs: [update]}",
+                "update",
+                res("apps", "deployments", "scale", ""),
+                true,
+            ),
+            (
+                "{apiGroups: [apps], resources: ['*/scale'], verbs: [update]}",
+                "update",
+                res("apps", "deployments", "", ""),
+                false,
+            ),
+            (
+                "{apiGroups: [''], resources: [pods], verbs: [get]}",
+                "get",
+                res("", "pods", "log", ""),
+                false,
+            ),
+            (
+                "{apiGroups: [''], resources: [pods/log], verbs: [get]}",
+                "get",
+                res("", "pods", "log", ""),
+                true,
+            ),
+            (
+                "{apiGroups: [apps], resources: [pods], verbs: [get]}",
+                "get",
+                res("", "pods", "", ""),
+                false,
+            ),
+            (
+                "{apiGroups: [''], resources: [pods], resourceNames: [a], verbs: [get]}",
+                "get",
+                res("", "pods", "", "a"),
+                true,
+            ),
+            (
+                "{apiGroups: [''], resources: [pods], resourceNames: [a], verbs: [get]}",
+                "get",
+                res("", "pods", "", "b"),
+                false,
+            ),
+            (
+                "{apiGroups: [''], resources: [pods], resourceNames: [a], verbs: [list]}",
+                "list",
+                res("", "pods", "", ""),
+                false,
+            ),
+            (
+                "{nonResourceURLs: ['/debug/*'], verbs: [get]}",
+                "get",
+                Target::Path("/debug/pprof".into()),
+                true,
+            ),
+            (
+                "{nonResourceURLs: ['/debug'], verbs: [get]}",
+                "get",
+                Target::Path("/debug/pprof".into()),
+                false,
+            ),
+            (
+                "{nonResourceURLs: ['*'], verbs: [get]}",
+                "post",
+                Target::Path("/x".into()),
+                false,
+            ),
+            (
+                "{apiGroups: [''], resources: [pods], verbs: [get]}",
+                "get",
+                Target::Path("/pods".into()),
+                false,
+            ),
+        ];
+        for (rule, verb, target, want) in rows {
+            let (docs, problems) = crate::parse::yaml::parse(rule, 0, &Limits::default());
+            assert!(problems.is_none(), "{rule}");
+            let r = req(verb, target.clone(), "ns");
+            let misses = rule_misses(&docs[0].root, &r, false);
+            assert_eq!(
+                misses.is_empty(),
+                *want,
+                "{rule} {verb} {target:?}: {misses:?}"
+            );
+        }
+    }
+}

@@ -347,13 +347,6 @@ fn canonical_plural(s: &str) -> String {
     s.to_string()
 }
 
-/// Is `resource` in `group` a built-in cluster-scoped resource?
-pub fn is_cluster_scoped(group: &str, resource: &str) -> bool {
-    RESOURCES
-        .iter()
-        .any(|(p, g, namespaced)| *p == resource && *g == group && !namespaced)
-}
-
 /// The `container.*` permission GKE's IAM authorizer checks for a request:
 /// `container.<resourceCamelCase>.<verb>`. IAM has no watch, patch or
 /// deletecollection: they map to list, update and delete. Custom resources
