@@ -55,6 +55,11 @@ for n in $SIZES; do
   row "parse-only floor ($n)" "$files" "$bytes" "$s" "$r"
   read -r s r < <(measure "$BIN" --format json "$dir"); KWI[$n]=$s
   row "kwi-lint, all rules ($n)" "$files" "$bytes" "$s" "$r"
+  # The question commands scan the same way, then answer from the model.
+  read -r s r < <(measure "$BIN" graph "$dir")
+  row "kwi-lint graph ($n)" "$files" "$bytes" "$s" "$r"
+  read -r s r < <(measure "$BIN" can-i --as system:serviceaccount:ci:deployer patch deployments -n shop "$dir")
+  row "kwi-lint can-i ($n)" "$files" "$bytes" "$s" "$r"
   if [ "$n" -le 2000 ] || [ -n "${CHECKOV_20K:-}" ]; then
     read -r s r < <(RUNS=1 measure timeout 1500 "$OUT/venv/bin/checkov" -d "$dir" --framework kubernetes --quiet --compact --skip-download)
     CHECKOV[$n]=$s

@@ -4,6 +4,7 @@
 //! attached by position: a finding (or one of its related locations) that
 //! lies inside the workload, the KSA, or the GSA's IAM policy breaks that link.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
 use crate::finding::Severity;
@@ -81,16 +82,54 @@ fn resolved_at(f: &Resolved) -> String {
     format!("{}:{}:{}", f.file.name, f.start.line, f.start.column)
 }
 
-/// Does the finding (or a related location) lie inside `node` of `file`?
-fn touches(model: &Model, f: &Resolved, file: FileId, node: &Node) -> bool {
-    let name = model.file_name(file);
-    let inside = |fname: &str, start: usize, end: usize| {
-        fname == name && start >= node.span.start as usize && end <= node.span.end as usize
-    };
-    inside(&f.file.name, f.byte_start, f.byte_end)
-        || f.related
+/// Findings by position: per file, every primary and related location,
+/// sorted by start, so "which findings lie inside this node" is a binary
+/// search rather than a scan of every finding for every workload.
+struct Positions<'f> {
+    by_file: HashMap<&'f str, Vec<(usize, usize, usize)>>,
+}
+
+impl<'f> Positions<'f> {
+    fn new(findings: &[&'f Resolved]) -> Self {
+        let mut by_file: HashMap<&str, Vec<(usize, usize, usize)>> = HashMap::new();
+        for (i, f) in findings.iter().enumerate() {
+            by_file
+                .entry(f.file.name.as_str())
+                .or_default()
+                .push((f.byte_start, f.byte_end, i));
+            for r in &f.related {
+                by_file.entry(r.file.name.as_str()).or_default().push((
+                    r.byte_start,
+                    r.byte_end,
+                    i,
+                ));
+            }
+        }
+        for v in by_file.values_mut() {
+            v.sort_unstable();
+        }
+        Positions { by_file }
+    }
+
+    /// Findings with a location that starts in `starts` and ends by `end`.
+    fn starting_in(&self, file: &str, starts: std::ops::Range<usize>, end: usize) -> Vec<usize> {
+        let Some(v) = self.by_file.get(file) else {
+            return Vec::new();
+        };
+        let first = v.partition_point(|(s, _, _)| *s < starts.start);
+        v[first..]
             .iter()
-            .any(|r| inside(&r.file.name, r.byte_start, r.byte_end))
+            .take_while(|(s, _, _)| *s < starts.end)
+            .filter(|(_, e, _)| *e <= end)
+            .map(|(_, _, i)| *i)
+            .collect()
+    }
+
+    /// Findings with a location inside `span` of `file`.
+    fn inside(&self, file: &str, span: Span) -> Vec<usize> {
+        let (s, e) = (span.start as usize, span.end as usize);
+        self.starting_in(file, s..e + 1, e)
+    }
 }
 
 fn brk(link: Link, f: &Resolved) -> Break {
@@ -115,21 +154,43 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             g.scan_wide.push(brk(Link::Workload, f));
         }
     }
+    let positions = Positions::new(&findings);
+    let inside = |file: FileId, span: Span| positions.inside(model.file_name(file), span);
     let project_policies: Vec<_> = model
         .policies
         .iter()
         .filter(|p| matches!(p.resource, Some(PolicyResource::Project { .. })))
         .collect();
+    // Roles each GSA holds on the scanned projects, in policy order.
+    let mut gsa_roles: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+    for p in &project_policies {
+        for b in p
+            .bindings
+            .iter()
+            .filter(|b| b.role_str() != wi::WI_USER_ROLE)
+        {
+            for m in &b.members {
+                let Some(email) = m.as_str().and_then(|r| r.strip_prefix("serviceAccount:")) else {
+                    continue;
+                };
+                gsa_roles
+                    .entry(email.to_ascii_lowercase())
+                    .or_default()
+                    .push(role_entry(model, p, b, m));
+            }
+        }
+    }
+    // Findings inside each GSA's own IAM policy, found once per GSA.
+    let mut gsa_findings: HashMap<String, Vec<usize>> = HashMap::new();
     // WI workloads, and those that meant to be: the annotation misspelled
     // (KWI101) or on the workload instead of its KSA (KWI103).
     let meant = |w: &crate::model::Workload| {
         let o = &model.objects[w.object];
         let ksa = model.service_account(o.namespace, w.ksa);
-        findings.iter().any(|f| {
-            (f.rule == "KWI101" || f.rule == "KWI103")
-                && (touches(model, f, o.file, o.node)
-                    || ksa.is_some_and(|k| touches(model, f, k.file, k.node)))
-        })
+        inside(o.file, o.node.span)
+            .into_iter()
+            .chain(ksa.map(|k| inside(k.file, k.node.span)).unwrap_or_default())
+            .any(|i| findings[i].rule == "KWI101" || findings[i].rule == "KWI103")
     };
     for w in model
         .workloads
@@ -146,50 +207,66 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             .and_then(Model::wi_annotation)
             .and_then(|(_, v)| v.as_str())
             .map(str::to_string);
-        let mut breaks = Vec::new();
-        for f in &findings {
-            if SCAN_WIDE.contains(&f.rule.as_str()) {
-                continue;
+        let covering = model.wi_members_covering(pool.as_deref(), ns, w.ksa);
+        // Each finding breaks the first link (in chain order) it lies inside.
+        let mut hits: BTreeMap<usize, Link> = BTreeMap::new();
+        let mut hit = |found: Vec<usize>, link: Link| {
+            for i in found {
+                hits.entry(i).or_insert(link);
             }
-            let link = if touches(model, f, o.file, o.node) {
-                Link::Workload
-            } else if ksa_obj.is_some_and(|k| touches(model, f, k.file, k.node)) {
-                Link::Ksa
-            } else if gsa.as_deref().is_some_and(|e| {
-                model
-                    .gsa_policies(e)
-                    .any(|p| touches(model, f, p.file, p.node))
-            }) || model.wi_members().any(|(p, b, _, member)| {
-                member.covers(pool.as_deref(), ns, w.ksa) && touches(model, f, p.file, b.node)
-            }) {
-                Link::Gsa
-            } else {
-                continue;
-            };
-            breaks.push(brk(link, f));
+        };
+        hit(inside(o.file, o.node.span), Link::Workload);
+        if let Some(k) = ksa_obj {
+            hit(inside(k.file, k.node.span), Link::Ksa);
         }
+        if let Some(email) = gsa.as_deref() {
+            let found = gsa_findings.entry(email.to_string()).or_insert_with(|| {
+                model
+                    .gsa_policies(email)
+                    .flat_map(|p| inside(p.file, p.node.span))
+                    .collect()
+            });
+            hit(found.clone(), Link::Gsa);
+        }
+        // A binding with a member for this KSA: that member, and the binding
+        // outside its member list (role, condition), not other KSAs' members.
+        for (p, b, member, _) in &covering {
+            let file = model.file_name(p.file);
+            hit(positions.inside(file, member.span), Link::Gsa);
+            let (bs, be) = (b.node.span.start as usize, b.node.span.end as usize);
+            match b.node.get("members") {
+                Some(list) => {
+                    let (ls, le) = (list.span.start as usize, list.span.end as usize);
+                    hit(positions.starting_in(file, bs..ls, be), Link::Gsa);
+                    hit(positions.starting_in(file, le..be + 1, be), Link::Gsa);
+                }
+                None => hit(positions.inside(file, b.node.span), Link::Gsa),
+            }
+        }
+        let mut breaks: Vec<Break> = hits
+            .into_iter()
+            .filter(|(i, _)| !SCAN_WIDE.contains(&findings[*i].rule.as_str()))
+            .map(|(i, link)| brk(link, findings[i]))
+            .collect();
         breaks.sort_by(|a, b| (a.link, &a.rule, &a.at).cmp(&(b.link, &b.rule, &b.at)));
         breaks.dedup_by(|a, b| a.link == b.link && a.rule == b.rule && a.at == b.at);
         // The IAM binding that lets this KSA act as its GSA (on the GSA, or project-wide).
-        let wi_binding = |email: Option<&str>| {
-            model
-                .policies
+        let wi_binding = |email: &str| {
+            covering
                 .iter()
-                .filter(|p| match (&p.resource, email) {
-                    (Some(PolicyResource::ServiceAccount(e)), Some(want)) => e == want,
-                    (Some(PolicyResource::Project { .. }), _) => true,
-                    _ => false,
+                .filter(|(p, b, _, _)| {
+                    b.role_str() == wi::WI_USER_ROLE
+                        && match &p.resource {
+                            Some(PolicyResource::ServiceAccount(e)) => e == email,
+                            Some(PolicyResource::Project { .. }) => true,
+                            _ => false,
+                        }
                 })
-                .flat_map(|p| p.bindings.iter().map(move |b| (p, b)))
-                .filter(|(_, b)| b.role_str() == wi::WI_USER_ROLE)
-                .flat_map(|(p, b)| b.members.iter().map(move |m| (p, *m)))
-                .find(|(_, m)| {
-                    wi::parse_member(m.as_str().unwrap_or("")).covers(pool.as_deref(), ns, w.ksa)
-                })
-                .map(|(p, m)| at(model, p.file, m.span))
+                .map(|(p, _, m, _)| at(model, p.file, m.span))
+                .next()
         };
         let (binding_at, binding_note) = match &gsa {
-            Some(email) => match wi_binding(Some(email)) {
+            Some(email) => match wi_binding(email) {
                 Some(a) => (Some(a), None),
                 None if model.gsa_policies(email).next().is_none() => (
                     None,
@@ -197,42 +274,27 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 ),
                 None => (None, Some("missing".to_string())),
             },
-            None if model.wi_members().any(|(_, _, _, m)| m.covers(pool.as_deref(), ns, w.ksa)) => (
+            None if !covering.is_empty() => (
                 None,
                 Some("none: no GSA annotation, IAM grants roles to the KSA directly".into()),
             ),
             None => (None, Some("none: the KSA has no GSA annotation".into())),
         };
         // Roles on projects: held by the GSA, or granted to the KSA's principal directly.
-        let mut roles = Vec::new();
-        for p in &project_policies {
-            for b in &p.bindings {
-                if b.role_str() == wi::WI_USER_ROLE {
-                    continue;
-                }
-                for m in &b.members {
-                    let raw = m.as_str().unwrap_or("");
-                    let held = match &gsa {
-                        Some(email) => raw
-                            .strip_prefix("serviceAccount:")
-                            .is_some_and(|e| e.eq_ignore_ascii_case(email)),
-                        None => wi::parse_member(raw).covers(pool.as_deref(), ns, w.ksa),
-                    };
-                    if held {
-                        let resource = p
-                            .resource
-                            .as_ref()
-                            .map(PolicyResource::describe)
-                            .unwrap_or_default();
-                        roles.push((
-                            b.role_str().to_string(),
-                            resource,
-                            at(model, p.file, m.span),
-                        ));
-                    }
-                }
-            }
-        }
+        let roles: Vec<(String, String, String)> = match &gsa {
+            Some(email) => gsa_roles
+                .get(&email.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default(),
+            None => covering
+                .iter()
+                .filter(|(p, b, _, _)| {
+                    b.role_str() != wi::WI_USER_ROLE
+                        && matches!(p.resource, Some(PolicyResource::Project { .. }))
+                })
+                .map(|(p, b, m, _)| role_entry(model, p, b, m))
+                .collect(),
+        };
         let roles_note = if project_policies.is_empty() {
             Some("unknown: no project IAM policy in the scan".to_string())
         } else if roles.is_empty() {
@@ -254,6 +316,25 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         });
     }
     g
+}
+
+/// (role, resource, location of the member) for a role row of a chain.
+fn role_entry(
+    model: &Model,
+    p: &crate::model::Policy,
+    b: &crate::model::Binding,
+    m: &Node,
+) -> (String, String, String) {
+    let resource = p
+        .resource
+        .as_ref()
+        .map(PolicyResource::describe)
+        .unwrap_or_default();
+    (
+        b.role_str().to_string(),
+        resource,
+        at(model, p.file, m.span),
+    )
 }
 
 fn mark(breaks: &[&Break]) -> &'static str {
@@ -435,8 +516,9 @@ fn dot_escape(s: &str) -> String {
 /// Node ids shared by chains that share a KSA, GSA or role.
 fn node_ids(g: &Graph) -> Vec<(String, String, &'static str)> {
     let mut nodes: Vec<(String, String, &'static str)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut add = |key: String, label: String, class: &'static str| {
-        if !nodes.iter().any(|(k, _, _)| *k == key) {
+        if seen.insert(key.clone()) {
             nodes.push((key, label, class));
         }
     };
@@ -456,8 +538,9 @@ fn node_ids(g: &Graph) -> Vec<(String, String, &'static str)> {
 /// Edges: (from key, to key, broken rule ids, worst mark).
 fn edges(g: &Graph) -> Vec<(String, String, String, &'static str)> {
     let mut out: Vec<(String, String, String, &'static str)> = Vec::new();
+    let mut at: HashMap<(String, String), usize> = HashMap::new();
     let mut add = |from: String, to: String, b: Vec<&Break>| {
-        if let Some(e) = out.iter_mut().find(|(f, t, _, _)| *f == from && *t == to) {
+        if let Some(e) = at.get(&(from.clone(), to.clone())).map(|i| &mut out[*i]) {
             let mut ids: Vec<&str> = e.2.split(' ').filter(|x| !x.is_empty()).collect();
             ids.extend(b.iter().map(|x| x.rule.as_str()));
             ids.sort();
@@ -467,6 +550,7 @@ fn edges(g: &Graph) -> Vec<(String, String, String, &'static str)> {
                 e.3 = mark(&b);
             }
         } else {
+            at.insert((from.clone(), to.clone()), out.len());
             out.push((from, to, rule_ids(&b), mark(&b)));
         }
     };
@@ -492,7 +576,12 @@ fn edges(g: &Graph) -> Vec<(String, String, String, &'static str)> {
 
 pub fn dot(g: &Graph) -> String {
     let nodes = node_ids(g);
-    let id = |key: &str| nodes.iter().position(|(k, _, _)| k == key).unwrap_or(0);
+    let ids: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _, _))| (k.as_str(), i))
+        .collect();
+    let id = |key: &str| ids.get(key).copied().unwrap_or(0);
     let mut s = String::from(
         "digraph kwi_identity {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
     );
@@ -536,7 +625,12 @@ fn mermaid_escape(s: &str) -> String {
 
 pub fn mermaid(g: &Graph) -> String {
     let nodes = node_ids(g);
-    let id = |key: &str| nodes.iter().position(|(k, _, _)| k == key).unwrap_or(0);
+    let ids: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _, _))| (k.as_str(), i))
+        .collect();
+    let id = |key: &str| ids.get(key).copied().unwrap_or(0);
     let mut s = String::from("flowchart LR\n");
     for (i, (_, label, class)) in nodes.iter().enumerate() {
         let shape = match *class {

@@ -256,8 +256,9 @@ pub struct Model<'a> {
     /// Every Workload Identity member of every policy, parsed once:
     /// (policy index, binding index, member node, member).
     pub members: Vec<(usize, usize, &'a Node, wi::Member)>,
-    /// (namespace, KSA) pairs that IAM members name; KSA empty for a namespace-wide set.
-    pub member_ksas: HashSet<(String, String)>,
+    /// (namespace, KSA) → indexes into `members` that name it, in policy order;
+    /// KSA empty for a namespace-wide set.
+    pub member_ksas: HashMap<(String, String), Vec<usize>>,
     /// Cluster scope of each file with manifests (index into `clusters`).
     pub scope: HashMap<FileId, usize>,
     pub stats: Stats,
@@ -908,16 +909,18 @@ impl<'a> Model<'a> {
             for (bi, b) in p.bindings.iter().enumerate() {
                 for m in &b.members {
                     let parsed = wi::parse_member(m.as_str().unwrap_or(""));
-                    match &parsed {
+                    let key = match &parsed {
                         wi::Member::Other => continue,
                         wi::Member::Legacy { ns, ksa, .. }
-                        | wi::Member::Principal { ns, ksa, .. } => {
-                            self.member_ksas.insert((ns.clone(), ksa.clone()));
-                        }
-                        wi::Member::Namespace { ns, .. } => {
-                            self.member_ksas.insert((ns.clone(), String::new()));
-                        }
-                        _ => {}
+                        | wi::Member::Principal { ns, ksa, .. } => Some((ns.clone(), ksa.clone())),
+                        wi::Member::Namespace { ns, .. } => Some((ns.clone(), String::new())),
+                        _ => None,
+                    };
+                    if let Some(key) = key {
+                        self.member_ksas
+                            .entry(key)
+                            .or_default()
+                            .push(self.members.len());
                     }
                     self.members.push((pi, bi, *m, parsed));
                 }
@@ -935,6 +938,31 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// The WI members that let pods using `ns/ksa` from `pool` act, in policy order:
+    /// an index lookup, not a scan of every member.
+    pub fn wi_members_covering(
+        &self,
+        pool: Option<&str>,
+        ns: &str,
+        ksa: &str,
+    ) -> Vec<(&Policy<'a>, &Binding<'a>, &'a Node, &wi::Member)> {
+        let mut idx: Vec<usize> = [ksa, ""]
+            .iter()
+            .filter_map(|k| self.member_ksas.get(&(ns.to_string(), k.to_string())))
+            .flatten()
+            .copied()
+            .collect();
+        idx.sort_unstable();
+        idx.into_iter()
+            .filter(|i| self.members[*i].3.covers(pool, ns, ksa))
+            .map(|i| {
+                let (pi, bi, node, m) = &self.members[i];
+                let p = &self.policies[*pi];
+                (p, &p.bindings[*bi], *node, m)
+            })
+            .collect()
+    }
+
     /// Is this workload a "WI pod" (SPEC §3 preamble)?
     pub fn is_wi_workload(&self, w: &Workload<'a>) -> bool {
         let ns = self.objects[w.object].namespace;
@@ -943,8 +971,10 @@ impl<'a> Model<'a> {
             || (!self.member_ksas.is_empty()
                 && (self
                     .member_ksas
-                    .contains(&(ns.to_string(), w.ksa.to_string()))
-                    || self.member_ksas.contains(&(ns.to_string(), String::new()))))
+                    .contains_key(&(ns.to_string(), w.ksa.to_string()))
+                    || self
+                        .member_ksas
+                        .contains_key(&(ns.to_string(), String::new()))))
     }
 }
 

@@ -483,6 +483,21 @@ fn graph_mermaid() {
     );
 }
 
+/// Two KSAs share one project-wide WI binding that also holds a malformed
+/// member: the binding's own finding (KWI205, at its role) breaks both
+/// chains; the malformed member (KWI202) names neither KSA and breaks none.
+#[test]
+fn graph_attributes_a_shared_binding_by_member() {
+    let o = run(&["graph", "testdata/graph-shared"]);
+    assert_eq!(code(&o), 0);
+    let text = out(&o);
+    check("graph.shared.txt", &text);
+    assert_eq!(text.matches("KWI205 wi-user-on-project").count(), 2);
+    assert!(!text.contains("KWI202"));
+    let lint = run(&["testdata/graph-shared"]);
+    assert!(String::from_utf8_lossy(&lint.stdout).contains("KWI202"));
+}
+
 #[test]
 fn graph_of_a_scan_without_workload_identity() {
     let o = run(&["graph", AUTHZ]);
