@@ -385,6 +385,27 @@ impl Chain {
 }
 
 /// A table: one row per WI workload, then the broken links with their findings.
+/// Length of the longest folder prefix (ending in `/`) shared by all paths.
+fn common_dir(paths: &[&str]) -> usize {
+    let Some(first) = paths.first() else {
+        return 0;
+    };
+    let mut len = first.len();
+    for p in &paths[1..] {
+        len = first
+            .bytes()
+            .zip(p.bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    // Bytes, not str: the paths may diverge inside a multi-byte character.
+    first.as_bytes()[..len]
+        .iter()
+        .rposition(|b| *b == b'/')
+        .map_or(0, |i| i + 1)
+}
+
 pub fn table(g: &Graph) -> String {
     let mut s = String::new();
     if g.chains.is_empty() {
@@ -399,10 +420,30 @@ pub fn table(g: &Graph) -> String {
         "PROJECT ROLES",
         "LINKS",
     ];
+    // The same workload defined in several files (overlays, copies) gets its
+    // location, so the rows can be told apart.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for c in &g.chains {
+        *seen.entry(c.workload.as_str()).or_default() += 1;
+    }
+    let repeated = |c: &Chain| seen.get(c.workload.as_str()).copied().unwrap_or(0) > 1;
+    // …shown below the folder all those locations share.
+    let locations: Vec<&str> = g
+        .chains
+        .iter()
+        .filter(|c| repeated(c))
+        .map(|c| c.workload_at.as_str())
+        .collect();
+    let shared = common_dir(&locations);
     let rows: Vec<[String; 6]> = g
         .chains
         .iter()
         .map(|c| {
+            let workload = if repeated(c) {
+                format!("{} ({})", c.workload, &c.workload_at[shared..])
+            } else {
+                c.workload.clone()
+            };
             let links = [Link::Workload, Link::Ksa, Link::Gsa]
                 .iter()
                 .map(|l| {
@@ -419,7 +460,7 @@ pub fn table(g: &Graph) -> String {
                 .collect::<Vec<_>>()
                 .join(" | ");
             [
-                c.workload.clone(),
+                workload,
                 c.ksa.clone(),
                 c.gsa_cell(),
                 c.binding_cell(),
@@ -669,4 +710,22 @@ pub fn mermaid(g: &Graph) -> String {
         let _ = writeln!(s, "  note[\"breaks every chain: {}\"]", ids.join(" "));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_dir;
+
+    #[test]
+    fn common_dir_is_the_shared_folder() {
+        assert_eq!(common_dir(&[]), 0);
+        assert_eq!(common_dir(&["a/b/c.yaml:1:1"]), 4);
+        assert_eq!(common_dir(&["x/a/one.yaml:1:1", "x/b/one.yaml:1:1"]), 2);
+        assert_eq!(common_dir(&["x/ab.yaml:1:1", "x/ac.yaml:1:1"]), 2);
+        assert_eq!(common_dir(&["a.yaml:1:1", "b.yaml:1:1"]), 0);
+        // Diverging inside a multi-byte character must not split it.
+        let (p, q) = ("d/é/a.yaml:1:1", "d/è/a.yaml:1:1");
+        let n = common_dir(&[p, q]);
+        assert_eq!((&p[n..], &q[n..]), ("é/a.yaml:1:1", "è/a.yaml:1:1"));
+    }
 }

@@ -484,15 +484,20 @@ fn graph_mermaid() {
 }
 
 /// Two KSAs share one project-wide WI binding that also holds a malformed
-/// member: the binding's own finding (KWI205, at its role) breaks both
-/// chains; the malformed member (KWI202) names neither KSA and breaks none.
+/// member: the binding's own finding (KWI205, at its role) breaks every
+/// chain; the malformed member (KWI202) names neither KSA and breaks none.
+/// The api Deployment is defined twice (base and overlay): its table rows
+/// carry their locations below the shared folder.
 #[test]
 fn graph_attributes_a_shared_binding_by_member() {
     let o = run(&["graph", "testdata/graph-shared"]);
     assert_eq!(code(&o), 0);
     let text = out(&o);
     check("graph.shared.txt", &text);
-    assert_eq!(text.matches("KWI205 wi-user-on-project").count(), 2);
+    assert_eq!(text.matches("KWI205 wi-user-on-project").count(), 3);
+    assert!(text.contains("Deployment shop/api (app.yaml:20:9) "));
+    assert!(text.contains("Deployment shop/api (overlay/api.yaml:4:9) "));
+    assert!(text.contains("\nDeployment shop/worker  "));
     assert!(!text.contains("KWI202"));
     let lint = run(&["testdata/graph-shared"]);
     assert!(String::from_utf8_lossy(&lint.stdout).contains("KWI202"));

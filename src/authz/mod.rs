@@ -262,10 +262,18 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
     if answer.allowed {
         let _ = writeln!(s, "allowed");
     } else {
+        let plural = |n: usize, one: &str, many: &str| {
+            format!("{n} scanned {}", if n == 1 { one } else { many })
+        };
         let _ = writeln!(
             s,
-            "denied: neither RBAC ({} scanned bindings plus Kubernetes' built-in ones) nor IAM ({} scanned project, folder or organization policies) allows it",
-            answer.bindings_scanned, answer.policies_scanned
+            "denied: neither RBAC ({} plus Kubernetes' built-in ones) nor IAM ({}) allows it",
+            plural(answer.bindings_scanned, "binding", "bindings"),
+            plural(
+                answer.policies_scanned,
+                "project, folder or organization policy",
+                "project, folder or organization policies"
+            ),
         );
     }
     if !answer.rbac.is_empty() {
