@@ -21,6 +21,13 @@ pub enum OutputFormat {
     Junit,
 }
 
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum AnswerFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum GraphFormat {
     Table,
@@ -139,6 +146,9 @@ pub struct AuthzArgs {
     /// Only use the IAM policy of this project (ID or number).
     #[arg(long)]
     pub project: Option<String>,
+    /// Output format (json: version 1, see README).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AnswerFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -298,7 +308,7 @@ pub fn main() -> i32 {
                 iam_permissions,
                 notes,
             };
-            answer(model, &req, &who)
+            answer(model, &req, &who, None)
         }),
         Some(Command::WhyForbidden { message, who, scan }) => {
             let text = if message == "-" {
@@ -337,11 +347,7 @@ pub fn main() -> i32 {
                     iam_permissions,
                     notes,
                 };
-                let code = answer(model, &req, &who);
-                if code == 0 {
-                    println!("\nThe scan allows this request, yet the cluster refused it: the scanned files are not what the cluster runs (not applied yet, another cluster or project, or a Google group the requester is not in).");
-                }
-                code
+                answer(model, &req, &who, Some("the scan allows this request, yet the cluster refused it: the scanned files are not what the cluster runs (not applied yet, another cluster or project, or a Google group the requester is not in)"))
             })
         }
         Some(Command::Graph { format, scan }) => with_scan(&scan, |model, config| {
@@ -378,9 +384,25 @@ fn groups(subject: &authz::Subject, who: &AuthzArgs) -> Vec<String> {
 }
 
 /// Prints the answer; exit code 0 allowed, 1 denied (as `kubectl auth can-i`).
-fn answer(model: &crate::model::Model, req: &authz::Request, who: &AuthzArgs) -> i32 {
-    let a = authz::evaluate(model, req, who.project.as_deref());
-    print!("{}", authz::render(model, req, &a, who.project.as_deref()));
+/// Prints the answer; `if_allowed` is a last note for an allowed answer.
+fn answer(
+    model: &crate::model::Model,
+    req: &authz::Request,
+    who: &AuthzArgs,
+    if_allowed: Option<&str>,
+) -> i32 {
+    let mut a = authz::evaluate(model, req, who.project.as_deref());
+    if let Some(note) = if_allowed.filter(|_| a.allowed) {
+        a.notes.push(note.to_string());
+    }
+    let project = who.project.as_deref();
+    print!(
+        "{}",
+        match who.format {
+            AnswerFormat::Text => authz::render(model, req, &a, project),
+            AnswerFormat::Json => authz::json::render(model, req, &a, project),
+        }
+    );
     if a.allowed {
         0
     } else {

@@ -458,6 +458,133 @@ fn why_forbidden_when_the_scan_allows_it() {
     );
 }
 
+// ---- --format json ----
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).expect("valid JSON")
+}
+
+fn location(v: &serde_json::Value) -> String {
+    format!(
+        "{}:{}:{}",
+        v["file"].as_str().unwrap_or("?"),
+        v["line"],
+        v["column"]
+    )
+}
+
+/// The JSON answer says what the text says: same verdict, same fix, same locations.
+#[test]
+fn can_i_json_denied_matches_the_text() {
+    let args = [
+        "--as",
+        "alice@example.com",
+        "get",
+        "pods",
+        "-n",
+        "prod",
+        AUTHZ,
+    ];
+    let text = out(&can_i(&args));
+    let mut with_json = args.to_vec();
+    with_json.extend(["--format", "json"]);
+    let o = can_i(&with_json);
+    assert_eq!(code(&o), 1);
+    check("can-i.denied.json", &out(&o));
+    let v = json(&o);
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["allowed"], false);
+    assert_eq!(v["request"]["namespace"], "prod");
+    assert_eq!(v["request"]["iam_permissions"][0], "container.pods.get");
+    let yaml = v["fix"]["yaml"].as_str().expect("fix.yaml");
+    assert!(text.contains(yaml), "the text prints the same YAML");
+    let closest = v["closest_rbac"].as_array().expect("closest_rbac");
+    assert!(!closest.is_empty());
+    for g in closest {
+        assert!(text.contains(&location(&g["subject"]["at"])), "{g}");
+        assert!(!g["but"].as_array().expect("but").is_empty());
+    }
+}
+
+#[test]
+fn can_i_json_allowed_through_aggregation_and_builtin_roles() {
+    let o = can_i(&[
+        "--as",
+        "bob@example.com",
+        "--as-group",
+        "sre@example.com",
+        "list",
+        "endpoints",
+        "-n",
+        "payments",
+        "--format",
+        "json",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0);
+    let v = json(&o);
+    assert_eq!(v["allowed"], true);
+    assert!(v["fix"].is_null());
+    let g = &v["rbac_grants"][0];
+    assert_eq!(g["binding"]["name"], "sre-monitoring");
+    assert_eq!(g["role"]["name"], "monitoring");
+    assert_eq!(g["aggregated_from"]["name"], "monitoring-endpoints");
+    assert_eq!(
+        location(&g["rule"]["at"]),
+        "testdata/authz/k8s/rbac.yaml:48:5"
+    );
+    // A rule of the built-in `edit` has no file: its location is null.
+    let o = can_i(&[
+        "--as",
+        "system:serviceaccount:ci:deployer",
+        "create",
+        "deployments.apps",
+        "-n",
+        "staging",
+        "--format",
+        "json",
+        AUTHZ,
+    ]);
+    let v = json(&o);
+    let g = &v["rbac_grants"][0];
+    assert_eq!(g["role"]["builtin"], true);
+    assert!(g["role"]["at"].is_null());
+    assert_eq!(g["subject"]["namespace"], "ci");
+    assert_eq!(
+        location(&g["subject"]["at"]),
+        "testdata/authz/k8s/rbac.yaml:74:5"
+    );
+}
+
+#[test]
+fn why_forbidden_json() {
+    let m = r#"pods is forbidden: User "alice@example.com" cannot list resource "pods" in API group "" in the namespace "shop""#;
+    let o = run(&["why-forbidden", m, "--format", "json", AUTHZ]);
+    assert_eq!(code(&o), 0);
+    let v = json(&o);
+    assert_eq!(v["request"]["verb"], "list");
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("not what the cluster runs")),
+        "{notes:?}"
+    );
+    let o = run(&["why-forbidden", SEED, "--format", "json", AUTHZ]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert_eq!(v["request"]["namespace"], "kube-system");
+    assert_eq!(v["request"]["api_group"], "rbac.authorization.k8s.io");
+    assert!(v["fix"]["gcloud"]
+        .as_str()
+        .is_some_and(|c| c.contains("--role=roles/container.")));
+}
+
 // ---- graph ----
 
 #[test]

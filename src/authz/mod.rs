@@ -4,6 +4,7 @@
 //! does, the grants that almost apply and the least-privilege fix.
 
 pub mod iam;
+pub mod json;
 pub mod message;
 pub mod rbac;
 pub mod request;
@@ -306,37 +307,15 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
         }
         for g in answer.near_iam.iter().take(MAX_NEAR) {
             let _ = writeln!(s, "  {}", iam_line(model, g));
-            let _ = writeln!(
-                s,
-                "      but {}",
-                match g.has_permission {
-                    Some(_) => format!(
-                        "{} does not include {}",
-                        g.role_name,
-                        req.iam_permissions.join(" or ")
-                    ),
-                    None => format!(
-                        "the permissions of {} are unknown: add its dump (`gcloud iam roles describe {} --format=json`)",
-                        g.role_name, g.role_name
-                    ),
-                }
-            );
+            let _ = writeln!(s, "      but {}", iam_miss(req, g));
         }
         s.push_str("\nleast privilege: apply this Role and RoleBinding\n\n");
         s.push_str(&least_privilege_yaml(req));
-        if let (Some(member), Some(perm)) = (req.subject.iam_member(), req.iam_permissions.first())
-        {
-            let project = project
-                .map(str::to_string)
-                .or_else(|| model.clusters.iter().find_map(|c| c.project.clone()))
-                .or_else(|| model.projects.iter().find_map(|p| p.id.map(str::to_string)))
-                .unwrap_or_else(|| "PROJECT_ID".into());
-            if let Some(role) = iam::smallest_role(perm) {
-                let _ = write!(
-                    s,
-                    "\nor with IAM (broader: every namespace of every cluster in the project):\n\n  gcloud projects add-iam-policy-binding {project} --member={member} --role={role}\n"
-                );
-            }
+        if let Some(cmd) = iam_alternative(model, req, project) {
+            let _ = write!(
+                s,
+                "\nor with IAM (broader: every namespace of every cluster in the project):\n\n  {cmd}\n"
+            );
         }
     }
     if !answer.notes.is_empty() {
@@ -346,6 +325,36 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
         }
     }
     s
+}
+
+/// Why an IAM binding of the requester does not grant the permission.
+fn iam_miss(req: &Request, g: &IamGrant) -> String {
+    match g.has_permission {
+        Some(_) => format!(
+            "{} does not include {}",
+            g.role_name,
+            req.iam_permissions.join(" or ")
+        ),
+        None => format!(
+            "the permissions of {} are unknown: add its dump (`gcloud iam roles describe {} --format=json`)",
+            g.role_name, g.role_name
+        ),
+    }
+}
+
+/// The `gcloud projects add-iam-policy-binding` that would allow the request
+/// through IAM, for a Google identity and a request with a `container.*` permission.
+fn iam_alternative(model: &Model, req: &Request, project: Option<&str>) -> Option<String> {
+    let member = req.subject.iam_member()?;
+    let role = iam::smallest_role(req.iam_permissions.first()?)?;
+    let project = project
+        .map(str::to_string)
+        .or_else(|| model.clusters.iter().find_map(|c| c.project.clone()))
+        .or_else(|| model.projects.iter().find_map(|p| p.id.map(str::to_string)))
+        .unwrap_or_else(|| "PROJECT_ID".into());
+    Some(format!(
+        "gcloud projects add-iam-policy-binding {project} --member={member} --role={role}"
+    ))
 }
 
 /// Lower-case letters, digits and dashes: a valid object name.
