@@ -275,41 +275,51 @@ pub fn main() -> i32 {
             subresource,
             who,
             scan,
-        }) => with_scan(&scan, |model, _| {
-            let mut notes = Vec::new();
-            let (target, namespaced) = authz::request::parse_resource(
-                model,
-                &resource,
-                subresource.as_deref(),
-                None,
-                &mut notes,
-            );
-            let namespace = match (&target, namespaced, all_namespaces, namespace) {
-                (authz::Target::Path(_), ..) | (_, false, ..) | (_, _, true, _) => String::new(),
-                (_, true, false, Some(ns)) => ns,
-                (_, true, false, None) => {
-                    notes.push(
+        }) => {
+            if let Some(p) = authz::Subject::parse(&subject).problem() {
+                return fail(p);
+            }
+            if verb.trim().is_empty() || resource.trim().is_empty() {
+                return fail("VERB and RESOURCE must not be empty (e.g. `kwi-lint can-i --as alice@example.com get pods -n shop`)");
+            }
+            with_scan(&scan, |model, _| {
+                let mut notes = Vec::new();
+                let (target, namespaced) = authz::request::parse_resource(
+                    model,
+                    &resource,
+                    subresource.as_deref(),
+                    None,
+                    &mut notes,
+                );
+                let namespace = match (&target, namespaced, all_namespaces, namespace) {
+                    (authz::Target::Path(_), ..) | (_, false, ..) | (_, _, true, _) => {
+                        String::new()
+                    }
+                    (_, true, false, Some(ns)) => ns,
+                    (_, true, false, None) => {
+                        notes.push(
                         "no --namespace given: asked about namespace `default`, as kubectl does"
                             .into(),
                     );
-                    "default".into()
-                }
-            };
-            let subject = authz::Subject::parse(&subject);
-            let iam_permissions = authz::request::iam_permission(&verb, &target)
-                .into_iter()
-                .collect();
-            let req = authz::Request {
-                groups: groups(&subject, &who),
-                subject,
-                verb,
-                target,
-                namespace,
-                iam_permissions,
-                notes,
-            };
-            answer(model, &req, &who, None)
-        }),
+                        "default".into()
+                    }
+                };
+                let subject = authz::Subject::parse(&subject);
+                let iam_permissions = authz::request::iam_permission(&verb, &target)
+                    .into_iter()
+                    .collect();
+                let req = authz::Request {
+                    groups: groups(&subject, &who),
+                    subject,
+                    verb,
+                    target,
+                    namespace,
+                    iam_permissions,
+                    notes,
+                };
+                answer(model, &req, &who, None)
+            })
+        }
         Some(Command::WhyForbidden { message, who, scan }) => {
             let text = if message == "-" {
                 let mut t = String::new();
@@ -323,6 +333,12 @@ pub fn main() -> i32 {
             let Some(f) = authz::message::parse(&text) else {
                 return fail("no Forbidden message found: expected text like `User \"NAME\" cannot VERB resource \"RESOURCE\" in API group \"GROUP\" in the namespace \"NS\"`");
             };
+            if f.subject().problem().is_some() {
+                return fail(format!(
+                    "the message names no valid user (`{}`): expected `User \"EMAIL\"` or `User \"system:serviceaccount:NAMESPACE:NAME\"`",
+                    f.subject().username()
+                ));
+            }
             with_scan(&scan, |model, _| {
                 let subject = f.subject();
                 let mut notes = Vec::new();

@@ -373,6 +373,26 @@ fn least_privilege_yaml_applied_back_allows_the_request() {
 fn usage_errors_exit_2() {
     let o = run(&["can-i", "get", "pods", AUTHZ]);
     assert_eq!(code(&o), 2, "--as is required");
+    for bad in [
+        ["--as", "", "get", "pods"],
+        ["--as", "system:serviceaccount::", "get", "pods"],
+        ["--as", "system:serviceaccount:ci", "get", "pods"],
+        ["--as", "alice@example.com", "", "pods"],
+        ["--as", "alice@example.com", "get", " "],
+    ] {
+        let mut args = bad.to_vec();
+        args.push(AUTHZ);
+        let o = can_i(&args);
+        assert_eq!(code(&o), 2, "{bad:?}");
+        assert!(o.stdout.is_empty(), "{bad:?}: no answer on a usage error");
+    }
+    let o = run(&[
+        "why-forbidden",
+        r#"User "" cannot get resource "pods" in API group "" in the namespace "x""#,
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no valid user"));
     let o = run(&["why-forbidden", "connection refused", AUTHZ]);
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("no Forbidden message found"));

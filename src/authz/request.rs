@@ -162,6 +162,24 @@ impl Subject {
         Subject::User(bare.to_string())
     }
 
+    /// Why this subject cannot authenticate at all (empty name or a
+    /// `system:serviceaccount:` name without its namespace or name).
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Subject::User(u) if u.is_empty() => Some("--as is empty: give an email or `system:serviceaccount:NAMESPACE:NAME`".into()),
+            Subject::User(u) if u.starts_with("system:serviceaccount:") || u == "system:serviceaccount" => Some(format!(
+                "--as `{u}` is not a service account name: write `system:serviceaccount:NAMESPACE:NAME`"
+            )),
+            Subject::ServiceAccount { namespace, name } if namespace.is_empty() || name.is_empty() || name.contains(':') => {
+                Some(format!(
+                    "--as `{}` is not a service account name: write `system:serviceaccount:NAMESPACE:NAME`",
+                    self.username()
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// The user name the API server sees.
     pub fn username(&self) -> String {
         match self {
