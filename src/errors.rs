@@ -124,32 +124,7 @@ pub fn explain(log: &str, rules: &[Rule]) -> (String, bool) {
             // The message may be wrapped: read it from the first line on.
             let window = lines[at[0]..(at[0] + 6).min(lines.len())].join("\n");
             if let Some(f) = crate::authz::message::parse(&window) {
-                let req = match &f.target {
-                    crate::authz::Target::Path(p) => format!("{} path {p}", f.verb),
-                    crate::authz::Target::Resource {
-                        group,
-                        resource,
-                        subresource,
-                        name,
-                    } => {
-                        let mut r = format!("{} {resource}", f.verb);
-                        if !group.is_empty() {
-                            let _ = write!(r, ".{group}");
-                        }
-                        if !subresource.is_empty() {
-                            let _ = write!(r, "/{subresource}");
-                        }
-                        if !name.is_empty() {
-                            let _ = write!(r, " `{name}`");
-                        }
-                        if f.namespace.is_empty() {
-                            r.push_str(" at the cluster scope");
-                        } else {
-                            let _ = write!(r, " in namespace `{}`", f.namespace);
-                        }
-                        r
-                    }
-                };
+                let req = crate::authz::request::describe(&f.verb, &f.target, &f.namespace);
                 let _ = writeln!(out, "  request: `{}` may not {req}", echo(&f.user));
             }
         }

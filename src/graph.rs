@@ -72,12 +72,6 @@ pub struct Graph {
     pub scan_wide: Vec<Break>,
 }
 
-fn at(model: &Model, file: FileId, span: Span) -> String {
-    let src = &model.files[file as usize].source;
-    let p = src.position(span.start as usize);
-    format!("{}:{}:{}", src.name, p.line, p.column)
-}
-
 fn resolved_at(f: &Resolved) -> String {
     format!("{}:{}:{}", f.file.name, f.start.line, f.start.column)
 }
@@ -262,7 +256,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                             _ => false,
                         }
                 })
-                .map(|(p, _, m, _)| at(model, p.file, m.span))
+                .map(|(p, _, m, _)| model.location(p.file, m.span))
                 .next()
         };
         let (binding_at, binding_note) = match &gsa {
@@ -304,9 +298,9 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         };
         g.chains.push(Chain {
             workload: format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?")),
-            workload_at: at(model, o.file, o.name_span()),
+            workload_at: model.location(o.file, o.name_span()),
             ksa: format!("{ns}/{}", w.ksa),
-            ksa_at: ksa_obj.map(|k| at(model, k.file, k.name_span())),
+            ksa_at: ksa_obj.map(|k| model.location(k.file, k.name_span())),
             gsa,
             binding_at,
             binding_note,
@@ -333,7 +327,7 @@ fn role_entry(
     (
         b.role_str().to_string(),
         resource,
-        at(model, p.file, m.span),
+        model.location(p.file, m.span),
     )
 }
 
@@ -615,18 +609,38 @@ fn edges(g: &Graph) -> Vec<(String, String, String, &'static str)> {
     out
 }
 
-pub fn dot(g: &Graph) -> String {
+/// Nodes (label, class) and edges between node indexes (from, to, broken
+/// rule ids, worst mark): what the DOT and Mermaid renderers draw.
+type Drawing = (
+    Vec<(String, &'static str)>,
+    Vec<(usize, usize, String, &'static str)>,
+);
+
+fn drawing(g: &Graph) -> Drawing {
     let nodes = node_ids(g);
-    let ids: HashMap<&str, usize> = nodes
+    let index: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()
         .map(|(i, (k, _, _))| (k.as_str(), i))
         .collect();
-    let id = |key: &str| ids.get(key).copied().unwrap_or(0);
+    let id = |key: &str| index.get(key).copied().unwrap_or(0);
+    let edges = edges(g)
+        .into_iter()
+        .map(|(from, to, ids, m)| (id(&from), id(&to), ids, m))
+        .collect();
+    let nodes = nodes
+        .into_iter()
+        .map(|(_, label, class)| (label, class))
+        .collect();
+    (nodes, edges)
+}
+
+pub fn dot(g: &Graph) -> String {
+    let (nodes, edges) = drawing(g);
     let mut s = String::from(
         "digraph kwi_identity {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
     );
-    for (i, (_, label, class)) in nodes.iter().enumerate() {
+    for (i, (label, class)) in nodes.iter().enumerate() {
         let shape = match *class {
             "ksa" => "ellipse",
             "role" => "note",
@@ -638,7 +652,7 @@ pub fn dot(g: &Graph) -> String {
             dot_escape(label)
         );
     }
-    for (from, to, ids, m) in edges(g) {
+    for (from, to, ids, m) in edges {
         let style = match m {
             "✗" => format!(", color=red, style=dashed, label=\"✗ {ids}\""),
             "!" => format!(", color=orange, label=\"! {ids}\""),
@@ -646,9 +660,7 @@ pub fn dot(g: &Graph) -> String {
         };
         let _ = writeln!(
             s,
-            "  n{} -> n{} [{}];",
-            id(&from),
-            id(&to),
+            "  n{from} -> n{to} [{}];",
             style.trim_start_matches(", ")
         );
     }
@@ -665,15 +677,9 @@ fn mermaid_escape(s: &str) -> String {
 }
 
 pub fn mermaid(g: &Graph) -> String {
-    let nodes = node_ids(g);
-    let ids: HashMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _, _))| (k.as_str(), i))
-        .collect();
-    let id = |key: &str| ids.get(key).copied().unwrap_or(0);
+    let (nodes, edges) = drawing(g);
     let mut s = String::from("flowchart LR\n");
-    for (i, (_, label, class)) in nodes.iter().enumerate() {
+    for (i, (label, class)) in nodes.iter().enumerate() {
         let shape = match *class {
             "ksa" => ("([", "])"),
             "role" => ("[/", "/]"),
@@ -688,11 +694,11 @@ pub fn mermaid(g: &Graph) -> String {
         );
     }
     let mut broken = Vec::new();
-    for (i, (from, to, ids, m)) in edges(g).into_iter().enumerate() {
+    for (i, (from, to, ids, m)) in edges.into_iter().enumerate() {
         if ids.is_empty() {
-            let _ = writeln!(s, "  n{} --> n{}", id(&from), id(&to));
+            let _ = writeln!(s, "  n{from} --> n{to}");
         } else {
-            let _ = writeln!(s, "  n{} -. \"{m} {ids}\" .-> n{}", id(&from), id(&to));
+            let _ = writeln!(s, "  n{from} -. \"{m} {ids}\" .-> n{to}");
             if m == "✗" {
                 broken.push(i.to_string());
             }

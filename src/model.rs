@@ -313,6 +313,13 @@ impl<'a> Model<'a> {
         &self.files[id as usize].source.name
     }
 
+    /// `file:line:col` of the start of `span` in file `id`.
+    pub fn location(&self, id: FileId, span: Span) -> String {
+        let src = &self.files[id as usize].source;
+        let p = src.position(span.start as usize);
+        format!("{}:{}:{}", src.name, p.line, p.column)
+    }
+
     fn classify(
         &mut self,
         file: FileId,

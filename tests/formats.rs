@@ -1,8 +1,11 @@
 //! Every output format: golden snapshots of the demo, and a test that parses
 //! each format back (the SARIF against the official 2.1.0 schema).
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
+
+use common::{golden, scratch};
 
 fn run(args: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
@@ -10,13 +13,6 @@ fn run(args: &[&str]) -> String {
         .output()
         .expect("run");
     String::from_utf8(o.stdout).expect("utf-8")
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    dir
 }
 
 /// Masks the run time, the one value that changes between runs.
@@ -41,19 +37,6 @@ fn mask(text: &str) -> String {
         out
     };
     re(text)
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = format!("tests/golden/{name}");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        expected == actual,
-        "{path} differs; UPDATE_GOLDEN=1 cargo test --test formats, then review.\n{actual}"
-    );
 }
 
 fn sarif_validator() -> jsonschema::Validator {

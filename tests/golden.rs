@@ -1,7 +1,11 @@
 //! Snapshot tests of the rendered output for the demo. Regenerate with
 //! `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
+mod common;
+
 use std::process::Command;
+
+use common::golden;
 
 fn render(args: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
@@ -16,25 +20,9 @@ fn render(args: &[&str]) -> String {
     }
 }
 
-fn check(name: &str, actual: &str) {
-    let path = format!("tests/golden/{name}");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b);
-        panic!("{path} differs (first differing line: {first:?}); run UPDATE_GOLDEN=1 cargo test --test golden and review.\n--- actual ---\n{actual}");
-    }
-}
-
 #[test]
 fn demo_human() {
-    check(
+    golden(
         "demo.human.txt",
         &render(&["--color", "never", "testdata/demo"]),
     );
@@ -42,5 +30,5 @@ fn demo_human() {
 
 #[test]
 fn demo_json() {
-    check("demo.json", &render(&["--format", "json", "testdata/demo"]));
+    golden("demo.json", &render(&["--format", "json", "testdata/demo"]));
 }

@@ -3,71 +3,23 @@
 //! binary on testdata/authz (RBAC + IAM) and testdata/demo. Snapshots live in
 //! tests/golden/; regenerate with `UPDATE_GOLDEN=1 cargo test --test questions`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{golden, json, run, run_stdin, scratch, stdout};
 
 const AUTHZ: &str = "testdata/authz";
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
-        .args(args)
-        .output()
-        .expect("run kwi-lint")
-}
-
-fn run_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    child.wait_with_output().expect("wait")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
-}
-
-fn check(name: &str, actual: &str) {
-    let path = format!("tests/golden/{name}");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b);
-        panic!("{path} differs (first differing line: {first:?}); run UPDATE_GOLDEN=1 cargo test --test questions and review.\n--- actual ---\n{actual}");
-    }
 }
 
 fn can_i(args: &[&str]) -> Output {
     let mut a = vec!["can-i"];
     a.extend_from_slice(args);
     run(&a)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    dir
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -97,7 +49,7 @@ fn allowed_by_a_role_binding() {
         AUTHZ,
     ]);
     assert_eq!(code(&o), 0);
-    check("can-i.allowed.txt", &out(&o));
+    golden("can-i.allowed.txt", &stdout(&o));
 }
 
 #[test]
@@ -112,13 +64,13 @@ fn denied_lists_the_closest_grants_and_the_fix() {
         AUTHZ,
     ]);
     assert_eq!(code(&o), 1);
-    check("can-i.denied.txt", &out(&o));
+    golden("can-i.denied.txt", &stdout(&o));
 }
 
 #[test]
 fn almost_allowed_says_what_differs() {
     // Right binding, wrong verb.
-    let text = out(&can_i(&[
+    let text = stdout(&can_i(&[
         "--as",
         "alice@example.com",
         "delete",
@@ -146,7 +98,7 @@ fn almost_allowed_says_what_differs() {
         AUTHZ,
     ]);
     assert_eq!(code(&o), 1);
-    assert!(out(&o).contains("but its rule is limited to resourceNames [shop-settings] and the request names no object"), "{}", out(&o));
+    assert!(stdout(&o).contains("but its rule is limited to resourceNames [shop-settings] and the request names no object"), "{}", stdout(&o));
     let o = can_i(&[
         "--as",
         "alice@example.com",
@@ -156,9 +108,9 @@ fn almost_allowed_says_what_differs() {
         "shop",
         AUTHZ,
     ]);
-    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
     // A subresource the role does not list.
-    let text = out(&can_i(&[
+    let text = stdout(&can_i(&[
         "--as",
         "alice@example.com",
         "create",
@@ -187,7 +139,7 @@ fn aggregated_cluster_role() {
         AUTHZ,
     ]);
     assert_eq!(code(&o), 0);
-    check("can-i.aggregated.txt", &out(&o));
+    golden("can-i.aggregated.txt", &stdout(&o));
     // The built-in `edit` aggregates system:aggregate-to-edit.
     let o = can_i(&[
         "--as",
@@ -198,11 +150,11 @@ fn aggregated_cluster_role() {
         "staging",
         AUTHZ,
     ]);
-    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(
-        out(&o).contains("aggregates built-in ClusterRole `system:aggregate-to-edit`"),
+        stdout(&o).contains("aggregates built-in ClusterRole `system:aggregate-to-edit`"),
         "{}",
-        out(&o)
+        stdout(&o)
     );
     // Non-resource URLs come through the same aggregated role.
     let o = can_i(&[
@@ -214,7 +166,7 @@ fn aggregated_cluster_role() {
         "/metrics",
         AUTHZ,
     ]);
-    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
 #[test]
@@ -229,7 +181,7 @@ fn group_subject() {
         AUTHZ,
     ]);
     assert_eq!(code(&o), 1);
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(text.contains("but its subject is Group `sre@example.com`, and the requester is not known to be in it"), "{text}");
     assert!(text.contains("pass its groups with --as-group"), "{text}");
     let o = can_i(&[
@@ -257,7 +209,7 @@ fn iam_only_grant() {
         AUTHZ,
     ]);
     assert_eq!(code(&o), 0);
-    check("can-i.iam.txt", &out(&o));
+    golden("can-i.iam.txt", &stdout(&o));
     // A custom role, known from its dump.
     let o = can_i(&[
         "--as",
@@ -268,8 +220,8 @@ fn iam_only_grant() {
         "shop",
         AUTHZ,
     ]);
-    assert_eq!(code(&o), 0, "{}", out(&o));
-    assert!(out(&o).contains("testdata/authz/gcloud/project-iam.json:24:9  user:carol@example.com holds projects/acme-prod/roles/podLogReader on project acme-prod"), "{}", out(&o));
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("testdata/authz/gcloud/project-iam.json:24:9  user:carol@example.com holds projects/acme-prod/roles/podLogReader on project acme-prod"), "{}", stdout(&o));
     // An IAM role without the permission is a near-miss; a group member is only a maybe.
     let o = can_i(&[
         "--as",
@@ -281,7 +233,7 @@ fn iam_only_grant() {
         AUTHZ,
     ]);
     assert_eq!(code(&o), 1);
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(
         text.contains("but roles/container.clusterViewer does not include container.roles.list"),
         "{text}"
@@ -295,7 +247,7 @@ fn iam_only_grant() {
 
 #[test]
 fn kubernetes_service_accounts_get_no_iam() {
-    let text = out(&can_i(&[
+    let text = stdout(&can_i(&[
         "--as",
         "system:serviceaccount:ci:deployer",
         "list",
@@ -342,8 +294,8 @@ fn least_privilege_yaml_applied_back_allows_the_request() {
         let mut a = args.to_vec();
         a.push(&path);
         let before = can_i(&a);
-        assert_eq!(code(&before), 1, "{}", out(&before));
-        let text = out(&before);
+        assert_eq!(code(&before), 1, "{}", stdout(&before));
+        let text = stdout(&before);
         let start = text
             .find("least privilege: apply this Role and RoleBinding\n\n")
             .expect("least-privilege YAML")
@@ -360,12 +312,16 @@ fn least_privilege_yaml_applied_back_allows_the_request() {
             0,
             "{args:?}: still denied after applying\n{}\n{}",
             &rest[..end],
-            out(&after)
+            stdout(&after)
         );
-        assert!(out(&after).contains("k8s/fix.yaml"), "{}", out(&after));
+        assert!(
+            stdout(&after).contains("k8s/fix.yaml"),
+            "{}",
+            stdout(&after)
+        );
         // And the fix itself lints clean.
         let lint = run(&["--color", "never", &path]);
-        assert_eq!(code(&lint), 0, "{}", out(&lint));
+        assert_eq!(code(&lint), 0, "{}", stdout(&lint));
     }
 }
 
@@ -406,11 +362,11 @@ const SEED: &str = "Error from server (Forbidden): roles.rbac.authorization.k8s.
 fn why_forbidden_seed_message() {
     let o = run(&["why-forbidden", SEED, AUTHZ]);
     assert_eq!(code(&o), 1);
-    check("why-forbidden.seed.txt", &out(&o));
+    golden("why-forbidden.seed.txt", &stdout(&o));
     // From stdin, as pasted.
     let o = run_stdin(&["why-forbidden", "-", AUTHZ], SEED);
     assert_eq!(code(&o), 1);
-    assert!(out(&o)
+    assert!(stdout(&o)
         .starts_with("request: list roles.rbac.authorization.k8s.io in namespace `kube-system`"));
 }
 
@@ -418,7 +374,7 @@ fn why_forbidden_seed_message() {
 fn why_forbidden_cluster_scope() {
     let m = r#"Error from server (Forbidden): nodes is forbidden: User "bob@example.com" cannot list resource "nodes" in API group "" at the cluster scope: requires one of ["container.nodes.list"] permission(s)."#;
     let o = run(&["why-forbidden", m, AUTHZ]);
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(
         text.starts_with("request: list nodes at the cluster scope\n"),
         "{text}"
@@ -439,7 +395,7 @@ fn why_forbidden_subresource_and_named_object() {
     let m = r#"Error from server (Forbidden): pods "web-0" is forbidden: User "alice@example.com" cannot create resource "pods/exec" in API group "" in the namespace "shop": requires one of ["container.pods.exec"] permission(s)."#;
     let o = run(&["why-forbidden", m, AUTHZ]);
     assert_eq!(code(&o), 1);
-    let text = out(&o);
+    let text = stdout(&o);
     assert!(
         text.starts_with("request: create pods/exec named `web-0` in namespace `shop`\n"),
         "{text}"
@@ -450,7 +406,7 @@ fn why_forbidden_subresource_and_named_object() {
     );
     assert!(text.contains("resources: [\"pods/exec\"]"), "{text}");
     let m = r#"Error from server (Forbidden): deployments.apps "web" is forbidden: User "alice@example.com" cannot patch resource "deployments" in API group "apps" in the namespace "shop": requires one of ["container.deployments.update"] permission(s)."#;
-    let text = out(&run(&["why-forbidden", m, AUTHZ]));
+    let text = stdout(&run(&["why-forbidden", m, AUTHZ]));
     assert!(
         text.starts_with("request: patch deployments.apps named `web` in namespace `shop`\n"),
         "{text}"
@@ -461,7 +417,7 @@ fn why_forbidden_subresource_and_named_object() {
 #[test]
 fn why_forbidden_path() {
     let m = r#"Error from server (Forbidden): forbidden: User "alice@example.com" cannot get path "/metrics""#;
-    let text = out(&run(&["why-forbidden", m, AUTHZ]));
+    let text = stdout(&run(&["why-forbidden", m, AUTHZ]));
     assert!(text.starts_with("request: get path /metrics\n"), "{text}");
     assert!(text.contains("nonResourceURLs: [\"/metrics\"]"), "{text}");
 }
@@ -472,17 +428,13 @@ fn why_forbidden_when_the_scan_allows_it() {
     let o = run(&["why-forbidden", m, AUTHZ]);
     assert_eq!(code(&o), 0);
     assert!(
-        out(&o).contains("the scanned files are not what the cluster runs"),
+        stdout(&o).contains("the scanned files are not what the cluster runs"),
         "{}",
-        out(&o)
+        stdout(&o)
     );
 }
 
 // ---- --format json ----
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).expect("valid JSON")
-}
 
 fn location(v: &serde_json::Value) -> String {
     format!(
@@ -505,12 +457,12 @@ fn can_i_json_denied_matches_the_text() {
         "prod",
         AUTHZ,
     ];
-    let text = out(&can_i(&args));
+    let text = stdout(&can_i(&args));
     let mut with_json = args.to_vec();
     with_json.extend(["--format", "json"]);
     let o = can_i(&with_json);
     assert_eq!(code(&o), 1);
-    check("can-i.denied.json", &out(&o));
+    golden("can-i.denied.json", &stdout(&o));
     let v = json(&o);
     assert_eq!(v["version"], 1);
     assert_eq!(v["allowed"], false);
@@ -611,22 +563,22 @@ fn why_forbidden_json() {
 fn graph_table() {
     let o = run(&["graph", "testdata/demo"]);
     assert_eq!(code(&o), 0);
-    check("graph.table.txt", &out(&o));
+    golden("graph.table.txt", &stdout(&o));
 }
 
 #[test]
 fn graph_dot() {
-    check(
+    golden(
         "graph.dot",
-        &out(&run(&["graph", "--format", "dot", "testdata/demo"])),
+        &stdout(&run(&["graph", "--format", "dot", "testdata/demo"])),
     );
 }
 
 #[test]
 fn graph_mermaid() {
-    check(
+    golden(
         "graph.mermaid",
-        &out(&run(&["graph", "--format", "mermaid", "testdata/demo"])),
+        &stdout(&run(&["graph", "--format", "mermaid", "testdata/demo"])),
     );
 }
 
@@ -639,8 +591,8 @@ fn graph_mermaid() {
 fn graph_attributes_a_shared_binding_by_member() {
     let o = run(&["graph", "testdata/graph-shared"]);
     assert_eq!(code(&o), 0);
-    let text = out(&o);
-    check("graph.shared.txt", &text);
+    let text = stdout(&o);
+    golden("graph.shared.txt", &text);
     assert_eq!(text.matches("KWI205 wi-user-on-project").count(), 3);
     assert!(text.contains("Deployment shop/api (app.yaml:20:9) "));
     assert!(text.contains("Deployment shop/api (overlay/api.yaml:4:9) "));
@@ -653,7 +605,7 @@ fn graph_attributes_a_shared_binding_by_member() {
 #[test]
 fn graph_of_a_scan_without_workload_identity() {
     let o = run(&["graph", AUTHZ]);
-    assert_eq!(out(&o), "no Workload Identity workloads in the scan\n");
+    assert_eq!(stdout(&o), "no Workload Identity workloads in the scan\n");
 }
 
 // ---- explain-error ----
@@ -674,7 +626,7 @@ kube-system   gke-metadata-server-8sm2l   0/1       CrashLoopBackOff   194      
 fn explain_error_recognises_the_seed_messages() {
     let o = run_stdin(&["explain-error"], SEED_LOG);
     assert_eq!(code(&o), 0);
-    let text = out(&o);
+    let text = stdout(&o);
     for id in [
         "[forbidden]",
         "[deploy-patch]",
@@ -685,12 +637,12 @@ fn explain_error_recognises_the_seed_messages() {
     ] {
         assert!(text.contains(id), "{id} missing:\n{text}");
     }
-    check("explain-error.seed.txt", &text);
+    golden("explain-error.seed.txt", &text);
 }
 
 #[test]
 fn explain_error_on_an_unknown_log() {
     let o = run_stdin(&["explain-error"], "all good\n");
     assert_eq!(code(&o), 1);
-    assert!(out(&o).starts_with("kwi-lint recognises none of these messages."));
+    assert!(stdout(&o).starts_with("kwi-lint recognises none of these messages."));
 }

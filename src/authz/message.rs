@@ -134,12 +134,7 @@ mod tests {
     use super::*;
 
     fn res(group: &str, resource: &str, sub: &str, name: &str) -> Target {
-        Target::Resource {
-            group: group.into(),
-            resource: resource.into(),
-            subresource: sub.into(),
-            name: name.into(),
-        }
+        Target::resource(group, resource, sub, name)
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::fmt::Write;
 
 use crate::model::Model;
 use crate::parse::Node;
-use crate::source::{FileId, Span};
+use crate::source::FileId;
 use iam::{Certainty, IamGrant};
 use rbac::{Grant, Rbac};
 pub use request::{Request, Subject, Target};
@@ -147,16 +147,9 @@ fn rbac_group_subjects(model: &Model) -> usize {
         .count()
 }
 
-/// `file:line:col`
-fn at(model: &Model, file: FileId, span: Span) -> String {
-    let src = &model.files[file as usize].source;
-    let p = src.position(span.start as usize);
-    format!("{}:{}:{}", src.name, p.line, p.column)
-}
-
 fn node_at(model: &Model, file: Option<FileId>, node: &Node) -> String {
     match file {
-        Some(f) => at(model, f, node.span),
+        Some(f) => model.location(f, node.span),
         None => "Kubernetes' bootstrap policy".into(),
     }
 }
@@ -197,7 +190,7 @@ fn rbac_line(model: &Model, g: &Grant) -> String {
 fn iam_line(model: &Model, g: &IamGrant) -> String {
     let mut s = format!(
         "{}  {} holds {} on {}",
-        at(model, g.file, g.member.span),
+        model.location(g.file, g.member.span),
         g.member.as_str().unwrap_or("?"),
         g.role_name,
         g.resource

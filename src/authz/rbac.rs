@@ -443,12 +443,7 @@ mod tests {
     }
 
     fn res(group: &str, resource: &str, sub: &str, name: &str) -> Target {
-        Target::Resource {
-            group: group.into(),
-            resource: resource.into(),
-            subresource: sub.into(),
-            name: name.into(),
-        }
+        Target::resource(group, resource, sub, name)
     }
 
     /// Each row: a PolicyRule, a request, whether the rule allows it (k8s RuleAllows).

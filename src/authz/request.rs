@@ -228,6 +228,17 @@ pub enum Target {
     Path(String),
 }
 
+impl Target {
+    pub fn resource(group: &str, resource: &str, subresource: &str, name: &str) -> Target {
+        Target::Resource {
+            group: group.to_string(),
+            resource: resource.to_string(),
+            subresource: subresource.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Request {
     pub subject: Subject,
@@ -246,33 +257,39 @@ pub struct Request {
 impl Request {
     /// `list roles.rbac.authorization.k8s.io in namespace kube-system`.
     pub fn describe(&self) -> String {
-        match &self.target {
-            Target::Path(p) => format!("{} path {p}", self.verb),
-            Target::Resource {
-                group,
-                resource,
-                subresource,
-                name,
-            } => {
-                let mut s = format!("{} {resource}", self.verb);
-                if !group.is_empty() {
-                    s.push('.');
-                    s.push_str(group);
-                }
-                if !subresource.is_empty() {
-                    s.push('/');
-                    s.push_str(subresource);
-                }
-                if !name.is_empty() {
-                    s.push_str(&format!(" named `{name}`"));
-                }
-                if self.namespace.is_empty() {
-                    s.push_str(" at the cluster scope");
-                } else {
-                    s.push_str(&format!(" in namespace `{}`", self.namespace));
-                }
-                s
+        describe(&self.verb, &self.target, &self.namespace)
+    }
+}
+
+/// `list roles.rbac.authorization.k8s.io in namespace kube-system`,
+/// `get path /metrics`: a request in words.
+pub fn describe(verb: &str, target: &Target, namespace: &str) -> String {
+    match target {
+        Target::Path(p) => format!("{verb} path {p}"),
+        Target::Resource {
+            group,
+            resource,
+            subresource,
+            name,
+        } => {
+            let mut s = format!("{verb} {resource}");
+            if !group.is_empty() {
+                s.push('.');
+                s.push_str(group);
             }
+            if !subresource.is_empty() {
+                s.push('/');
+                s.push_str(subresource);
+            }
+            if !name.is_empty() {
+                s.push_str(&format!(" named `{name}`"));
+            }
+            if namespace.is_empty() {
+                s.push_str(" at the cluster scope");
+            } else {
+                s.push_str(&format!(" in namespace `{namespace}`"));
+            }
+            s
         }
     }
 }
@@ -313,7 +330,7 @@ pub fn parse_resource(
         .iter()
         .find(|(p, g, _)| *p == plural && group_given.as_deref().is_none_or(|x| x == *g))
     {
-        return (target(g, p, &sub, &obj_name), *namespaced);
+        return (Target::resource(g, p, &sub, &obj_name), *namespaced);
     }
     // A custom resource the scan defines.
     for crd in model.objects_in("CustomResourceDefinition", "") {
@@ -324,7 +341,10 @@ pub fn parse_resource(
             && group_given.as_deref().is_none_or(|g| g == crd_group)
         {
             let namespaced = spec.and_then(|s| s.get("scope")?.as_str()) != Some("Cluster");
-            return (target(crd_group, &plural, &sub, &obj_name), namespaced);
+            return (
+                Target::resource(crd_group, &plural, &sub, &obj_name),
+                namespaced,
+            );
         }
     }
     let group = group_given.unwrap_or_default();
@@ -333,16 +353,7 @@ pub fn parse_resource(
     } else {
         format!("`{plural}.{group}` is not a built-in resource and no scanned CRD defines it: assumed namespaced")
     });
-    (target(&group, &plural, &sub, &obj_name), true)
-}
-
-fn target(group: &str, resource: &str, sub: &str, name: &str) -> Target {
-    Target::Resource {
-        group: group.to_string(),
-        resource: resource.to_string(),
-        subresource: sub.to_string(),
-        name: name.to_string(),
-    }
+    (Target::resource(&group, &plural, &sub, &obj_name), true)
 }
 
 /// `pod`, `Pod`, `po` → `pods`.
@@ -429,7 +440,7 @@ mod tests {
     use super::*;
 
     fn res(g: &str, r: &str, s: &str) -> Target {
-        target(g, r, s, "")
+        Target::resource(g, r, s, "")
     }
 
     #[test]
@@ -504,7 +515,7 @@ mod tests {
         assert_eq!(t, res("", "pods", "exec"));
         assert!(ns);
         let (t, _) = parse_resource(&m, "pods/web-0", None, None, &mut notes);
-        assert_eq!(t, target("", "pods", "", "web-0"));
+        assert_eq!(t, Target::resource("", "pods", "", "web-0"));
         let (t, ns) = parse_resource(&m, "ClusterRoles", None, None, &mut notes);
         assert_eq!(t, res("rbac.authorization.k8s.io", "clusterroles", ""));
         assert!(!ns);
