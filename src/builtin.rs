@@ -7,32 +7,36 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::parse::{Document, Limits, Node};
+use crate::parse::{Node, Tree};
 
 const BOOTSTRAP_ROLES: &str = include_str!("../data/k8s-bootstrap-cluster-roles.yaml");
 const BOOTSTRAP_BINDINGS: &str = include_str!("../data/k8s-bootstrap-cluster-role-bindings.yaml");
 const IAM_ROLES: &str = include_str!("../data/gke-iam-roles.json");
 
-fn parse_list(text: &'static str) -> Vec<Document> {
-    crate::parse::yaml::parse(text, 0, &Limits::default()).0
+fn parse_list(name: &str, text: &'static str) -> Tree {
+    crate::parse::parse_yaml_str(name, text.to_string()).0
 }
 
-fn items(docs: &'static [Document]) -> Vec<&'static Node> {
-    docs.iter().flat_map(|d| d.root.seq_at("items")).collect()
+fn items(tree: &'static Tree) -> Vec<Node<'static>> {
+    tree.roots().flat_map(|r| r.seq_at("items")).collect()
 }
 
 /// The bootstrap ClusterRoles every cluster has (`admin`, `view`, `system:*`…).
-pub fn cluster_roles() -> &'static [&'static Node] {
-    static DOCS: OnceLock<Vec<Document>> = OnceLock::new();
-    static ITEMS: OnceLock<Vec<&'static Node>> = OnceLock::new();
-    ITEMS.get_or_init(|| items(DOCS.get_or_init(|| parse_list(BOOTSTRAP_ROLES))))
+pub fn cluster_roles() -> &'static [Node<'static>] {
+    static TREE: OnceLock<Tree> = OnceLock::new();
+    static ITEMS: OnceLock<Vec<Node<'static>>> = OnceLock::new();
+    ITEMS.get_or_init(|| {
+        items(TREE.get_or_init(|| parse_list("<bootstrap roles>", BOOTSTRAP_ROLES)))
+    })
 }
 
 /// The bootstrap ClusterRoleBindings every cluster has.
-pub fn cluster_role_bindings() -> &'static [&'static Node] {
-    static DOCS: OnceLock<Vec<Document>> = OnceLock::new();
-    static ITEMS: OnceLock<Vec<&'static Node>> = OnceLock::new();
-    ITEMS.get_or_init(|| items(DOCS.get_or_init(|| parse_list(BOOTSTRAP_BINDINGS))))
+pub fn cluster_role_bindings() -> &'static [Node<'static>] {
+    static TREE: OnceLock<Tree> = OnceLock::new();
+    static ITEMS: OnceLock<Vec<Node<'static>>> = OnceLock::new();
+    ITEMS.get_or_init(|| {
+        items(TREE.get_or_init(|| parse_list("<bootstrap bindings>", BOOTSTRAP_BINDINGS)))
+    })
 }
 
 #[derive(Debug, Deserialize)]

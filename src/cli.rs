@@ -456,7 +456,7 @@ fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i
         .filter(|f| {
             f.problems
                 .iter()
-                .any(|p| p.kind != crate::parse::ProblemKind::HelmTemplate)
+                .any(|p| p.kind != crate::parse::ProblemKind::Template)
         })
         .map(|f| f.source.name.as_str())
         .collect();
@@ -606,7 +606,7 @@ fn lint(args: LintArgs) -> i32 {
     if args.parse_only {
         // The benchmark floor: discovery, reading and parsing, nothing else.
         let files = pool.install(|| crate::load_files(&opts, &config));
-        let docs: usize = files.iter().map(|f| f.docs.len()).sum();
+        let docs: usize = files.iter().map(|f| f.tree.docs.len()).sum();
         let n = files.len();
         // The process ends now: freeing every node one by one would only cost time.
         std::mem::forget(files);

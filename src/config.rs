@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::finding::Severity;
-use crate::parse::{self, Limits, Node};
+use crate::parse::{self, Entries, Limits, Node};
 use crate::source::SourceFile;
 
 pub const FILE_NAME: &str = ".kwi-lint.yaml";
@@ -143,8 +143,8 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn err(&self, node: &Node, message: impl Into<String>) -> ConfigError {
-        let p = self.source.position(node.span.start as usize);
+    fn err(&self, node: Node<'_>, message: impl Into<String>) -> ConfigError {
+        let p = self.source.position(node.span().start as usize);
         ConfigError {
             file: self.source.name.clone(),
             line: p.line,
@@ -152,19 +152,19 @@ impl Reader<'_> {
             message: message.into(),
         }
     }
-    fn map<'n>(&self, node: &'n Node, what: &str) -> Result<&'n [(Node, Node)], ConfigError> {
+    fn map<'n>(&self, node: Node<'n>, what: &str) -> Result<Entries<'n>, ConfigError> {
         if node.is_null() {
-            return Ok(&[]);
+            return Ok(Entries::default());
         }
         node.as_map()
             .ok_or_else(|| self.err(node, format!("`{what}` must be a mapping")))
     }
-    fn string(&self, node: &Node, what: &str) -> Result<String, ConfigError> {
+    fn string(&self, node: Node<'_>, what: &str) -> Result<String, ConfigError> {
         node.as_str()
             .map(str::to_string)
             .ok_or_else(|| self.err(node, format!("`{what}` must be a string")))
     }
-    fn strings(&self, node: &Node, what: &str) -> Result<Vec<String>, ConfigError> {
+    fn strings(&self, node: Node<'_>, what: &str) -> Result<Vec<String>, ConfigError> {
         if let Some(s) = node.as_str() {
             return Ok(vec![s.to_string()]);
         }
@@ -174,16 +174,16 @@ impl Reader<'_> {
             .map(|n| self.string(n, what))
             .collect()
     }
-    fn boolean(&self, node: &Node, what: &str) -> Result<bool, ConfigError> {
+    fn boolean(&self, node: Node<'_>, what: &str) -> Result<bool, ConfigError> {
         node.as_bool()
             .ok_or_else(|| self.err(node, format!("`{what}` must be true or false")))
     }
-    fn number(&self, node: &Node, what: &str) -> Result<usize, ConfigError> {
+    fn number(&self, node: Node<'_>, what: &str) -> Result<usize, ConfigError> {
         node.as_str()
             .and_then(|s| s.replace('_', "").parse().ok())
             .ok_or_else(|| self.err(node, format!("`{what}` must be a whole number")))
     }
-    fn severity(&self, node: &Node, what: &str) -> Result<Severity, ConfigError> {
+    fn severity(&self, node: Node<'_>, what: &str) -> Result<Severity, ConfigError> {
         node.as_str().and_then(Severity::parse).ok_or_else(|| {
             self.err(
                 node,
@@ -191,7 +191,7 @@ impl Reader<'_> {
             )
         })
     }
-    fn unknown(&self, key: &Node, allowed: &[&str]) -> ConfigError {
+    fn unknown(&self, key: Node<'_>, allowed: &[&str]) -> ConfigError {
         let k = key.as_str().unwrap_or("?");
         let near = allowed
             .iter()
@@ -241,13 +241,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
-    let source = SourceFile::new(name, text);
+    let (tree, error) = parse::parse_yaml_str(name, text);
+    let source = tree.source().clone();
     let r = Reader { source: &source };
-    let (docs, error) = parse::yaml::parse(
-        &source.text[source.bom_len()..],
-        source.bom_len(),
-        &Limits::default(),
-    );
     if let Some(e) = error {
         let p = source.position(e.offset);
         return Err(ConfigError {
@@ -258,7 +254,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
         });
     }
     let mut cfg = Config::default();
-    let Some(doc) = docs.first() else {
+    let Some(doc) = tree.docs.first() else {
         return Ok(cfg);
     };
     if let Some(d) = doc.duplicates.first() {
@@ -270,7 +266,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
             message: format!("duplicate key `{}`", d.key),
         });
     }
-    for (k, v) in r.map(&doc.root, "the config")? {
+    for (k, v) in r.map(tree.node(doc.root), "the config")? {
         match k.as_str().unwrap_or("") {
             "rules" => {
                 for (id, setting) in r.map(v, "rules")? {

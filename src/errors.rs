@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder};
 
-use crate::parse::{Limits, Node};
+use crate::parse::Node;
 use crate::rules::Rule;
 
 const CATALOGUE: &str = include_str!("../data/error-messages.yaml");
@@ -31,7 +31,7 @@ fn regex(p: &str) -> Option<Regex> {
     RegexBuilder::new(p).case_insensitive(true).build().ok()
 }
 
-fn strings(n: &Node, key: &str) -> Vec<String> {
+fn strings(n: Node<'_>, key: &str) -> Vec<String> {
     n.seq_at(key)
         .iter()
         .filter_map(Node::as_str)
@@ -43,9 +43,9 @@ fn strings(n: &Node, key: &str) -> Vec<String> {
 pub fn catalogue() -> &'static [Known] {
     static KNOWN: OnceLock<Vec<Known>> = OnceLock::new();
     KNOWN.get_or_init(|| {
-        let (docs, _) = crate::parse::yaml::parse(CATALOGUE, 0, &Limits::default());
-        docs.iter()
-            .flat_map(|d| d.root.as_seq().unwrap_or(&[]))
+        let (tree, _) = crate::parse::parse_yaml_str("<error catalogue>", CATALOGUE.to_string());
+        tree.roots()
+            .flat_map(|r| r.items())
             .filter_map(|e| {
                 Some(Known {
                     id: e.get("id")?.as_str()?.to_string(),

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+pub use crate::source::Location;
 use crate::source::{FileId, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -29,12 +30,6 @@ impl Severity {
             Severity::Error => "error",
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Location {
-    pub file: FileId,
-    pub span: Span,
 }
 
 #[derive(Clone, Debug)]

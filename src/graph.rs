@@ -170,7 +170,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 gsa_roles
                     .entry(email.to_ascii_lowercase())
                     .or_default()
-                    .push(role_entry(model, p, b, m));
+                    .push(role_entry(model, p, b, *m));
             }
         }
     }
@@ -181,9 +181,12 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
     let meant = |w: &crate::model::Workload| {
         let o = &model.objects[w.object];
         let ksa = model.service_account(o.namespace, w.ksa);
-        inside(o.file, o.node.span)
+        inside(o.file, o.node.span())
             .into_iter()
-            .chain(ksa.map(|k| inside(k.file, k.node.span)).unwrap_or_default())
+            .chain(
+                ksa.map(|k| inside(k.file, k.node.span()))
+                    .unwrap_or_default(),
+            )
             .any(|i| findings[i].rule == "KWI101" || findings[i].rule == "KWI103")
     };
     for w in model
@@ -209,15 +212,15 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 hits.entry(i).or_insert(link);
             }
         };
-        hit(inside(o.file, o.node.span), Link::Workload);
+        hit(inside(o.file, o.node.span()), Link::Workload);
         if let Some(k) = ksa_obj {
-            hit(inside(k.file, k.node.span), Link::Ksa);
+            hit(inside(k.file, k.node.span()), Link::Ksa);
         }
         if let Some(email) = gsa.as_deref() {
             let found = gsa_findings.entry(email.to_string()).or_insert_with(|| {
                 model
                     .gsa_policies(email)
-                    .flat_map(|p| inside(p.file, p.node.span))
+                    .flat_map(|p| inside(p.file, p.node.span()))
                     .collect()
             });
             hit(found.clone(), Link::Gsa);
@@ -226,15 +229,15 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         // outside its member list (role, condition), not other KSAs' members.
         for (p, b, member, _) in &covering {
             let file = model.file_name(p.file);
-            hit(positions.inside(file, member.span), Link::Gsa);
-            let (bs, be) = (b.node.span.start as usize, b.node.span.end as usize);
+            hit(positions.inside(file, member.span()), Link::Gsa);
+            let (bs, be) = (b.node.span().start as usize, b.node.span().end as usize);
             match b.node.get("members") {
                 Some(list) => {
-                    let (ls, le) = (list.span.start as usize, list.span.end as usize);
+                    let (ls, le) = (list.span().start as usize, list.span().end as usize);
                     hit(positions.starting_in(file, bs..ls, be), Link::Gsa);
                     hit(positions.starting_in(file, le..be + 1, be), Link::Gsa);
                 }
-                None => hit(positions.inside(file, b.node.span), Link::Gsa),
+                None => hit(positions.inside(file, b.node.span()), Link::Gsa),
             }
         }
         let mut breaks: Vec<Break> = hits
@@ -256,7 +259,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                             _ => false,
                         }
                 })
-                .map(|(p, _, m, _)| model.location(p.file, m.span))
+                .map(|(p, _, m, _)| model.location(p.file, m.span()))
                 .next()
         };
         let (binding_at, binding_note) = match &gsa {
@@ -286,7 +289,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                     b.role_str() != wi::WI_USER_ROLE
                         && matches!(p.resource, Some(PolicyResource::Project { .. }))
                 })
-                .map(|(p, b, m, _)| role_entry(model, p, b, m))
+                .map(|(p, b, m, _)| role_entry(model, p, b, *m))
                 .collect(),
         };
         let roles_note = if project_policies.is_empty() {
@@ -317,7 +320,7 @@ fn role_entry(
     model: &Model,
     p: &crate::model::Policy,
     b: &crate::model::Binding,
-    m: &Node,
+    m: Node<'_>,
 ) -> (String, String, String) {
     let resource = p
         .resource
@@ -327,7 +330,7 @@ fn role_entry(
     (
         b.role_str().to_string(),
         resource,
-        model.location(p.file, m.span),
+        model.location(p.file, m.span()),
     )
 }
 

@@ -8,7 +8,8 @@ use ipnet::IpNet;
 
 use crate::model::{Model, Workload};
 use crate::netpol::parse_cidr;
-use crate::parse::{yaml, Limits, Node};
+use crate::parse::Node;
+use crate::parse::Tree;
 use crate::source::Span;
 
 pub const EXCLUDE: &str = "traffic.sidecar.istio.io/excludeOutboundIPRanges";
@@ -73,7 +74,7 @@ impl Ranges {
     }
 }
 
-fn text_bool(n: &Node) -> Option<bool> {
+fn text_bool(n: Node<'_>) -> Option<bool> {
     n.as_bool().or_else(|| match n.as_str() {
         Some("true") => Some(true),
         Some("false") => Some(false),
@@ -81,22 +82,21 @@ fn text_bool(n: &Node) -> Option<bool> {
     })
 }
 
-/// Parses a YAML/JSON string embedded in a manifest.
-pub fn parse_embedded(s: &str) -> Result<Option<Node>, String> {
-    let (docs, e) = yaml::parse(s, 0, &Limits::default());
-    if let Some(e) = e {
-        return Err(e.message);
+/// Parses a YAML/JSON string embedded in a manifest (its documents may be none).
+pub fn parse_embedded(s: &str) -> Result<Tree, String> {
+    match crate::parse::parse_yaml_str("<annotation>", s.to_string()) {
+        (_, Some(e)) => Err(e.message),
+        (t, None) => Ok(t),
     }
-    Ok(docs.into_iter().next().map(|d| d.root))
 }
 
 impl Mesh {
     pub fn from_model(model: &Model) -> Mesh {
         let mut mesh = Mesh::default();
         for o in &model.objects {
-            let at = |n: &Node| Origin {
+            let at = |n: Node<'_>| Origin {
                 file: o.file,
-                span: n.span,
+                span: n.span(),
             };
             match (o.kind, o.name) {
                 ("IstioOperator", _) => {
@@ -135,7 +135,7 @@ impl Mesh {
                             o.node
                                 .path(&["spec", "components", "pilot", "k8s"])
                                 .map(|k| k.seq_at("env"))
-                                .unwrap_or(&[])
+                                .unwrap_or_default()
                                 .iter()
                                 .find(|e| {
                                     e.get("name").and_then(Node::as_str)
@@ -158,7 +158,8 @@ impl Mesh {
                     let Some(n) = o.node.path(&["data", "mesh"]) else {
                         continue;
                     };
-                    if let Ok(Some(m)) = parse_embedded(n.as_str().unwrap_or("")) {
+                    let parsed = parse_embedded(n.as_str().unwrap_or(""));
+                    if let Some(m) = parsed.as_ref().ok().and_then(|t| t.roots().next()) {
                         if let Some(h) = m
                             .path(&["defaultConfig", "holdApplicationUntilProxyStarts"])
                             .and_then(text_bool)
@@ -174,7 +175,8 @@ impl Mesh {
                     let Some(n) = o.node.path(&["data", "values"]) else {
                         continue;
                     };
-                    let Ok(Some(v)) = parse_embedded(n.as_str().unwrap_or("")) else {
+                    let parsed = parse_embedded(n.as_str().unwrap_or(""));
+                    let Some(v) = parsed.as_ref().ok().and_then(|t| t.roots().next()) else {
                         continue;
                     };
                     let proxy = v.path(&["global", "proxy"]);
@@ -232,19 +234,19 @@ pub struct Sidecar<'a> {
     pub native: bool,
     /// The annotation (or mesh setting) that decided the exclusion list.
     pub exclude_at: Option<Origin>,
-    pub exclude_node: Option<&'a Node>,
-    pub proxy_config_node: Option<&'a Node>,
+    pub exclude_node: Option<Node<'a>>,
+    pub proxy_config_node: Option<Node<'a>>,
     /// Malformed annotations: (value node, why).
-    pub malformed: Vec<(&'a Node, String)>,
+    pub malformed: Vec<(Node<'a>, String)>,
 }
 
-fn annotation<'a>(w: &Workload<'a>, key: &str) -> Option<&'a Node> {
+fn annotation<'a>(w: &Workload<'a>, key: &str) -> Option<Node<'a>> {
     w.template
         .path(&["metadata", "annotations"])
         .and_then(|a| a.get(key))
 }
 
-fn label<'a>(w: &Workload<'a>, key: &str) -> Option<&'a Node> {
+fn label<'a>(w: &Workload<'a>, key: &str) -> Option<Node<'a>> {
     w.template
         .path(&["metadata", "labels"])
         .and_then(|a| a.get(key))
@@ -280,7 +282,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
                 r.ok(),
                 Some(Origin {
                     file: o.file,
-                    span: n.span,
+                    span: n.span(),
                 }),
             )
         }
@@ -310,8 +312,10 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
     let proxy_config_node = annotation(w, PROXY_CONFIG);
     let pod_hold = match proxy_config_node {
         Some(n) => match parse_embedded(n.as_str().unwrap_or("")) {
-            Ok(Some(cfg)) if cfg.as_map().is_some() => cfg
-                .get("holdApplicationUntilProxyStarts")
+            Ok(t) if t.roots().next().is_some_and(|c| c.is_map()) => t
+                .roots()
+                .next()
+                .and_then(|c| c.get("holdApplicationUntilProxyStarts"))
                 .and_then(text_bool),
             Ok(_) => {
                 malformed.push((n, "the proxy config is not a YAML or JSON mapping".into()));

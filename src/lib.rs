@@ -89,15 +89,12 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
             let id = i as u32;
             match std::fs::metadata(&c.path) {
                 Ok(m) if m.len() > limits.max_file_size => {
-                    return parse::parse_bytes(
+                    return ParsedFile::too_large(
                         id,
                         c.display.clone(),
-                        vec![0; 0],
-                        Format::Yaml,
-                        false,
-                        limits,
-                    )
-                    .with_size_problem(m.len(), limits.max_file_size);
+                        m.len(),
+                        limits.max_file_size,
+                    );
                 }
                 _ => {}
             }

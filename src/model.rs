@@ -8,14 +8,14 @@ use std::path::Path;
 use globset::GlobSet;
 
 use crate::config::Config;
-use crate::parse::{Node, ParsedFile};
+use crate::parse::{Entries, Node, ParsedFile};
 use crate::source::{FileId, Span};
 use crate::wi;
 
 #[derive(Debug)]
 pub struct Object<'a> {
     pub file: FileId,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub kind: &'a str,
     pub api_version: &'a str,
     pub name: Option<&'a str>,
@@ -23,20 +23,20 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
-    pub fn metadata(&self) -> Option<&'a Node> {
+    pub fn metadata(&self) -> Option<Node<'a>> {
         self.node.get("metadata")
     }
-    pub fn annotations(&self) -> &'a [(Node, Node)] {
+    pub fn annotations(&self) -> Entries<'a> {
         self.metadata()
             .map(|m| m.map_at("annotations"))
-            .unwrap_or(&[])
+            .unwrap_or_default()
     }
     /// Span of `metadata.name`, or of the object when it has none.
     pub fn name_span(&self) -> Span {
         self.node
             .path(&["metadata", "name"])
-            .map(|n| n.span)
-            .unwrap_or(self.node.span)
+            .map(|n| n.span())
+            .unwrap_or(self.node.span())
     }
     pub fn display(&self) -> String {
         format!(
@@ -53,22 +53,22 @@ impl<'a> Object<'a> {
 pub struct Workload<'a> {
     pub object: usize,
     /// The pod template: a node with `metadata` and `spec` (the Pod itself for kind Pod).
-    pub template: &'a Node,
-    pub spec: &'a Node,
+    pub template: Node<'a>,
+    pub spec: Node<'a>,
     pub ksa: &'a str,
     /// `serviceAccountName` value node, when set.
-    pub ksa_node: Option<&'a Node>,
+    pub ksa_node: Option<Node<'a>>,
 }
 
 #[derive(Debug)]
 pub struct Cluster<'a> {
     pub file: FileId,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub name: &'a str,
     pub project: Option<String>,
     pub location: Option<&'a str>,
     /// `workloadIdentityConfig.workloadPool` (or legacy `identityNamespace`) value node.
-    pub workload_pool: Option<&'a Node>,
+    pub workload_pool: Option<Node<'a>>,
     pub autopilot: bool,
 }
 
@@ -81,15 +81,15 @@ impl Cluster<'_> {
     pub fn name_span(&self) -> Span {
         self.node
             .get("name")
-            .map(|n| n.span)
-            .unwrap_or(self.node.span)
+            .map(|n| n.span())
+            .unwrap_or(self.node.span())
     }
 }
 
 #[derive(Debug)]
 pub struct NodePool<'a> {
     pub file: FileId,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub name: &'a str,
     pub cluster: Option<usize>,
 }
@@ -151,9 +151,9 @@ fn project_ref(p: &str) -> PolicyResource {
 #[derive(Debug)]
 pub struct Binding<'a> {
     /// The binding object (`role`, `members`, `condition`).
-    pub node: &'a Node,
-    pub role: &'a Node,
-    pub members: Vec<&'a Node>,
+    pub node: Node<'a>,
+    pub role: Node<'a>,
+    pub members: Vec<Node<'a>>,
 }
 
 impl Binding<'_> {
@@ -166,7 +166,7 @@ impl Binding<'_> {
 pub struct Policy<'a> {
     pub file: FileId,
     /// The policy object (the one with `bindings`).
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub resource: Option<PolicyResource>,
     /// Which rule of SPEC §2.2 named the resource.
     pub resolved_by: &'static str,
@@ -176,7 +176,7 @@ pub struct Policy<'a> {
 #[derive(Debug)]
 pub struct Services<'a> {
     pub file: FileId,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub enabled: Vec<&'a str>,
     pub partial: bool,
     pub project_number: Option<String>,
@@ -185,7 +185,7 @@ pub struct Services<'a> {
 #[derive(Debug)]
 pub struct Project<'a> {
     pub file: FileId,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub id: Option<&'a str>,
     pub number: Option<String>,
 }
@@ -194,7 +194,7 @@ pub struct Project<'a> {
 #[derive(Debug)]
 pub struct CustomRole<'a> {
     pub file: FileId,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     /// `projects/P/roles/R` or `organizations/O/roles/R`.
     pub name: &'a str,
     pub permissions: Vec<&'a str>,
@@ -255,7 +255,7 @@ pub struct Model<'a> {
     pub policies_by_gsa: HashMap<String, Vec<usize>>,
     /// Every Workload Identity member of every policy, parsed once:
     /// (policy index, binding index, member node, member).
-    pub members: Vec<(usize, usize, &'a Node, wi::Member)>,
+    pub members: Vec<(usize, usize, Node<'a>, wi::Member)>,
     /// (namespace, KSA) → indexes into `members` that name it, in policy order;
     /// KSA empty for a namespace-wide set.
     pub member_ksas: HashMap<(String, String), Vec<usize>>,
@@ -294,11 +294,11 @@ impl<'a> Model<'a> {
             files: files.iter().collect(),
             ..Model::default()
         };
-        let mut pending_policies: Vec<(FileId, &'a Node, Option<PolicyResource>, &'static str)> =
+        let mut pending_policies: Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)> =
             Vec::new();
         for f in files {
-            for doc in &f.docs {
-                m.classify(f.id, &doc.root, &mut pending_policies, 0);
+            for root in f.roots() {
+                m.classify(f.id, root, &mut pending_policies, 0);
             }
         }
         m.index_objects();
@@ -323,8 +323,8 @@ impl<'a> Model<'a> {
     fn classify(
         &mut self,
         file: FileId,
-        node: &'a Node,
-        policies: &mut Vec<(FileId, &'a Node, Option<PolicyResource>, &'static str)>,
+        node: Node<'a>,
+        policies: &mut Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)>,
         depth: usize,
     ) {
         if depth > 3 {
@@ -336,7 +336,7 @@ impl<'a> Model<'a> {
                 .is_some_and(|i| i.path(&["config", "name"]).is_some())
             {
                 // `gcloud services list --format=json` prints a bare array.
-                self.add_services(file, node, items, false);
+                self.add_services(file, node, items.collect(), false);
                 return;
             }
             // gcloud `list` output: an array of resources.
@@ -390,8 +390,8 @@ impl<'a> Model<'a> {
     fn classify_gcloud(
         &mut self,
         file: FileId,
-        node: &'a Node,
-        policies: &mut Vec<(FileId, &'a Node, Option<PolicyResource>, &'static str)>,
+        node: Node<'a>,
+        policies: &mut Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)>,
         depth: usize,
     ) {
         if depth > 4 {
@@ -410,7 +410,7 @@ impl<'a> Model<'a> {
             }
         }
         if let Some(items) = node.get("services").and_then(Node::as_seq) {
-            self.add_services(file, node, items, has("nextPageToken"));
+            self.add_services(file, node, items.collect(), has("nextPageToken"));
             return;
         }
         // Asset records carry the resource beside the policy.
@@ -466,7 +466,7 @@ impl<'a> Model<'a> {
                     name,
                     permissions: perms
                         .as_seq()
-                        .unwrap_or(&[])
+                        .unwrap_or_default()
                         .iter()
                         .filter_map(Node::as_str)
                         .collect(),
@@ -511,13 +511,13 @@ impl<'a> Model<'a> {
             }
         }
         if node.path(&["config", "name"]).is_some() && has("state") {
-            self.add_services(file, node, std::slice::from_ref(node), false);
+            self.add_services(file, node, vec![node], false);
             return;
         }
         self.stats.unknown_documents += 1;
     }
 
-    fn add_services(&mut self, file: FileId, node: &'a Node, items: &'a [Node], partial: bool) {
+    fn add_services(&mut self, file: FileId, node: Node<'a>, items: Vec<Node<'a>>, partial: bool) {
         let enabled: Vec<&'a str> = items
             .iter()
             .filter(|s| {
@@ -550,7 +550,7 @@ impl<'a> Model<'a> {
         self.stats.gcloud_dumps += 1;
     }
 
-    fn add_cluster(&mut self, file: FileId, node: &'a Node, name: &'a str, self_link: &str) {
+    fn add_cluster(&mut self, file: FileId, node: Node<'a>, name: &'a str, self_link: &str) {
         let project = segment_after(self_link, "projects").or_else(|| {
             node.get("project")
                 .and_then(Node::as_str)
@@ -659,7 +659,7 @@ impl<'a> Model<'a> {
 
     fn resolve_policies(
         &mut self,
-        pending: Vec<(FileId, &'a Node, Option<PolicyResource>, &'static str)>,
+        pending: Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)>,
         config: &Config,
     ) {
         let mappings: Vec<(GlobSet, Option<PolicyResource>)> = config
@@ -679,7 +679,7 @@ impl<'a> Model<'a> {
             .collect();
         let mut seen: HashSet<(String, &str)> = HashSet::new();
         for (file, node, asset_resource, how) in pending {
-            let text = self.files[file as usize].source.slice(node.span);
+            let text = self.files[file as usize].source.slice(node.span());
             // The same resource dumped twice is one resource.
             let mut resolved = asset_resource.map(|r| (r, how));
             if let Some((PolicyResource::ServiceAccount(id), _)) = &mut resolved {
@@ -780,7 +780,7 @@ impl<'a> Model<'a> {
 
     /// A policy that grants a service-agent role or names a Google-managed
     /// agent can only be a project's.
-    fn resource_from_content(&self, node: &Node) -> Option<PolicyResource> {
+    fn resource_from_content(&self, node: Node<'_>) -> Option<PolicyResource> {
         let mut number = None;
         let mut agent_role = false;
         for b in node.seq_at("bindings") {
@@ -867,7 +867,7 @@ impl<'a> Model<'a> {
             .by_kind_ns
             .get(&(kind, ns))
             .map(Vec::as_slice)
-            .unwrap_or(&[]);
+            .unwrap_or_default();
         idx.iter().map(move |i| &self.objects[*i])
     }
 
@@ -884,12 +884,12 @@ impl<'a> Model<'a> {
     }
 
     /// The WI annotation (key node, value node) of a ServiceAccount.
-    pub fn wi_annotation(o: &Object<'a>) -> Option<(&'a Node, &'a Node)> {
+    pub fn wi_annotation(o: &Object<'a>) -> Option<(Node<'a>, Node<'a>)> {
         o.metadata()?.get("annotations")?.entry(wi::ANNOTATION)
     }
 
     /// ServiceAccounts that carry the Workload Identity annotation, with its key and value nodes.
-    pub fn wi_service_accounts(&self) -> impl Iterator<Item = (&Object<'a>, &'a Node, &'a Node)> {
+    pub fn wi_service_accounts(&self) -> impl Iterator<Item = (&Object<'a>, Node<'a>, Node<'a>)> {
         self.objects
             .iter()
             .filter(|o| o.kind == "ServiceAccount")
@@ -901,7 +901,7 @@ impl<'a> Model<'a> {
         self.policies_by_gsa
             .get(email)
             .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .unwrap_or_default()
             .iter()
             .map(|i| &self.policies[*i])
     }
@@ -938,7 +938,7 @@ impl<'a> Model<'a> {
     /// All Workload Identity members of every policy.
     pub fn wi_members(
         &self,
-    ) -> impl Iterator<Item = (&Policy<'a>, &Binding<'a>, &'a Node, &wi::Member)> {
+    ) -> impl Iterator<Item = (&Policy<'a>, &Binding<'a>, Node<'a>, &wi::Member)> {
         self.members.iter().map(|(pi, bi, node, m)| {
             let p = &self.policies[*pi];
             (p, &p.bindings[*bi], *node, m)
@@ -952,7 +952,7 @@ impl<'a> Model<'a> {
         pool: Option<&str>,
         ns: &str,
         ksa: &str,
-    ) -> Vec<(&Policy<'a>, &Binding<'a>, &'a Node, &wi::Member)> {
+    ) -> Vec<(&Policy<'a>, &Binding<'a>, Node<'a>, &wi::Member)> {
         let mut idx: Vec<usize> = [ksa, ""]
             .iter()
             .filter_map(|k| self.member_ksas.get(&(ns.to_string(), k.to_string())))
@@ -985,18 +985,18 @@ impl<'a> Model<'a> {
     }
 }
 
-pub fn member_nodes(binding: &Node) -> Vec<&Node> {
+pub fn member_nodes(binding: Node<'_>) -> Vec<Node<'_>> {
     match binding.get("members") {
-        Some(m) if m.as_seq().is_some() => m.as_seq().unwrap_or(&[]).iter().collect(),
+        Some(m) if m.as_seq().is_some() => m.items().iter().collect(),
         // `--flatten=bindings[].members` prints one member as a string.
         Some(m) if m.as_str().is_some() => vec![m],
         _ => Vec::new(),
     }
 }
 
-fn collect_bindings(policy: &Node) -> Vec<Binding<'_>> {
-    let list: Vec<&Node> = match policy.get("bindings") {
-        Some(b) if b.as_seq().is_some() => b.as_seq().unwrap_or(&[]).iter().collect(),
+fn collect_bindings(policy: Node<'_>) -> Vec<Binding<'_>> {
+    let list: Vec<Node<'_>> = match policy.get("bindings") {
+        Some(b) if b.as_seq().is_some() => b.items().iter().collect(),
         Some(b) if b.as_map().is_some() => vec![b],
         _ => Vec::new(),
     };

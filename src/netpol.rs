@@ -36,7 +36,7 @@ pub struct Selector {
 pub type Labels<'a> = [(&'a str, &'a str)];
 
 impl Selector {
-    pub fn parse(node: Option<&Node>) -> Selector {
+    pub fn parse(node: Option<Node<'_>>) -> Selector {
         let mut s = Selector::default();
         let Some(node) = node else { return s };
         if node.is_null() {
@@ -142,7 +142,7 @@ pub enum PortSpec {
 
 #[derive(Clone, Debug)]
 pub struct PortRule<'a> {
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub protocol: Proto,
     pub port: PortSpec,
 }
@@ -150,12 +150,12 @@ pub struct PortRule<'a> {
 #[derive(Clone, Debug)]
 pub enum Peer<'a> {
     IpBlock {
-        node: &'a Node,
+        node: Node<'a>,
         cidr: Option<IpNet>,
         except: Vec<IpNet>,
     },
     Pods {
-        node: &'a Node,
+        node: Node<'a>,
         namespaces: Option<Selector>,
         pods: Option<Selector>,
     },
@@ -163,7 +163,7 @@ pub enum Peer<'a> {
 
 #[derive(Clone, Debug)]
 pub struct EgressRule<'a> {
-    pub node: &'a Node,
+    pub node: Node<'a>,
     /// Empty: every destination.
     pub to: Vec<Peer<'a>>,
     /// Empty: every port.
@@ -174,14 +174,14 @@ pub struct EgressRule<'a> {
 pub struct NetworkPolicy<'a> {
     pub object: usize,
     pub file: u32,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     pub namespace: &'a str,
     pub pod_selector: Selector,
     pub egress_type: bool,
     pub egress: Vec<EgressRule<'a>>,
 }
 
-fn parse_port(p: &Node) -> PortRule<'_> {
+fn parse_port(p: Node<'_>) -> PortRule<'_> {
     let protocol = match p.get("protocol").and_then(Node::as_str) {
         None | Some("TCP") => Proto::Tcp,
         Some("UDP") => Proto::Udp,
@@ -216,7 +216,7 @@ impl<'a> NetworkPolicy<'a> {
         let spec = o.node.get("spec");
         let types: Option<Vec<&str>> = spec.and_then(|s| s.get("policyTypes")).map(|t| {
             t.as_seq()
-                .unwrap_or(&[])
+                .unwrap_or_default()
                 .iter()
                 .filter_map(Node::as_str)
                 .collect()
@@ -228,7 +228,7 @@ impl<'a> NetworkPolicy<'a> {
         };
         let egress = spec
             .map(|s| s.seq_at("egress"))
-            .unwrap_or(&[])
+            .unwrap_or_default()
             .iter()
             .map(|r| EgressRule {
                 node: r,
@@ -410,26 +410,25 @@ impl<'p, 'a> PodEgress<'p, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{yaml, Limits};
+    use crate::parse::Tree;
 
-    fn policy(text: &str) -> (Vec<crate::parse::Document>, String) {
-        let (docs, e) = yaml::parse(text, 0, &Limits::default());
+    fn policy(text: &str) -> (Tree, String) {
+        let (tree, e) = crate::parse::parse_yaml_str("p.yaml", text.to_string());
         assert!(e.is_none(), "{e:?}");
-        (docs, text.to_string())
+        (tree, text.to_string())
     }
 
-    fn build<'a>(docs: &'a [crate::parse::Document]) -> Vec<NetworkPolicy<'a>> {
-        docs.iter()
+    fn build(tree: &Tree) -> Vec<NetworkPolicy<'_>> {
+        tree.roots()
             .enumerate()
-            .map(|(i, d)| {
+            .map(|(i, root)| {
                 let o = Object {
                     file: 0,
-                    node: &d.root,
+                    node: root,
                     kind: "NetworkPolicy",
                     api_version: "networking.k8s.io/v1",
-                    name: d.root.path(&["metadata", "name"]).and_then(Node::as_str),
-                    namespace: d
-                        .root
+                    name: root.path(&["metadata", "name"]).and_then(Node::as_str),
+                    namespace: root
                         .path(&["metadata", "namespace"])
                         .and_then(Node::as_str)
                         .unwrap_or("default"),

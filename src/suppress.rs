@@ -40,10 +40,10 @@ pub fn collect(model: &Model) -> Vec<Suppression> {
             };
             out.push(Suppression {
                 file: o.file,
-                at: k.span,
+                at: k.span(),
                 rules: vec![rule.to_string()],
                 reason: v.as_str().unwrap_or("").trim().to_string(),
-                scope: Scope::Object(o.node.span),
+                scope: Scope::Object(o.node.span()),
             });
         }
     }

@@ -317,7 +317,13 @@ fn hostile_inputs_become_diagnostics() {
     std::fs::write(dir.join("empty.yaml"), "").unwrap();
     std::fs::write(dir.join("dashes.yaml"), "---\n---\n").unwrap();
     std::fs::write(dir.join("scalar.yaml"), "just a string\n").unwrap();
-    std::fs::write(dir.join("types.yaml"), "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: 123\n  namespace: null\n  annotations: {1: 2, [a]: b}\n").unwrap();
+    std::fs::write(dir.join("types.yaml"), "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: 123\n  namespace: null\n  labels: {yes: a}\n  annotations: {1: 2}\n").unwrap();
+    // kubectl: "error converting YAML to JSON: yaml: invalid map key".
+    std::fs::write(
+        dir.join("complexkey.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n  annotations: {[a]: b}\n",
+    )
+    .unwrap();
     let o = run(&["--format", "json", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
@@ -338,11 +344,11 @@ fn hostile_inputs_become_diagnostics() {
         [
             "KWI001 binary.yaml",
             "KWI001 bomb.yaml",
+            "KWI001 complexkey.yaml",
             "KWI001 deep.json",
             "KWI001 deep.yaml",
             "KWI001 latin1.yaml",
-            // name: 123; the annotation keys 1 and [a]; the value 2 of key 1.
-            "KWI006 types.yaml",
+            // name: 123; the label key `yes` (stored as `true`); the value 2 of key 1.
             "KWI006 types.yaml",
             "KWI006 types.yaml",
             "KWI006 types.yaml",

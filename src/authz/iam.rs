@@ -20,8 +20,8 @@ pub enum Certainty {
 #[derive(Clone, Debug)]
 pub struct IamGrant<'a> {
     pub file: FileId,
-    pub member: &'a Node,
-    pub role: &'a Node,
+    pub member: Node<'a>,
+    pub role: Node<'a>,
     pub role_name: String,
     /// `project acme-prod`, `folder 123`.
     pub resource: String,
@@ -122,7 +122,7 @@ pub fn evaluate<'a>(
                 };
                 out.push(IamGrant {
                     file: p.file,
-                    member: m,
+                    member: *m,
                     role: b.role,
                     role_name: role_name.to_string(),
                     resource: resource.clone(),

@@ -22,15 +22,15 @@ struct Location {
 }
 
 /// None for an object of the built-in bootstrap policy (no file).
-fn location(model: &Model, file: Option<FileId>, node: &Node) -> Option<Location> {
+fn location(model: &Model, file: Option<FileId>, node: Node<'_>) -> Option<Location> {
     let src = &model.files[file? as usize].source;
-    let p = src.position(node.span.start as usize);
+    let p = src.position(node.span().start as usize);
     Some(Location {
         file: src.name.clone(),
         line: p.line,
         column: p.column,
-        byte_start: node.span.start as usize,
-        byte_end: node.span.end as usize,
+        byte_start: node.span().start as usize,
+        byte_end: node.span().end as usize,
     })
 }
 
@@ -95,7 +95,7 @@ struct RbacGrant {
 }
 
 fn rbac_grant(model: &Model, g: &Grant) -> RbacGrant {
-    let field = |n: &Node, k: &str| n.get(k).and_then(Node::as_str).map(str::to_string);
+    let field = |n: Node<'_>, k: &str| n.get(k).and_then(Node::as_str).map(str::to_string);
     RbacGrant {
         binding: object(model, &g.binding),
         subject: g.subject.map(|s| JsonSubject {

@@ -52,10 +52,7 @@ pub fn evaluate<'a>(model: &Model<'a>, req: &Request, project: Option<&str>) -> 
     let mut near_rbac: Vec<Grant> = Vec::new();
     for g in all {
         // One near-miss per binding: its closest rule.
-        if near_rbac.len() < MAX_NEAR
-            && !near_rbac
-                .iter()
-                .any(|n| std::ptr::eq(n.binding.node, g.binding.node))
+        if near_rbac.len() < MAX_NEAR && !near_rbac.iter().any(|n| n.binding.node == g.binding.node)
         {
             near_rbac.push(g);
         }
@@ -147,9 +144,9 @@ fn rbac_group_subjects(model: &Model) -> usize {
         .count()
 }
 
-fn node_at(model: &Model, file: Option<FileId>, node: &Node) -> String {
+fn node_at(model: &Model, file: Option<FileId>, node: Node<'_>) -> String {
     match file {
-        Some(f) => model.location(f, node.span),
+        Some(f) => model.location(f, node.span()),
         None => "Kubernetes' bootstrap policy".into(),
     }
 }
@@ -190,7 +187,7 @@ fn rbac_line(model: &Model, g: &Grant) -> String {
 fn iam_line(model: &Model, g: &IamGrant) -> String {
     let mut s = format!(
         "{}  {} holds {} on {}",
-        model.location(g.file, g.member.span),
+        model.location(g.file, g.member.span()),
         g.member.as_str().unwrap_or("?"),
         g.role_name,
         g.resource
@@ -205,7 +202,7 @@ fn iam_line(model: &Model, g: &IamGrant) -> String {
 }
 
 /// `verbs [get, list] on [pods]` or `verbs [get] on paths [/metrics]`.
-fn rule_summary(rule: &Node) -> String {
+fn rule_summary(rule: Node<'_>) -> String {
     let list = |key: &str| {
         let items: Vec<&str> = match rule.get(key) {
             Some(n) => match n.as_seq() {

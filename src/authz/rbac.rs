@@ -18,7 +18,7 @@ pub struct Src<'a> {
     pub kind: &'a str,
     pub namespace: &'a str,
     pub name: &'a str,
-    pub node: &'a Node,
+    pub node: Node<'a>,
     /// None for the built-in bootstrap policy.
     pub file: Option<FileId>,
 }
@@ -40,11 +40,11 @@ impl Src<'_> {
 #[derive(Clone, Debug)]
 pub struct Grant<'a> {
     pub binding: Src<'a>,
-    pub subject: Option<&'a Node>,
+    pub subject: Option<Node<'a>>,
     pub role: Option<Src<'a>>,
     /// The role a rule comes from when `role` aggregates it.
     pub aggregated_from: Option<Src<'a>>,
-    pub rule: Option<&'a Node>,
+    pub rule: Option<Node<'a>>,
     /// Why it does not apply (empty: it does), with a weight each.
     pub misses: Vec<(u32, String)>,
 }
@@ -64,7 +64,7 @@ pub struct Rbac<'a> {
 }
 
 fn src<'a>(
-    node: &'a Node,
+    node: Node<'a>,
     kind: &'a str,
     namespace: &'a str,
     file: Option<FileId>,
@@ -87,12 +87,12 @@ impl<'a> Rbac<'a> {
             labels: HashMap::new(),
         };
         for n in builtin::cluster_roles() {
-            if let Some(s) = src(n, "ClusterRole", "", None) {
+            if let Some(s) = src(*n, "ClusterRole", "", None) {
                 r.cluster_roles.insert(s.name, s);
             }
         }
         for n in builtin::cluster_role_bindings() {
-            if let Some(s) = src(n, "ClusterRoleBinding", "", None) {
+            if let Some(s) = src(*n, "ClusterRoleBinding", "", None) {
                 r.bindings.push(s);
             }
         }
@@ -119,7 +119,7 @@ impl<'a> Rbac<'a> {
                 .node
                 .path(&["metadata", "labels"])
                 .and_then(Node::as_map)
-                .unwrap_or(&[])
+                .unwrap_or_default()
                 .iter()
                 .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
                 .collect();
@@ -137,7 +137,7 @@ impl<'a> Rbac<'a> {
         &self,
         role: &Src<'a>,
         seen: &mut Vec<&'a str>,
-        out: &mut Vec<(&'a Node, Option<Src<'a>>)>,
+        out: &mut Vec<(Node<'a>, Option<Src<'a>>)>,
     ) {
         let Some(agg) = role
             .node
@@ -157,7 +157,7 @@ impl<'a> Rbac<'a> {
             if seen.contains(name) {
                 continue;
             }
-            let labels = self.labels.get(name).map(Vec::as_slice).unwrap_or(&[]);
+            let labels = self.labels.get(name).map(Vec::as_slice).unwrap_or_default();
             if !selectors.iter().any(|s| s.matches(labels)) {
                 continue;
             }
@@ -245,7 +245,7 @@ impl<'a> Rbac<'a> {
 }
 
 /// Does this binding subject name the requester? None when it does.
-fn subject_miss(subject: &Node, b: &Src, req: &Request) -> Option<(u32, String)> {
+fn subject_miss(subject: Node<'_>, b: &Src, req: &Request) -> Option<(u32, String)> {
     let kind = str_of(subject.get("kind"));
     let name = str_of(subject.get("name"));
     let user = req.subject.username();
@@ -311,11 +311,11 @@ fn subject_miss(subject: &Node, b: &Src, req: &Request) -> Option<(u32, String)>
     }
 }
 
-fn strings<'n>(rule: &'n Node, key: &str) -> Vec<&'n str> {
+fn strings<'n>(rule: Node<'n>, key: &str) -> Vec<&'n str> {
     match rule.get(key) {
         Some(n) if n.as_seq().is_some() => n
             .as_seq()
-            .unwrap_or(&[])
+            .unwrap_or_default()
             .iter()
             .filter_map(Node::as_str)
             .collect(),
@@ -325,7 +325,7 @@ fn strings<'n>(rule: &'n Node, key: &str) -> Vec<&'n str> {
 }
 
 /// Why one PolicyRule does not allow the request (empty: it does).
-fn rule_misses(rule: &Node, req: &Request, in_role_binding: bool) -> Vec<(u32, String)> {
+fn rule_misses(rule: Node<'_>, req: &Request, in_role_binding: bool) -> Vec<(u32, String)> {
     let mut misses = Vec::new();
     let verbs = strings(rule, "verbs");
     if !verbs.iter().any(|v| *v == "*" || *v == req.verb) {
@@ -428,7 +428,6 @@ fn rule_misses(rule: &Node, req: &Request, in_role_binding: bool) -> Vec<(u32, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::Limits;
 
     fn req(verb: &str, target: Target, ns: &str) -> Request {
         Request {
@@ -530,10 +529,10 @@ mod tests {
             ),
         ];
         for (rule, verb, target, want) in rows {
-            let (docs, problems) = crate::parse::yaml::parse(rule, 0, &Limits::default());
-            assert!(problems.is_none(), "{rule}");
+            let (tree, problem) = crate::parse::parse_yaml_str("r.yaml", rule.to_string());
+            assert!(problem.is_none(), "{rule}");
             let r = req(verb, target.clone(), "ns");
-            let misses = rule_misses(&docs[0].root, &r, false);
+            let misses = rule_misses(tree.roots().next().unwrap(), &r, false);
             assert_eq!(
                 misses.is_empty(),
                 *want,

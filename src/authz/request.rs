@@ -431,7 +431,7 @@ pub fn iam_permission(verb: &str, target: &Target) -> Option<String> {
 }
 
 /// A string value of a node, or "".
-pub fn str_of(n: Option<&Node>) -> &str {
+pub fn str_of(n: Option<Node<'_>>) -> &str {
     n.and_then(Node::as_str).unwrap_or("")
 }
 

@@ -1,20 +1,29 @@
 //! Reading and parsing one input into span-carrying documents. Nothing here
 //! fails a run: every problem becomes a `FileProblem` with a position.
+//!
+//! YAML is read as `kubectl -f` reads it (`yaml.rs`, `resolve.rs`), JSON with
+//! our own streaming parser (`json.rs`). Templates (Helm, Jinja, Terraform,
+//! kpt placeholders) are recognised and skipped with a note instead of being
+//! read as broken YAML.
 
 pub mod json;
+pub mod libyaml;
+pub mod resolve;
 pub mod tree;
 pub mod yaml;
 
 use std::sync::Arc;
 
 use crate::source::{FileId, SourceFile, Span};
-pub use tree::{Document, Node, Style, Value};
+pub use resolve::Scalar;
+pub use tree::{Document, Entries, Items, Kind, Node, NodeId, Style, Tag, Tree};
 
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub max_file_size: u64,
     pub max_depth: usize,
     pub max_documents: usize,
+    /// Nodes reached through aliases, per file.
     pub max_alias_nodes: usize,
 }
 
@@ -37,12 +46,13 @@ pub struct ParseError {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProblemKind {
-    /// Syntax error, binary data, invalid UTF-8, a limit exceeded (KWI001, error).
+    /// Syntax error, binary data, invalid UTF-8, a limit exceeded (KWI001;
+    /// an error in a file of ours, an info elsewhere).
     Syntax,
     /// The file could not be read at all (KWI001, exit code 2).
     Unreadable,
-    /// A Helm chart template: skipped with a note (KWI001, info).
-    HelmTemplate,
+    /// A template (Helm, Jinja, Terraform, kpt): skipped with a note (KWI001, info).
+    Template,
 }
 
 #[derive(Clone, Debug)]
@@ -53,61 +63,111 @@ pub struct FileProblem {
     pub help: Option<String>,
 }
 
-#[derive(Debug)]
-pub struct ParsedFile {
-    pub id: FileId,
-    pub source: Arc<SourceFile>,
-    pub docs: Vec<Document>,
-    pub problems: Vec<FileProblem>,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Yaml,
     Json,
+    /// `.jsonc`, `tsconfig*.json`: comments and trailing commas allowed.
+    JsonWithComments,
     NdJson,
 }
 
 impl Format {
     pub fn from_name(name: &str) -> Format {
         let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".json") {
+        let base = lower.rsplit('/').next().unwrap_or(&lower);
+        if base.ends_with(".jsonc") || base.starts_with("tsconfig") && base.ends_with(".json") {
+            Format::JsonWithComments
+        } else if base.ends_with(".json") {
             Format::Json
-        } else if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+        } else if base.ends_with(".jsonl") || base.ends_with(".ndjson") {
             Format::NdJson
         } else {
             Format::Yaml
         }
     }
+
+    pub fn is_json(self) -> bool {
+        self != Format::Yaml
+    }
+}
+
+#[derive(Debug)]
+pub struct ParsedFile {
+    pub id: FileId,
+    pub source: Arc<SourceFile>,
+    pub tree: Tree,
+    /// Byte ranges of the file's comments (YAML only).
+    pub comments: Vec<Span>,
+    pub problems: Vec<FileProblem>,
+    /// A `.json` file that only parsed as YAML: it counts only for the
+    /// Kubernetes objects it holds.
+    pub yaml_in_json: bool,
+    /// Nodes reached through aliases (for the run-wide budget).
+    pub alias_nodes: u64,
 }
 
 impl ParsedFile {
-    /// Replaces the content of a file that was not read because of its size.
-    pub fn with_size_problem(mut self, size: u64, limit: u64) -> ParsedFile {
-        self.docs.clear();
-        self.problems = vec![FileProblem {
-            kind: ProblemKind::Syntax,
-            span: Span::default(),
-            message: format!("file is {size} bytes, over the {limit} byte limit; skipped"),
-            help: Some("raise `limits.max_file_size` in .kwi-lint.yaml or exclude the file".into()),
-        }];
-        self
+    fn empty(id: FileId, source: Arc<SourceFile>) -> ParsedFile {
+        ParsedFile {
+            id,
+            tree: Tree::new(id, source.clone()),
+            source,
+            comments: Vec::new(),
+            problems: Vec::new(),
+            yaml_in_json: false,
+            alias_nodes: 0,
+        }
+    }
+
+    /// The root of every document.
+    pub fn roots(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+        self.tree.roots()
+    }
+
+    /// Drops the documents and says why (a limit hit after parsing).
+    pub fn drop_documents(&mut self, problem: FileProblem) {
+        self.tree.docs.clear();
+        self.problems.push(problem);
+    }
+
+    /// A file not read because of its size.
+    pub fn too_large(id: FileId, name: String, size: u64, limit: u64) -> ParsedFile {
+        let mut f = ParsedFile::empty(id, SourceFile::new(name, String::new()));
+        f.problems.push(size_problem(size, limit));
+        f
+    }
+}
+
+fn size_problem(size: u64, limit: u64) -> FileProblem {
+    FileProblem {
+        kind: ProblemKind::Syntax,
+        span: Span::default(),
+        message: format!("file is {size} bytes, over the {limit} byte limit; skipped"),
+        help: Some("raise `limits.max_file_size` in .kwi-lint.yaml or exclude the file".into()),
     }
 }
 
 /// A file that could not be read: an empty source and one problem.
 pub fn unreadable(id: FileId, name: String, message: String) -> ParsedFile {
-    ParsedFile {
-        id,
-        source: SourceFile::new(name, String::new()),
-        docs: Vec::new(),
-        problems: vec![FileProblem {
-            kind: ProblemKind::Unreadable,
-            span: Span::default(),
-            message,
-            help: Some("check the path and its permissions, or exclude it with --exclude".into()),
-        }],
-    }
+    let mut f = ParsedFile::empty(id, SourceFile::new(name, String::new()));
+    f.problems.push(FileProblem {
+        kind: ProblemKind::Unreadable,
+        span: Span::default(),
+        message,
+        help: Some("check the path and its permissions, or exclude it with --exclude".into()),
+    });
+    f
+}
+
+/// Parses a YAML text that is not a scanned file (the config, rule files,
+/// embedded data, an annotation's value): the tree and the first error.
+pub fn parse_yaml_str(name: &str, text: String) -> (Tree, Option<ParseError>) {
+    let source = SourceFile::new(name, text);
+    let base = source.bom_len();
+    let mut tree = Tree::new(u32::MAX, source);
+    let out = yaml::parse(&mut tree, base, &Limits::default());
+    (tree, out.errors.into_iter().next())
 }
 
 /// Parses the bytes of one file. `helm_chart` says whether the file sits in
@@ -120,99 +180,65 @@ pub fn parse_bytes(
     helm_chart: bool,
     limits: &Limits,
 ) -> ParsedFile {
-    let mut problems = Vec::new();
     if bytes.len() as u64 > limits.max_file_size {
-        problems.push(FileProblem {
-            kind: ProblemKind::Syntax,
-            span: Span::default(),
-            message: format!(
-                "file is {} bytes, over the {} byte limit; skipped",
-                bytes.len(),
-                limits.max_file_size
-            ),
-            help: Some("raise `limits.max_file_size` in .kwi-lint.yaml or exclude the file".into()),
-        });
-        return ParsedFile {
-            id,
-            source: SourceFile::new(name, String::new()),
-            docs: Vec::new(),
-            problems,
-        };
+        return ParsedFile::too_large(id, name, bytes.len() as u64, limits.max_file_size);
     }
     let head = &bytes[..bytes.len().min(8192)];
-    if head.contains(&0) {
-        let at = head.iter().position(|b| *b == 0).unwrap_or(0);
+    if let Some(at) = head.iter().position(|b| *b == 0) {
         let text = String::from_utf8_lossy(&bytes[..at]).into_owned();
         let len = text.len();
-        problems.push(FileProblem {
+        let mut f = ParsedFile::empty(id, SourceFile::new(name, text));
+        f.problems.push(FileProblem {
             kind: ProblemKind::Syntax,
             span: Span::new(len, len),
             message: format!("binary data (a NUL byte at byte {at}), not YAML or JSON; skipped"),
             help: Some("exclude binary files with --exclude".into()),
         });
-        return ParsedFile {
-            id,
-            source: SourceFile::new(name, text),
-            docs: Vec::new(),
-            problems,
-        };
+        return f;
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
+            // The lossy text is byte-identical up to `at`.
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            // The lossy prefix is byte-identical up to `at`.
-            problems.push(FileProblem {
+            let mut f = ParsedFile::empty(id, SourceFile::new(name, text));
+            f.problems.push(FileProblem {
                 kind: ProblemKind::Syntax,
                 span: Span::new(at, at),
                 message: format!("invalid UTF-8 at byte {at}; skipped"),
                 help: Some("Kubernetes manifests must be UTF-8: re-encode the file".into()),
             });
-            return ParsedFile {
-                id,
-                source: SourceFile::new(name, text),
-                docs: Vec::new(),
-                problems,
-            };
+            return f;
         }
     };
-    let source = SourceFile::new(name, text);
+    let mut f = ParsedFile::empty(id, SourceFile::new(name, text));
+    let source = f.source.clone();
     let base = source.bom_len();
     let body = &source.text[base..];
-    let helm_note = |span| FileProblem {
-        kind: ProblemKind::HelmTemplate,
-        span,
-        message: "Helm chart template: skipped".into(),
-        help: Some("lint the rendered output: `helm template RELEASE CHART | kwi-lint -`".into()),
-    };
+    let marker = template::find_marker(&source.text, base, format, source.name.as_str());
     if helm_chart && body.contains("{{") {
         let at = body.find("{{").unwrap_or(0) + base;
-        problems.push(helm_note(Span::new(at, at + 2)));
-        return ParsedFile {
-            id,
-            source,
-            docs: Vec::new(),
-            problems,
-        };
+        f.problems
+            .push(template::note(Span::new(at, at + 2), "Helm chart template"));
+        return f;
     }
-    let (docs, error) = match format {
-        Format::Yaml => yaml::parse(body, base, limits),
-        Format::Json => json::parse(body, base, false, limits),
-        Format::NdJson => json::parse(body, base, true, limits),
-    };
-    if let Some(e) = error {
-        let at = e.offset.min(source.text.len());
-        if format == Format::Yaml && body.contains("{{") {
-            let t = body.find("{{").unwrap_or(0) + base;
-            problems.push(helm_note(Span::new(t, t + 2)));
-            return ParsedFile {
-                id,
-                source,
-                docs: Vec::new(),
-                problems,
-            };
+    let errors = parse_body(&mut f, base, format, limits);
+    if let Some(m) = marker {
+        // A template that parses only by accident (`{{ x }}` read as a flow
+        // mapping) or not at all is skipped whole, with one note.
+        if template::is_template(&f.tree, &m, errors.is_empty()) {
+            f.tree = Tree::new(id, source.clone());
+            f.comments.clear();
+            f.problems.push(template::note(
+                Span::new(m.offset, m.offset + m.len),
+                m.kind,
+            ));
+            return f;
         }
+    }
+    for e in errors {
+        let at = e.offset.min(source.text.len());
         // Point at one character so every format shows a caret.
         let end = source.text[at..]
             .chars()
@@ -220,25 +246,199 @@ pub fn parse_bytes(
             .filter(|c| *c != '\n' && *c != '\r')
             .map(|c| at + c.len_utf8())
             .unwrap_or(at);
-        problems.push(FileProblem {
+        let what = if f.yaml_in_json || format == Format::Yaml {
+            "YAML"
+        } else {
+            "JSON"
+        };
+        f.problems.push(FileProblem {
             kind: ProblemKind::Syntax,
             span: Span::new(at, end),
-            message: format!(
-                "{} syntax error: {}",
-                if format == Format::Yaml {
-                    "YAML"
-                } else {
-                    "JSON"
-                },
-                e.message
-            ),
+            message: format!("{what} syntax error: {}", e.message),
             help: None,
         });
     }
-    ParsedFile {
-        id,
-        source,
-        docs,
-        problems,
+    f
+}
+
+/// Parses into `f.tree` as the file's format says; returns the errors.
+fn parse_body(f: &mut ParsedFile, base: usize, format: Format, limits: &Limits) -> Vec<ParseError> {
+    let body = &f.source.text[base..];
+    let first = body
+        .trim_start_matches([' ', '\t', '\r', '\n'])
+        .as_bytes()
+        .first();
+    match format {
+        Format::Yaml if first == Some(&b'{') => {
+            // kubectl decodes a stream that starts with `{` as JSON.
+            let errors = json::parse(&mut f.tree, base, json::Dialect::Strict, false, limits);
+            errors
+                .into_iter()
+                .map(|e| ParseError {
+                    offset: e.offset,
+                    message: format!(
+                        "{} (kubectl reads a file that starts with `{{` as JSON)",
+                        e.message
+                    ),
+                })
+                .collect()
+        }
+        Format::Yaml => {
+            let out = yaml::parse(&mut f.tree, base, limits);
+            f.comments = out.comments;
+            f.alias_nodes = out.alias_nodes;
+            out.errors
+        }
+        _ => {
+            let dialect = if format == Format::JsonWithComments {
+                json::Dialect::WithComments
+            } else {
+                json::Dialect::Strict
+            };
+            let errors = json::parse(&mut f.tree, base, dialect, format == Format::NdJson, limits);
+            if errors.is_empty() || !f.tree.docs.is_empty() {
+                return errors;
+            }
+            // A `.json` file that is really YAML.
+            let mut tree = Tree::new(f.id, f.source.clone());
+            let out = yaml::parse(&mut tree, base, limits);
+            if !out.errors.is_empty() {
+                return errors;
+            }
+            f.tree = tree;
+            f.comments = out.comments;
+            f.alias_nodes = out.alias_nodes;
+            f.yaml_in_json = true;
+            Vec::new()
+        }
+    }
+}
+
+/// Recognising templates before they are read as broken YAML.
+mod template {
+    use super::{FileProblem, Format, ProblemKind, Tree};
+    use crate::source::Span;
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum When {
+        /// A template file (`.tftpl`, `.tpl`) whatever it holds.
+        Always,
+        /// `{{ }}`, `{% %}`: a template when the file does not parse or a
+        /// marker sits outside every string value (it parsed by accident).
+        OutsideStrings,
+        /// `${…}`, `%{…}`, `@x@`, `%%X%%`: also legal inside YAML strings, so
+        /// a template only when the file does not parse.
+        Broken,
+    }
+
+    pub struct Marker {
+        /// Byte offset in the file.
+        pub offset: usize,
+        pub len: usize,
+        pub kind: &'static str,
+        pub when: When,
+    }
+
+    pub fn note(span: Span, kind: &str) -> FileProblem {
+        FileProblem {
+            kind: ProblemKind::Template,
+            span,
+            message: format!("{kind}: skipped"),
+            help: Some(
+                "lint the rendered output instead: `helm template RELEASE CHART | kwi-lint -`, \
+                 `kustomize build DIR | kwi-lint -`, or your template tool's equivalent"
+                    .into(),
+            ),
+        }
+    }
+
+    /// The first template marker in the file's text (from `base`), if any.
+    pub fn find_marker(text: &str, base: usize, format: Format, name: &str) -> Option<Marker> {
+        let body = &text[base..];
+        let tftpl = name.ends_with(".tftpl") || name.ends_with(".tpl");
+        let at = |offset: usize, len: usize, kind: &'static str, when: When| {
+            Some(Marker {
+                offset: base + offset,
+                len,
+                kind,
+                when: if tftpl { When::Always } else { when },
+            })
+        };
+        if let Some(i) = body.find("{{") {
+            return at(i, 2, "Go/Helm template (`{{ }}`)", When::OutsideStrings);
+        }
+        if let Some(i) = body.find("{%") {
+            return at(i, 2, "Jinja template (`{% %}`)", When::OutsideStrings);
+        }
+        for pat in ["${", "%{"] {
+            if let Some(i) = body.find(pat) {
+                return at(i, 2, "Terraform template (`${…}`, `%{…}`)", When::Broken);
+            }
+        }
+        if format == Format::Yaml {
+            if let Some((i, len)) = placeholder(body) {
+                return at(
+                    i,
+                    len,
+                    "template placeholder (`@x@`, `%%X%%`)",
+                    When::Broken,
+                );
+            }
+        }
+        None
+    }
+
+    /// `@name@` or `%%NAME%%` placeholders.
+    fn placeholder(body: &str) -> Option<(usize, usize)> {
+        let b = body.as_bytes();
+        for delim in ["%%", "@"] {
+            let mut from = 0;
+            while let Some(p) = body[from..].find(delim) {
+                let open = from + p;
+                let s = open + delim.len();
+                let mut e = s;
+                while e < b.len()
+                    && (b[e].is_ascii_alphanumeric() || matches!(b[e], b'_' | b'-' | b'.'))
+                {
+                    e += 1;
+                }
+                if e > s && b[s].is_ascii_alphabetic() && body[e..].starts_with(delim) {
+                    return Some((open, e + delim.len() - open));
+                }
+                from = s;
+            }
+        }
+        None
+    }
+
+    /// Whether the parsed file is really a template: see `When`.
+    pub fn is_template(tree: &Tree, m: &Marker, parsed: bool) -> bool {
+        match m.when {
+            When::Always => true,
+            When::Broken => !parsed,
+            When::OutsideStrings => !parsed || outside_strings(tree),
+        }
+    }
+
+    /// Whether some `{{` or `{%` lies outside the string scalars of the tree.
+    fn outside_strings(tree: &Tree) -> bool {
+        let text = &tree.source().text;
+        let mut strings: Vec<Span> = (0..tree.len() as u32)
+            .map(|id| tree.node(id))
+            .filter(|n| n.as_string().is_some())
+            .map(|n| n.span())
+            .collect();
+        strings.sort_unstable();
+        let inside = |at: usize| {
+            let i = strings.partition_point(|s| (s.start as usize) <= at);
+            strings[..i]
+                .iter()
+                .rev()
+                .take(64)
+                .any(|s| at < s.end as usize)
+        };
+        ["{{", "{%"]
+            .iter()
+            .any(|pat| text.match_indices(pat).any(|(i, _)| !inside(i)))
     }
 }

@@ -1,9 +1,25 @@
 //! The span-carrying node tree shared by YAML and JSON input.
 //!
-//! Scalars keep their raw text and quoting style: typing is done here, the way
-//! Kubernetes' YAML 1.1 decoder types them, not the way a YAML 1.2 crate would.
+//! One arena per file: nodes are 20-byte records, children are ids in one
+//! array, and a scalar's text is a range of the file's text unless it had to
+//! be decoded (escapes, folding, block scalars). An alias is the anchored node
+//! itself, shared, never a copy. Scalars keep their style and tag, so values
+//! are typed the way Kubernetes' go-yaml v2 types them (`resolve.rs`), not the
+//! way a YAML 1.2 library would.
 
-use crate::source::Span;
+use std::sync::Arc;
+
+use super::resolve::{self, Scalar};
+use crate::source::{FileId, Location, SourceFile, Span};
+
+pub type NodeId = u32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Scalar,
+    Map,
+    Seq,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
@@ -14,17 +30,55 @@ pub enum Style {
     Folded,
 }
 
-#[derive(Clone, Debug)]
-pub enum Value {
-    Scalar { text: String, style: Style },
-    Map(Vec<(Node, Node)>),
-    Seq(Vec<Node>),
+/// An explicit tag, as go-yaml distinguishes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tag {
+    None,
+    /// `!`: the non-specific tag; the scalar is a string.
+    NonSpecific,
+    Str,
+    Int,
+    Float,
+    Bool,
+    Null,
+    Binary,
+    Timestamp,
+    Merge,
+    /// Any other tag (`!foo`, `!!seq` on a scalar): the raw text as a string.
+    Other,
 }
 
-#[derive(Clone, Debug)]
-pub struct Node {
-    pub span: Span,
-    pub value: Value,
+impl Tag {
+    /// From a tag as the YAML parser expands it (`tag:yaml.org,2002:int`, `!`, `!foo`).
+    pub fn from_expanded(tag: &str) -> Tag {
+        match tag.strip_prefix("tag:yaml.org,2002:") {
+            Some("str") => Tag::Str,
+            Some("int") => Tag::Int,
+            Some("float") => Tag::Float,
+            Some("bool") => Tag::Bool,
+            Some("null") => Tag::Null,
+            Some("binary") => Tag::Binary,
+            Some("timestamp") => Tag::Timestamp,
+            Some("merge") => Tag::Merge,
+            _ if tag == "!" => Tag::NonSpecific,
+            _ => Tag::Other,
+        }
+    }
+}
+
+/// Text stored in the tree rather than sliced from the file.
+const SLICE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Raw {
+    span: Span,
+    /// Scalar: index into `owned`, or `SLICE`. Collection: first child in `kids`.
+    data: u32,
+    /// Collection: number of ids in `kids` (two per mapping entry).
+    len: u32,
+    kind: Kind,
+    style: Style,
+    tag: Tag,
 }
 
 /// A key that appeared twice in one mapping (KWI002).
@@ -38,94 +92,321 @@ pub struct DuplicateKey {
 /// One YAML document (or one JSON value / NDJSON line).
 #[derive(Debug)]
 pub struct Document {
-    pub root: Node,
+    pub root: NodeId,
     pub duplicates: Vec<DuplicateKey>,
 }
 
-impl Node {
-    pub fn scalar(span: Span, text: String, style: Style) -> Node {
-        Node {
+#[derive(Debug)]
+pub struct Tree {
+    file: FileId,
+    source: Arc<SourceFile>,
+    nodes: Vec<Raw>,
+    kids: Vec<NodeId>,
+    owned: Vec<Box<str>>,
+    /// The file of each node, for trees assembled from several files
+    /// (kustomize); empty when every node is in `file`.
+    origin: Vec<FileId>,
+    pub docs: Vec<Document>,
+}
+
+impl Tree {
+    pub fn new(file: FileId, source: Arc<SourceFile>) -> Tree {
+        Tree {
+            file,
+            source,
+            nodes: Vec::new(),
+            kids: Vec::new(),
+            owned: Vec::new(),
+            origin: Vec::new(),
+            docs: Vec::new(),
+        }
+    }
+
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    pub fn source(&self) -> &Arc<SourceFile> {
+        &self.source
+    }
+
+    pub fn node(&self, id: NodeId) -> Node<'_> {
+        Node { tree: self, id }
+    }
+
+    /// The root of every document, in order.
+    pub fn roots(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+        self.docs.iter().map(move |d| self.node(d.root))
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Adds a scalar. `text` is `None` when the value is exactly the span's
+    /// text (without the quotes of a quoted scalar).
+    pub fn add_scalar(&mut self, span: Span, style: Style, tag: Tag, text: Option<&str>) -> NodeId {
+        let data = match text {
+            Some(t) => {
+                self.owned.push(t.into());
+                (self.owned.len() - 1) as u32
+            }
+            None => SLICE,
+        };
+        self.push(Raw {
             span,
-            value: Value::Scalar { text, style },
-        }
+            data,
+            len: 0,
+            kind: Kind::Scalar,
+            style,
+            tag,
+        })
     }
 
-    /// The scalar's text, whatever its type (numbers and booleans included).
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.value {
-            Value::Scalar { text, style } => {
-                if *style == Style::Plain && is_null_text(text) {
-                    None
-                } else {
-                    Some(text)
-                }
+    /// Adds a mapping (`kids` = key, value, key, value, …) or a sequence.
+    pub fn add_collection(&mut self, kind: Kind, span: Span, tag: Tag, kids: &[NodeId]) -> NodeId {
+        let data = self.kids.len() as u32;
+        self.kids.extend_from_slice(kids);
+        self.push(Raw {
+            span,
+            data,
+            len: kids.len() as u32,
+            kind,
+            style: Style::Plain,
+            tag,
+        })
+    }
+
+    fn push(&mut self, raw: Raw) -> NodeId {
+        self.nodes.push(raw);
+        (self.nodes.len() - 1) as NodeId
+    }
+
+    /// Whether the text of scalar `id` is a slice of the file (for the parser,
+    /// which decides what to store).
+    pub fn slice_text(&self, span: Span, style: Style) -> &str {
+        let q = matches!(style, Style::SingleQuoted | Style::DoubleQuoted) as u32;
+        let (s, e) = (span.start + q, span.end.saturating_sub(q));
+        self.source.text.get(s as usize..e as usize).unwrap_or("")
+    }
+
+    /// Copies the node `n` (and what is below it) from another tree into this
+    /// one, keeping its file and span: for trees assembled from several files.
+    pub fn import(&mut self, n: Node<'_>) -> NodeId {
+        let kids: Vec<NodeId> = match n.kind() {
+            Kind::Scalar => {
+                let id =
+                    self.add_scalar(n.span(), n.style(), n.tag(), Some(n.text().unwrap_or("")));
+                self.set_origin(id, n.file());
+                return id;
             }
+            Kind::Map => n
+                .entries()
+                .flat_map(|(k, v)| [k, v])
+                .map(|c| self.import(c))
+                .collect(),
+            Kind::Seq => n.items().map(|c| self.import(c)).collect(),
+        };
+        let id = self.add_collection(n.kind(), n.span(), n.tag(), &kids);
+        self.set_origin(id, n.file());
+        id
+    }
+
+    /// Records that node `id` comes from `file` (trees assembled from several files).
+    pub fn set_origin(&mut self, id: NodeId, file: FileId) {
+        if self.origin.len() < self.nodes.len() {
+            self.origin.resize(self.nodes.len(), self.file);
+        }
+        self.origin[id as usize] = file;
+    }
+
+    /// Heap bytes held by this tree besides the file's text (for `--stats`).
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Raw>()
+            + self.kids.capacity() * 4
+            + self.owned.iter().map(|s| s.len() + 16).sum::<usize>()
+            + self.origin.capacity() * 4
+    }
+}
+
+/// A node: a handle into its file's tree, cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    tree: &'a Tree,
+    id: NodeId,
+}
+
+impl PartialEq for Node<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.tree, other.tree) && self.id == other.id
+    }
+}
+impl Eq for Node<'_> {}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind() {
+            Kind::Scalar => write!(f, "{:?}", self.text().unwrap_or("")),
+            Kind::Map => f.debug_map().entries(self.entries()).finish(),
+            Kind::Seq => f.debug_list().entries(self.items()).finish(),
+        }
+    }
+}
+
+impl<'a> Node<'a> {
+    fn raw(self) -> &'a Raw {
+        &self.tree.nodes[self.id as usize]
+    }
+
+    pub fn id(self) -> NodeId {
+        self.id
+    }
+
+    pub fn tree(self) -> &'a Tree {
+        self.tree
+    }
+
+    pub fn span(self) -> Span {
+        self.raw().span
+    }
+
+    /// The file this node was read from.
+    pub fn file(self) -> FileId {
+        self.tree
+            .origin
+            .get(self.id as usize)
+            .copied()
+            .unwrap_or(self.tree.file)
+    }
+
+    /// File and span, for a finding.
+    pub fn loc(self) -> Location {
+        Location {
+            file: self.file(),
+            span: self.span(),
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        self.raw().kind
+    }
+
+    pub fn style(self) -> Style {
+        self.raw().style
+    }
+
+    pub fn tag(self) -> Tag {
+        self.raw().tag
+    }
+
+    pub fn is_map(self) -> bool {
+        self.kind() == Kind::Map
+    }
+
+    pub fn is_seq(self) -> bool {
+        self.kind() == Kind::Seq
+    }
+
+    pub fn is_scalar(self) -> bool {
+        self.kind() == Kind::Scalar
+    }
+
+    /// The scalar's text, whatever its type; `None` for collections.
+    pub fn text(self) -> Option<&'a str> {
+        let r = self.raw();
+        if r.kind != Kind::Scalar {
+            return None;
+        }
+        Some(if r.data == SLICE {
+            self.tree.slice_text(r.span, r.style)
+        } else {
+            &self.tree.owned[r.data as usize]
+        })
+    }
+
+    /// The value as go-yaml v2 types it (into `interface{}`, as kubectl does).
+    pub fn scalar(self) -> Option<Scalar<'a>> {
+        let text = self.text()?;
+        Some(resolve::resolve(text, self.style(), self.tag()))
+    }
+
+    /// The scalar's text unless it is null (numbers and booleans included).
+    pub fn as_str(self) -> Option<&'a str> {
+        match self.scalar()? {
+            Scalar::Null => None,
+            _ => self.text(),
+        }
+    }
+
+    /// A string as Kubernetes reads it: not a number, boolean or null.
+    pub fn as_string(self) -> Option<&'a str> {
+        match self.scalar()? {
+            Scalar::Str(s) => Some(s),
             _ => None,
         }
     }
 
-    /// A string as Kubernetes reads it: quoted, or plain and not a YAML 1.1 bool/number/null.
-    pub fn as_string(&self) -> Option<&str> {
-        match &self.value {
-            Value::Scalar { text, style } => {
-                if *style != Style::Plain {
-                    return Some(text);
-                }
-                if is_null_text(text) || parse_bool_11(text).is_some() || looks_numeric(text) {
-                    None
-                } else {
-                    Some(text)
-                }
-            }
+    /// A boolean as go-yaml reads it (`yes`, `on`, `True`, …).
+    pub fn as_bool(self) -> Option<bool> {
+        match self.scalar()? {
+            Scalar::Bool(b) => Some(b),
             _ => None,
         }
     }
 
-    /// A boolean as Kubernetes' YAML 1.1 decoder reads it (`yes`, `on`, `True`, …).
-    pub fn as_bool(&self) -> Option<bool> {
-        match &self.value {
-            Value::Scalar {
-                text,
-                style: Style::Plain,
-            } => parse_bool_11(text),
-            _ => None,
+    pub fn is_null(self) -> bool {
+        matches!(self.scalar(), Some(Scalar::Null))
+    }
+
+    fn kids(self) -> &'a [NodeId] {
+        let r = self.raw();
+        if r.kind == Kind::Scalar {
+            return &[];
+        }
+        &self.tree.kids[r.data as usize..(r.data + r.len) as usize]
+    }
+
+    /// Entries of a mapping, empty for anything else.
+    pub fn entries(self) -> Entries<'a> {
+        Entries {
+            tree: self.tree,
+            kids: if self.is_map() { self.kids() } else { &[] },
         }
     }
 
-    pub fn is_null(&self) -> bool {
-        matches!(&self.value, Value::Scalar { text, style: Style::Plain } if is_null_text(text))
-    }
-
-    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
-        match &self.value {
-            Value::Map(m) => Some(m),
-            _ => None,
+    /// Items of a sequence, empty for anything else.
+    pub fn items(self) -> Items<'a> {
+        Items {
+            tree: self.tree,
+            kids: if self.is_seq() { self.kids() } else { &[] },
         }
     }
 
-    pub fn as_seq(&self) -> Option<&[Node]> {
-        match &self.value {
-            Value::Seq(s) => Some(s),
-            _ => None,
-        }
+    pub fn as_map(self) -> Option<Entries<'a>> {
+        self.is_map().then(|| self.entries())
     }
 
-    /// Value of `key` in a mapping (the last one wins, as in Kubernetes).
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn as_seq(self) -> Option<Items<'a>> {
+        self.is_seq().then(|| self.items())
+    }
+
+    /// Value of `key` in a mapping (duplicates were resolved when parsing:
+    /// the last one wins, as in Kubernetes).
+    pub fn get(self, key: &str) -> Option<Node<'a>> {
         self.entry(key).map(|(_, v)| v)
     }
 
     /// Key node and value node of `key` in a mapping.
-    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
-        self.as_map()?
-            .iter()
-            .rev()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(k, v)| (k, v))
+    pub fn entry(self, key: &str) -> Option<(Node<'a>, Node<'a>)> {
+        self.entries().rev().find(|(k, _)| k.text() == Some(key))
     }
 
-    /// Follow a dotted path of mapping keys.
-    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+    /// Follow a path of mapping keys.
+    pub fn path(self, keys: &[&str]) -> Option<Node<'a>> {
         let mut n = self;
         for k in keys {
             n = n.get(k)?;
@@ -133,122 +414,160 @@ impl Node {
         Some(n)
     }
 
-    /// String at a dotted path.
-    pub fn str_at(&self, keys: &[&str]) -> Option<&str> {
+    /// String at a path (any non-null scalar).
+    pub fn str_at(self, keys: &[&str]) -> Option<&'a str> {
         self.path(keys)?.as_str()
     }
 
-    /// Items of a sequence at `key`, empty when absent or not a sequence.
-    pub fn seq_at(&self, key: &str) -> &[Node] {
-        self.get(key).and_then(Node::as_seq).unwrap_or(&[])
+    /// Items of the sequence at `key`, empty when absent or not a sequence.
+    pub fn seq_at(self, key: &str) -> Items<'a> {
+        self.get(key).map(Node::items).unwrap_or_default()
     }
 
-    /// Entries of a mapping at `key`, empty when absent or not a mapping.
-    pub fn map_at(&self, key: &str) -> &[(Node, Node)] {
-        self.get(key).and_then(Node::as_map).unwrap_or(&[])
+    /// Entries of the mapping at `key`, empty when absent or not a mapping.
+    pub fn map_at(self, key: &str) -> Entries<'a> {
+        self.get(key).map(Node::entries).unwrap_or_default()
     }
+}
 
-    /// Number of nodes in this subtree (used for the alias budget).
-    pub fn size(&self) -> usize {
-        match &self.value {
-            Value::Scalar { .. } => 1,
-            Value::Map(m) => 1 + m.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>(),
-            Value::Seq(s) => 1 + s.iter().map(Node::size).sum::<usize>(),
+/// A tree with nothing in it, for empty `Items` and `Entries`.
+fn empty_tree() -> &'static Tree {
+    static EMPTY: std::sync::LazyLock<Tree> =
+        std::sync::LazyLock::new(|| Tree::new(0, SourceFile::new("", String::new())));
+    &EMPTY
+}
+
+impl Default for Entries<'_> {
+    fn default() -> Self {
+        Entries {
+            tree: empty_tree(),
+            kids: &[],
         }
     }
 }
 
-pub fn is_null_text(t: &str) -> bool {
-    matches!(t, "" | "~" | "null" | "Null" | "NULL")
-}
-
-/// YAML 1.1 booleans, as go-yaml v2 (used by Kubernetes) resolves them.
-pub fn parse_bool_11(t: &str) -> Option<bool> {
-    match t {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            Some(true)
+impl Default for Items<'_> {
+    fn default() -> Self {
+        Items {
+            tree: empty_tree(),
+            kids: &[],
         }
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            Some(false)
-        }
-        _ => None,
     }
 }
 
-fn looks_numeric(t: &str) -> bool {
-    let t = t.strip_prefix(['-', '+']).unwrap_or(t);
-    !t.is_empty()
-        && (t
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'_' || b == b'.')
-            && t.bytes().any(|b| b.is_ascii_digit())
-            || t.starts_with("0x") && t.len() > 2 && t[2..].bytes().all(|b| b.is_ascii_hexdigit())
-            || matches!(t, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN"))
+/// The entries of a mapping: (key, value) pairs in document order.
+#[derive(Clone, Copy)]
+pub struct Entries<'a> {
+    tree: &'a Tree,
+    kids: &'a [NodeId],
 }
 
-/// Records duplicate keys of a finished mapping and keeps the last value of
-/// each, as Kubernetes' lenient decoder does.
-pub fn dedupe_keys(entries: &mut Vec<(Node, Node)>, duplicates: &mut Vec<DuplicateKey>) {
-    if entries.len() < 2 {
-        return;
+impl<'a> Entries<'a> {
+    /// The entries as an iterator (this is one already; kept for readability).
+    pub fn iter(&self) -> Entries<'a> {
+        *self
     }
-    let mut dup_at: Vec<usize> = Vec::new();
-    if entries.len() <= 16 {
-        for j in 1..entries.len() {
-            let Some(kj) = entries[j].0.as_str() else {
-                continue;
-            };
-            if let Some(i) = (0..j).rev().find(|&i| entries[i].0.as_str() == Some(kj)) {
-                duplicates.push(DuplicateKey {
-                    key: kj.to_string(),
-                    first: entries[i].0.span,
-                    second: entries[j].0.span,
-                });
-                dup_at.push(i);
-            }
-        }
-    } else {
-        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (j, (k, _)) in entries.iter().enumerate() {
-            let Some(kj) = k.as_str() else { continue };
-            if let Some(i) = seen.insert(kj, j) {
-                duplicates.push(DuplicateKey {
-                    key: kj.to_string(),
-                    first: entries[i].0.span,
-                    second: k.span,
-                });
-                dup_at.push(i);
-            }
-        }
+    pub fn len(&self) -> usize {
+        self.kids.len() / 2
     }
-    if !dup_at.is_empty() {
-        dup_at.sort_unstable();
-        dup_at.dedup();
-        for i in dup_at.into_iter().rev() {
-            entries.remove(i);
-        }
+    pub fn is_empty(&self) -> bool {
+        self.kids.is_empty()
     }
 }
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (Node<'a>, Node<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let (&[k, v], rest) = self.kids.split_first_chunk::<2>()?;
+        self.kids = rest;
+        Some((self.tree.node(k), self.tree.node(v)))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), Some(self.len()))
+    }
+}
+
+impl DoubleEndedIterator for Entries<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let (rest, &[k, v]) = self.kids.split_last_chunk::<2>()?;
+        self.kids = rest;
+        Some((self.tree.node(k), self.tree.node(v)))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
+
+/// The items of a sequence.
+#[derive(Clone, Copy)]
+pub struct Items<'a> {
+    tree: &'a Tree,
+    kids: &'a [NodeId],
+}
+
+impl<'a> Items<'a> {
+    /// The items as an iterator (this is one already; kept for readability).
+    pub fn iter(&self) -> Items<'a> {
+        *self
+    }
+    pub fn len(&self) -> usize {
+        self.kids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.kids.is_empty()
+    }
+    pub fn get(&self, i: usize) -> Option<Node<'a>> {
+        self.kids.get(i).map(|id| self.tree.node(*id))
+    }
+    pub fn first(&self) -> Option<Node<'a>> {
+        self.get(0)
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Node<'a>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let (id, rest) = self.kids.split_first()?;
+        self.kids = rest;
+        Some(self.tree.node(*id))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), Some(self.len()))
+    }
+}
+
+impl DoubleEndedIterator for Items<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let (id, rest) = self.kids.split_last()?;
+        self.kids = rest;
+        Some(self.tree.node(*id))
+    }
+}
+
+impl ExactSizeIterator for Items<'_> {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn plain(t: &str) -> Node {
-        Node::scalar(Span::default(), t.to_string(), Style::Plain)
-    }
-
     #[test]
-    fn yaml_11_typing() {
-        assert_eq!(plain("yes").as_bool(), Some(true));
-        assert_eq!(plain("Off").as_bool(), Some(false));
-        assert_eq!(plain("yes").as_string(), None);
-        assert_eq!(plain("0777").as_string(), None);
-        assert_eq!(plain("web").as_string(), Some("web"));
-        let quoted = Node::scalar(Span::default(), "yes".into(), Style::DoubleQuoted);
-        assert_eq!(quoted.as_bool(), None);
-        assert_eq!(quoted.as_string(), Some("yes"));
-        assert!(plain("~").is_null());
-        assert_eq!(plain("123").as_str(), Some("123"));
+    fn slices_and_owned_text() {
+        let src = SourceFile::new("t", "a: 'x'\nb: \"y\\n\"\n".to_string());
+        let mut t = Tree::new(0, src);
+        let a = t.add_scalar(Span::new(0, 1), Style::Plain, Tag::None, None);
+        let x = t.add_scalar(Span::new(3, 6), Style::SingleQuoted, Tag::None, None);
+        let b = t.add_scalar(Span::new(7, 8), Style::Plain, Tag::None, None);
+        let y = t.add_scalar(
+            Span::new(10, 15),
+            Style::DoubleQuoted,
+            Tag::None,
+            Some("y\n"),
+        );
+        let m = t.add_collection(Kind::Map, Span::new(0, 15), Tag::None, &[a, x, b, y]);
+        let root = t.node(m);
+        assert_eq!(root.get("a").unwrap().as_str(), Some("x"));
+        assert_eq!(root.get("b").unwrap().as_str(), Some("y\n"));
+        assert_eq!(root.entries().len(), 2);
+        assert_eq!(root.entries().next_back().unwrap().0.text(), Some("b"));
+        assert!(root.get("c").is_none());
     }
 }

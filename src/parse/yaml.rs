@@ -1,359 +1,690 @@
-//! YAML → span tree, built from saphyr-parser's event stream.
+//! YAML → span tree, read the way `kubectl -f` reads it.
 //!
-//! Aliases are expanded by copying the anchored node under a node budget, so
-//! an alias bomb becomes a diagnostic instead of exponential work. Nesting is
-//! bounded. Duplicate keys are recorded, never fatal.
+//! The file is cut into documents as Kubernetes' `YAMLReader` does: at every
+//! line that starts with `---` (the rest of that line must be blank or a
+//! comment). Each piece is parsed with go-yaml's grammar (`libyaml/`), and
+//! only its first document is read: what follows a `...` is dropped, as
+//! go-yaml's `Unmarshal` drops it. Empty and null documents are skipped.
+//!
+//! What fails kubectl's YAML-to-JSON step fails the document here too, with
+//! kubectl's words: a tag that disagrees with its text, `.inf`/`.nan`
+//! values, a null, 64-bit unsigned or collection key, excessive aliasing.
+//! Aliases share the anchored node (no copies); their expansion is still
+//! counted against go-yaml's alias ratio and our per-file budget.
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+use std::collections::HashMap;
 
-use super::tree::{dedupe_keys, Document, DuplicateKey, Node, Style, Value};
+use super::libyaml::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
+use super::resolve::{self, Scalar};
+use super::tree::{DuplicateKey, Kind, NodeId, Style, Tag, Tree};
 use super::{Limits, ParseError};
 use crate::source::Span;
 
-/// Maps saphyr's character offsets to byte offsets.
-struct Offsets<'a> {
-    text: &'a str,
-    base: usize,
-    /// Byte offset of each char; empty when the text is ASCII (identity).
-    table: Vec<u32>,
+/// What parsing a YAML file found besides the tree.
+#[derive(Debug, Default)]
+pub struct YamlOutcome {
+    pub errors: Vec<ParseError>,
+    /// Byte ranges of every comment.
+    pub comments: Vec<Span>,
+    /// Nodes reached through aliases (for the run-wide budget).
+    pub alias_nodes: u64,
 }
 
-impl<'a> Offsets<'a> {
-    fn new(text: &'a str, base: usize) -> Self {
-        let table = if text.is_ascii() {
-            Vec::new()
-        } else {
-            let mut t: Vec<u32> = text.char_indices().map(|(i, _)| i as u32).collect();
-            t.push(text.len() as u32);
-            t
-        };
-        Offsets { text, base, table }
-    }
-    fn byte(&self, char_index: usize) -> usize {
-        let b = if self.table.is_empty() {
-            char_index.min(self.text.len())
-        } else {
-            *self
-                .table
-                .get(char_index)
-                .unwrap_or(&(self.text.len() as u32)) as usize
-        };
-        b + self.base
-    }
-    fn span(&self, s: &YSpan) -> Span {
-        Span::new(self.byte(s.start.index()), self.byte(s.end.index()))
-    }
-    /// End of a block collection without the trailing blank lines and comments the
-    /// parser reports as part of it.
-    fn trim_end(&self, start: usize, end: usize) -> usize {
-        let bytes = self.text.as_bytes();
-        let (lo, mut hi) = (start - self.base, (end - self.base).min(bytes.len()));
-        while hi > lo && bytes[hi - 1].is_ascii_whitespace() {
-            hi -= 1;
-        }
-        hi + self.base
-    }
-}
-
-enum Frame {
-    Map {
-        start: usize,
-        anchor: usize,
-        entries: Vec<(Node, Node)>,
-        /// Entries brought in by merge keys; explicit keys override them.
-        merged: Vec<(Node, Node)>,
-        key: Option<Node>,
-    },
-    Seq {
-        start: usize,
-        anchor: usize,
-        items: Vec<Node>,
-    },
-}
-
-/// Parses every document of `text`. `base` is the byte offset of `text` in its
-/// file (after a BOM). Documents completed before an error are returned too.
-pub fn parse(text: &str, base: usize, limits: &Limits) -> (Vec<Document>, Option<ParseError>) {
-    let offsets = Offsets::new(text, base);
-    let mut parser = Parser::new_from_str(text);
-    let mut docs = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: Vec<(usize, Node)> = Vec::new();
-    let mut duplicates: Vec<DuplicateKey> = Vec::new();
-    let mut root: Option<Node> = None;
-    let mut budget = limits.max_alias_nodes;
-    let mut doc_start = base;
-
-    let error = |offset: usize, message: String| ParseError { offset, message };
-
-    while let Some(ev) = parser.next_event() {
-        let (event, yspan) = match ev {
-            Ok(e) => e,
+/// Parses the YAML text of `tree`'s file, from byte `base` (after a BOM).
+pub fn parse(tree: &mut Tree, base: usize, limits: &Limits) -> YamlOutcome {
+    let source = tree.source().clone();
+    let text = &source.text[base..];
+    let mut out = YamlOutcome::default();
+    let mut builder = Builder::default();
+    let mut parser: Option<Parser> = None;
+    for chunk in split_documents(text) {
+        let chunk = match chunk {
+            Ok(c) => c,
             Err(e) => {
-                let at = offsets.byte(e.marker().index());
-                return (docs, Some(error(at, e.info().to_string())));
+                out.errors.push(ParseError {
+                    offset: base + e.offset,
+                    message: e.message,
+                });
+                continue;
             }
         };
-        let span = offsets.span(&yspan);
-        let (node, anchor) = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
-            Event::DocumentStart(_) => {
-                doc_start = span.start as usize;
-                anchors.clear();
-                budget = limits.max_alias_nodes;
-                continue;
+        let body = &text[chunk.start..chunk.end];
+        if is_blank_document(body) {
+            continue;
+        }
+        if tree.docs.len() >= limits.max_documents {
+            out.errors.push(ParseError {
+                offset: base + chunk.start,
+                message: format!(
+                    "more than {} documents in one file (raise `limits.max_documents`)",
+                    limits.max_documents
+                ),
+            });
+            break;
+        }
+        let p = match &mut parser {
+            Some(p) => {
+                p.reset(body);
+                p
             }
-            Event::DocumentEnd => {
-                let root = root.take().unwrap_or_else(|| {
-                    Node::scalar(Span::new(doc_start, doc_start), String::new(), Style::Plain)
-                });
-                if docs.len() >= limits.max_documents {
-                    return (
-                        docs,
-                        Some(error(
-                            doc_start,
-                            format!(
-                                "more than {} documents in one file (raise `limits.max_documents`)",
-                                limits.max_documents
-                            ),
-                        )),
-                    );
-                }
-                docs.push(Document {
-                    root,
-                    duplicates: std::mem::take(&mut duplicates),
-                });
-                continue;
+            None => parser.insert(Parser::new(body)),
+        };
+        let offset = base + chunk.start;
+        let result = builder.document(tree, p, offset, limits, &mut out.alias_nodes);
+        out.comments.extend(
+            p.comments()
+                .iter()
+                .map(|(s, e)| Span::new(offset + *s as usize, offset + *e as usize)),
+        );
+        match result {
+            Ok(Some(doc)) => tree.docs.push(doc),
+            Ok(None) => {}
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out
+}
+
+struct Chunk {
+    start: usize,
+    end: usize,
+}
+
+struct SplitError {
+    offset: usize,
+    message: String,
+}
+
+/// Kubernetes' `YAMLReader`: a line starting with `---` ends a document; the
+/// rest of that line must be blank or a comment.
+fn split_documents(text: &str) -> impl Iterator<Item = Result<Chunk, SplitError>> + '_ {
+    let mut pos = 0;
+    let mut start = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while !done {
+            if pos >= text.len() {
+                done = true;
+                return (start < text.len()).then_some(Ok(Chunk {
+                    start,
+                    end: text.len(),
+                }));
             }
-            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                if stack.len() >= limits.max_depth {
-                    return (
-                        docs,
-                        Some(error(
-                            span.start as usize,
-                            format!("nesting deeper than {} levels", limits.max_depth),
-                        )),
-                    );
+            let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+            let line = &text[pos..line_end];
+            let line_start = pos;
+            pos = line_end;
+            if let Some(rest) = line.strip_prefix("---") {
+                let rest = rest.trim();
+                let chunk = Chunk {
+                    start,
+                    end: line_start,
+                };
+                start = line_end;
+                if !rest.is_empty() && !rest.starts_with('#') {
+                    return Some(Err(SplitError {
+                        offset: line_start,
+                        message: format!("invalid Yaml document separator: {rest}"),
+                    }));
                 }
-                let start = span.start as usize;
-                stack.push(if matches!(event, Event::MappingStart(..)) {
-                    Frame::Map {
-                        start,
-                        anchor,
-                        entries: Vec::new(),
-                        merged: Vec::new(),
-                        key: None,
-                    }
+                if chunk.end > chunk.start {
+                    return Some(Ok(chunk));
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Only blank lines and comments (a quick check before starting a parser).
+fn is_blank_document(body: &str) -> bool {
+    body.lines().all(|l| {
+        let t = l.trim_start();
+        t.is_empty() || t.starts_with('#')
+    })
+}
+
+struct Frame {
+    kind: Kind,
+    start: usize,
+    anchor: Option<String>,
+    tag: Tag,
+    flow: bool,
+    kids: Vec<NodeId>,
+    /// Nodes this collection expands to (for the alias ratio).
+    size: u64,
+}
+
+#[derive(Default)]
+struct Builder {
+    frames: Vec<Frame>,
+    /// Spare child vectors, reused across collections.
+    pool: Vec<Vec<NodeId>>,
+    anchors: HashMap<String, (NodeId, u64)>,
+    /// Expanded size of every node built (parallel to the tree's nodes).
+    sizes: Vec<u64>,
+}
+
+/// go-yaml's `allowedAliasRatio` (decode.go).
+fn allowed_alias_ratio(decode_count: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decode_count - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+fn style_of(s: ScalarStyle) -> Style {
+    match s {
+        ScalarStyle::SingleQuoted => Style::SingleQuoted,
+        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+        ScalarStyle::Literal => Style::Literal,
+        ScalarStyle::Folded => Style::Folded,
+        _ => Style::Plain,
+    }
+}
+
+impl Builder {
+    /// Reads the first document of one piece. `Ok(None)` for an empty or null document.
+    fn document(
+        &mut self,
+        tree: &mut Tree,
+        parser: &mut Parser,
+        offset: usize,
+        limits: &Limits,
+        alias_nodes: &mut u64,
+    ) -> Result<Option<super::Document>, ParseError> {
+        self.frames.clear();
+        self.anchors.clear();
+        let mut duplicates = Vec::new();
+        let mut root: Option<NodeId> = None;
+        let (mut decode_count, mut alias_count) = (0u64, 0u64);
+        let err = |at: usize, message: String| ParseError {
+            offset: at,
+            message,
+        };
+        loop {
+            let event = parser.parse().map_err(|e| {
+                let message = if e.context.is_empty() {
+                    e.problem.to_string()
                 } else {
-                    Frame::Seq {
+                    format!("{}: {}", e.context, e.problem)
+                };
+                err(offset + e.offset as usize, message)
+            })?;
+            let start = offset + event.start_mark.index as usize;
+            let end = offset + event.end_mark.index as usize;
+            let (node, anchor, size) = match event.data {
+                EventData::StreamStart | EventData::DocumentStart { .. } => continue,
+                EventData::StreamEnd | EventData::DocumentEnd { .. } => break,
+                EventData::MappingStart {
+                    anchor, tag, style, ..
+                } => {
+                    self.open(
+                        Kind::Map,
                         start,
                         anchor,
-                        items: Vec::new(),
-                    }
-                });
-                continue;
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let Some(frame) = stack.pop() else { continue };
-                let end_raw = span.end as usize;
-                match frame {
-                    Frame::Map {
-                        start,
-                        anchor,
-                        mut entries,
-                        merged,
-                        ..
-                    } => {
-                        dedupe_keys(&mut entries, &mut duplicates);
-                        for (k, v) in merged {
-                            let present = k.as_str().is_some_and(|ks| {
-                                entries.iter().any(|(e, _)| e.as_str() == Some(ks))
-                            });
-                            if !present {
-                                entries.push((k, v));
-                            }
-                        }
-                        let end = offsets.trim_end(start, end_raw.max(start));
-                        (
-                            Node {
-                                span: Span::new(start, end),
-                                value: Value::Map(entries),
-                            },
-                            anchor,
-                        )
-                    }
-                    Frame::Seq {
-                        start,
-                        anchor,
-                        items,
-                    } => {
-                        let end = offsets.trim_end(start, end_raw.max(start));
-                        (
-                            Node {
-                                span: Span::new(start, end),
-                                value: Value::Seq(items),
-                            },
-                            anchor,
-                        )
-                    }
+                        tag,
+                        style == MappingStyle::Flow,
+                        limits,
+                    )
+                    .map_err(|m| err(start, m))?;
+                    continue;
                 }
-            }
-            Event::Scalar(text, style, anchor, _) => {
-                let style = match style {
-                    ScalarStyle::Plain => Style::Plain,
-                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
-                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
-                    ScalarStyle::Literal => Style::Literal,
-                    ScalarStyle::Folded => Style::Folded,
-                };
-                (Node::scalar(span, text.into_owned(), style), anchor)
-            }
-            Event::Alias(id) => {
-                let Some((_, target)) = anchors.iter().rev().find(|(a, _)| *a == id) else {
-                    return (
-                        docs,
-                        Some(error(span.start as usize, "unknown alias".to_string())),
-                    );
-                };
-                let size = target.size();
-                if size > budget {
-                    return (
-                        docs,
-                        Some(error(
-                            span.start as usize,
+                EventData::SequenceStart {
+                    anchor, tag, style, ..
+                } => {
+                    self.open(
+                        Kind::Seq,
+                        start,
+                        anchor,
+                        tag,
+                        style == SequenceStyle::Flow,
+                        limits,
+                    )
+                    .map_err(|m| err(start, m))?;
+                    continue;
+                }
+                EventData::MappingEnd | EventData::SequenceEnd => {
+                    let Some(frame) = self.frames.pop() else {
+                        continue;
+                    };
+                    let (id, size) = self.close(tree, frame, end, &mut duplicates)?;
+                    (id, None, size)
+                }
+                EventData::Scalar {
+                    anchor,
+                    tag,
+                    value,
+                    style,
+                    ..
+                } => {
+                    let style = style_of(style);
+                    let tag = tag.as_deref().map_or(Tag::None, Tag::from_expanded);
+                    let span = Span::new(start, end.max(start));
+                    let span = if matches!(style, Style::Literal | Style::Folded) {
+                        trim_end(tree, span)
+                    } else {
+                        span
+                    };
+                    check_scalar(&value, style, tag).map_err(|m| err(start, m))?;
+                    let same = tree.slice_text(span, style) == value;
+                    let id = tree.add_scalar(span, style, tag, (!same).then_some(value.as_str()));
+                    (id, anchor, 1)
+                }
+                EventData::Alias { anchor } => {
+                    let Some(&(id, size)) = self.anchors.get(&anchor) else {
+                        return Err(err(start, format!("unknown anchor '{anchor}' referenced")));
+                    };
+                    decode_count += size;
+                    alias_count += size;
+                    *alias_nodes += size;
+                    if alias_count > 100
+                        && decode_count > 1000
+                        && alias_count as f64 / decode_count as f64
+                            > allowed_alias_ratio(decode_count)
+                    {
+                        return Err(err(start, "document contains excessive aliasing".into()));
+                    }
+                    if *alias_nodes > limits.max_alias_nodes as u64 {
+                        return Err(err(
+                            start,
                             format!(
-                                "aliases expand to more than {} nodes (alias bomb?)",
+                                "aliases in this file expand to more than {} nodes (raise `limits.max_alias_nodes`)",
                                 limits.max_alias_nodes
                             ),
-                        )),
-                    );
+                        ));
+                    }
+                    self.add_to_parent(tree, id, size)?;
+                    continue;
                 }
-                budget -= size;
-                let mut copy = target.clone();
-                copy.span = span;
-                (copy, 0)
+            };
+            decode_count += 1;
+            if self.sizes.len() <= node as usize {
+                self.sizes.resize(node as usize + 1, 1);
             }
-        };
-        if anchor != 0 {
-            anchors.push((anchor, node.clone()));
+            self.sizes[node as usize] = size;
+            if let Some(a) = anchor {
+                self.anchors.insert(a, (node, size));
+            }
+            if self.frames.is_empty() {
+                root = Some(node);
+            } else {
+                self.add_to_parent(tree, node, size)?;
+            }
         }
-        match stack.last_mut() {
-            None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                merged,
-                key,
-                ..
-            }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => push_entry(entries, merged, k, node),
-            },
+        let Some(root) = root else { return Ok(None) };
+        if tree.node(root).is_null() {
+            return Ok(None);
         }
+        Ok(Some(super::Document { root, duplicates }))
     }
-    (docs, None)
+
+    fn open(
+        &mut self,
+        kind: Kind,
+        start: usize,
+        anchor: Option<String>,
+        tag: Option<String>,
+        flow: bool,
+        limits: &Limits,
+    ) -> Result<(), String> {
+        if self.frames.len() >= limits.max_depth {
+            return Err(format!("nesting deeper than {} levels", limits.max_depth));
+        }
+        let mut kids = self.pool.pop().unwrap_or_default();
+        kids.clear();
+        self.frames.push(Frame {
+            kind,
+            start,
+            anchor,
+            tag: tag.as_deref().map_or(Tag::None, Tag::from_expanded),
+            flow,
+            kids,
+            size: 1,
+        });
+        Ok(())
+    }
+
+    /// Adds a finished node to the open collection; a mapping key must be a
+    /// string, number or boolean (what sigs.k8s.io/yaml can turn into JSON).
+    fn add_to_parent(&mut self, tree: &Tree, node: NodeId, size: u64) -> Result<(), ParseError> {
+        let Some(frame) = self.frames.last_mut() else {
+            return Ok(());
+        };
+        if frame.kind == Kind::Map && frame.kids.len() % 2 == 0 {
+            let key = tree.node(node);
+            let message = match key.scalar() {
+                None => Some(format!("invalid map key: {key:?}")),
+                Some(v) => resolve::key_string(&v).err(),
+            };
+            if let Some(m) = message {
+                return Err(ParseError {
+                    offset: key.span().start as usize,
+                    message: m,
+                });
+            }
+        }
+        frame.kids.push(node);
+        frame.size = frame.size.saturating_add(size);
+        Ok(())
+    }
+
+    fn close(
+        &mut self,
+        tree: &mut Tree,
+        mut frame: Frame,
+        end: usize,
+        duplicates: &mut Vec<DuplicateKey>,
+    ) -> Result<(NodeId, u64), ParseError> {
+        // A block collection ends where its last child ends (the parser's mark
+        // is at the next token, after blank lines and comments).
+        let end = if frame.flow || frame.kids.is_empty() {
+            end
+        } else {
+            frame
+                .kids
+                .iter()
+                .map(|k| tree.node(*k).span().end as usize)
+                .max()
+                .unwrap_or(end)
+        };
+        let end = end.max(frame.start);
+        let kids = if frame.kind == Kind::Map {
+            merge_entries(tree, &frame.kids, duplicates)?
+        } else {
+            std::mem::take(&mut frame.kids)
+        };
+        let id = tree.add_collection(frame.kind, Span::new(frame.start, end), frame.tag, &kids);
+        let size = frame.size;
+        if let Some(a) = frame.anchor.take() {
+            self.anchors.insert(a, (id, size));
+        }
+        frame.kids.clear();
+        self.pool.push(frame.kids);
+        if self.sizes.len() <= id as usize {
+            self.sizes.resize(id as usize + 1, 1);
+        }
+        self.sizes[id as usize] = size;
+        Ok((id, size))
+    }
 }
 
-/// Adds a mapping entry; YAML 1.1 merge keys (`<<: *base`) go to `merged`, as
-/// Kubernetes' decoder applies them: merged keys never override explicit ones.
-fn push_entry(
-    entries: &mut Vec<(Node, Node)>,
-    merged: &mut Vec<(Node, Node)>,
-    key: Node,
-    value: Node,
-) {
-    let is_merge =
-        matches!(&key.value, Value::Scalar { text, style: Style::Plain } if text == "<<");
-    if !is_merge {
-        entries.push((key, value));
-        return;
+/// A scalar go-yaml or the JSON conversion after it would reject.
+fn check_scalar(text: &str, style: Style, tag: Tag) -> Result<(), String> {
+    let candidate = tag != Tag::None
+        || style == Style::Plain && matches!(text.as_bytes().first(), Some(b'.' | b'+' | b'-'));
+    if !candidate {
+        return Ok(());
     }
-    let sources: Vec<Node> = match value.value {
-        Value::Map(_) => vec![value],
-        Value::Seq(items) => items,
-        Value::Scalar { .. } => {
-            entries.push((key, value));
-            return;
+    match resolve::resolve_checked(text, style, tag)? {
+        Scalar::Float(f) if f.is_nan() => Err("json: unsupported value: NaN".into()),
+        Scalar::Float(f) if f.is_infinite() => Err(format!(
+            "json: unsupported value: {}Inf",
+            if f > 0.0 { "+" } else { "-" }
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The end of a block scalar without the line breaks the parser includes.
+fn trim_end(tree: &Tree, span: Span) -> Span {
+    let text = tree.source().text.as_bytes();
+    let mut end = (span.end as usize).min(text.len());
+    while end > span.start as usize && text[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    Span::new(span.start as usize, end)
+}
+
+/// The entries of a mapping as go-yaml stores them: in document order, a
+/// later key replacing an earlier one (recorded for KWI002), `<<` merging the
+/// entries of a mapping or of a sequence of mappings (earlier ones win) into
+/// what is there so far, and keys after it overriding merged ones.
+fn merge_entries(
+    tree: &Tree,
+    kids: &[NodeId],
+    duplicates: &mut Vec<DuplicateKey>,
+) -> Result<Vec<NodeId>, ParseError> {
+    let mut out = EntrySet::new(tree, kids.len());
+    for pair in kids.chunks(2) {
+        let (k, v) = (pair[0], *pair.get(1).unwrap_or(&pair[0]));
+        let key = tree.node(k);
+        if !is_merge_key(key) {
+            if let Some(first) = out.set(k, v, true) {
+                duplicates.push(DuplicateKey {
+                    key: key.text().unwrap_or("").to_string(),
+                    first,
+                    second: key.span(),
+                });
+            }
+            continue;
         }
-    };
-    for src in sources {
-        if let Value::Map(m) = src.value {
-            for (k, v) in m {
-                let present = k
-                    .as_str()
-                    .is_some_and(|ks| merged.iter().any(|(e, _)| e.as_str() == Some(ks)));
-                if !present {
-                    merged.push((k, v));
-                }
+        let value = tree.node(v);
+        let sources: Vec<NodeId> = match value.kind() {
+            Kind::Map => vec![v],
+            // go-yaml applies the list backwards, so earlier mappings win.
+            Kind::Seq if value.items().all(|i| i.is_map()) => {
+                value.items().rev().map(|i| i.id()).collect()
+            }
+            _ => {
+                return Err(ParseError {
+                    offset: value.span().start as usize,
+                    message: "map merge requires map or sequence of maps as the value".into(),
+                })
+            }
+        };
+        for src in sources {
+            for (mk, mv) in tree.node(src).entries() {
+                out.set(mk.id(), mv.id(), false);
             }
         }
     }
+    Ok(out.ids)
+}
+
+/// Mapping entries being collected, with an index by key text once they are
+/// many (a `<<` of 100,000 keys stays linear).
+struct EntrySet<'t> {
+    tree: &'t Tree,
+    ids: Vec<NodeId>,
+    /// Whether each entry was written in this mapping (not merged in).
+    explicit: Vec<bool>,
+    index: Option<HashMap<&'t str, usize>>,
+}
+
+impl<'t> EntrySet<'t> {
+    const INDEX_FROM: usize = 32;
+
+    fn new(tree: &'t Tree, capacity: usize) -> Self {
+        EntrySet {
+            tree,
+            ids: Vec::with_capacity(capacity),
+            explicit: Vec::with_capacity(capacity / 2),
+            index: None,
+        }
+    }
+
+    fn key(&self, id: NodeId) -> &'t str {
+        self.tree.node(id).text().unwrap_or("")
+    }
+
+    /// Sets `k: v`; returns the span of the key it replaced when both were
+    /// written in this mapping (a duplicate key).
+    fn set(&mut self, k: NodeId, v: NodeId, explicit: bool) -> Option<Span> {
+        let text = self.key(k);
+        let found = match &self.index {
+            Some(ix) => ix.get(text).copied(),
+            None => (0..self.ids.len())
+                .step_by(2)
+                .find(|i| self.key(self.ids[*i]) == text),
+        };
+        if let Some(i) = found {
+            let first = self.tree.node(self.ids[i]).span();
+            let duplicate = explicit && self.explicit[i / 2];
+            self.ids[i] = k;
+            self.ids[i + 1] = v;
+            self.explicit[i / 2] = explicit;
+            return duplicate.then_some(first);
+        }
+        self.ids.push(k);
+        self.ids.push(v);
+        self.explicit.push(explicit);
+        let n = self.ids.len();
+        if let Some(ix) = &mut self.index {
+            ix.insert(text, n - 2);
+        } else if n / 2 >= Self::INDEX_FROM {
+            let ix = (0..n)
+                .step_by(2)
+                .map(|i| (self.key(self.ids[i]), i))
+                .collect();
+            self.index = Some(ix);
+        }
+        None
+    }
+}
+
+fn is_merge_key(key: super::Node<'_>) -> bool {
+    key.text() == Some("<<")
+        && (key.tag() == Tag::Merge || key.tag() == Tag::None && key.style() == Style::Plain)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::SourceFile;
 
-    fn docs(text: &str) -> Vec<Document> {
-        let (d, e) = parse(text, 0, &Limits::default());
-        assert!(e.is_none(), "{e:?}");
-        d
+    fn parse_text(text: &str) -> (Tree, YamlOutcome) {
+        let mut tree = Tree::new(0, SourceFile::new("t.yaml", text.to_string()));
+        let out = parse(&mut tree, 0, &Limits::default());
+        (tree, out)
+    }
+
+    fn ok(text: &str) -> Tree {
+        let (t, out) = parse_text(text);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        t
     }
 
     #[test]
     fn spans_are_bytes_even_with_multibyte_text() {
         let t = "metadata:\n  name: \"héllo-wörld\"\n  labels: {app: 検索, tier: web}\nspec:\n  cidrs:\n    - 10.0.0.0/8\n    - \"0.0.0.0/0\"\n";
-        let d = docs(t);
-        let cidr = &d[0]
-            .root
+        let tree = ok(t);
+        let root = tree.roots().next().unwrap();
+        let cidr = root
             .path(&["spec", "cidrs"])
             .unwrap()
-            .as_seq()
-            .unwrap()[1];
-        assert_eq!(cidr.span.start, 107);
+            .items()
+            .get(1)
+            .unwrap();
+        assert_eq!(cidr.span().start, 107);
+        assert_eq!(tree.source().slice(cidr.span()), "\"0.0.0.0/0\"");
+        let (k, _) = root.get("metadata").unwrap().entry("labels").unwrap();
+        assert_eq!(tree.source().slice(k.span()), "labels");
+        let spec = root.get("spec").unwrap();
         assert_eq!(
-            &t[cidr.span.start as usize..cidr.span.end as usize],
-            "\"0.0.0.0/0\""
+            tree.source().slice(spec.span()),
+            "cidrs:\n    - 10.0.0.0/8\n    - \"0.0.0.0/0\""
         );
-        let (k, _) = d[0].root.get("metadata").unwrap().entry("labels").unwrap();
-        assert_eq!(&t[k.span.start as usize..k.span.end as usize], "labels");
     }
 
     #[test]
     fn duplicate_keys_are_recorded_and_last_wins() {
-        let d = docs("a: 1\nb: 2\na: 3\n");
-        assert_eq!(d[0].duplicates.len(), 1);
-        assert_eq!(d[0].duplicates[0].second.start, 10);
-        assert_eq!(d[0].root.str_at(&["a"]), Some("3"));
-        assert_eq!(d[0].root.as_map().unwrap().len(), 2);
+        let tree = ok("a: 1\nb: 2\na: 3\n");
+        assert_eq!(tree.docs[0].duplicates.len(), 1);
+        assert_eq!(tree.docs[0].duplicates[0].second.start, 10);
+        let root = tree.roots().next().unwrap();
+        assert_eq!(root.str_at(&["a"]), Some("3"));
+        assert_eq!(root.entries().len(), 2);
     }
 
     #[test]
-    fn alias_bomb_is_an_error_not_a_hang() {
+    fn merge_keys_follow_go_yaml_order() {
+        let tree = ok("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\nn: {a: before, <<: {a: merged, b: m}, c: x}\ns: {<<: [{a: first}, {a: second, c: second}]}\n");
+        let root = tree.roots().next().unwrap();
+        let m = root.get("m").unwrap();
+        assert_eq!(m.str_at(&["x"]), Some("1"));
+        assert_eq!(m.str_at(&["y"]), Some("3"));
+        assert!(tree.docs[0].duplicates.is_empty());
+        assert_eq!(root.str_at(&["n", "a"]), Some("merged"));
+        assert_eq!(root.str_at(&["s", "a"]), Some("first"));
+        assert_eq!(root.str_at(&["s", "c"]), Some("second"));
+    }
+
+    #[test]
+    fn documents_are_cut_like_kubernetes_yaml_reader() {
+        let tree = ok(
+            "a: 1\n---\n# only a comment\n---\nb: 2\n...\nc: dropped\n--- # note\n~\n---\nd: 4\n",
+        );
+        let roots: Vec<_> = tree
+            .roots()
+            .map(|r| r.entries().next().unwrap().0.text().unwrap())
+            .collect();
+        assert_eq!(roots, ["a", "b", "d"]);
+        let (_, out) = parse_text("a: 1\n--- {b: 2}\n");
+        assert!(out.errors[0]
+            .message
+            .contains("invalid Yaml document separator"));
+    }
+
+    #[test]
+    fn go_yaml_leniencies_are_accepted() {
+        ok("args: [\n  a,\n  b\n]\n");
+        ok("s: 'hello\nworld'\n");
+        ok("command: [wget, -O, -, http://x/y]\n");
+        ok("a:\tb\n");
+        let t = ok("m: {a:, b: 1}\n");
+        assert!(t.roots().next().unwrap().path(&["m", "a:"]).is_some());
+    }
+
+    #[test]
+    fn what_kubectl_rejects_is_an_error() {
+        for bad in [
+            "a: [http://x?a=b]\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a: .inf\n",
+            "a: !!int abc\n",
+            "? [a]\n: x\n",
+            "~: x\n",
+            "a: *nope\n",
+            "a: [b\n",
+            "a:\n\t- b\n",
+        ] {
+            let (_, out) = parse_text(bad);
+            assert_eq!(out.errors.len(), 1, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn aliases_share_nodes_and_bombs_are_stopped() {
+        let tree = ok("a: &a {x: 1}\nb: *a\n");
+        let root = tree.roots().next().unwrap();
+        assert_eq!(root.get("a").unwrap(), root.get("b").unwrap());
         let mut t = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let refs = vec![format!("*a{}", i - 1); 9].join(", ");
             t.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
-        let (_, e) = parse(&t, 0, &Limits::default());
-        assert!(e.unwrap().message.contains("alias"));
+        let (_, out) = parse_text(&t);
+        assert!(out.errors[0].message.contains("alias"));
     }
 
     #[test]
-    fn merge_keys_apply() {
-        let d = docs("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n");
-        let m = d[0].root.get("m").unwrap();
-        assert_eq!(m.str_at(&["x"]), Some("1"));
-        assert_eq!(m.str_at(&["y"]), Some("3"));
+    fn comments_are_recorded() {
+        let (t, out) = parse_text("a: 1 # one\n# two\nb: |\n  # not a comment\n");
+        let texts: Vec<&str> = out.comments.iter().map(|c| t.source().slice(*c)).collect();
+        assert_eq!(texts, ["# one", "# two"]);
     }
 
     #[test]
     fn deep_nesting_is_bounded() {
-        let t = "[".repeat(5000);
-        let (_, e) = parse(&t, 0, &Limits::default());
-        assert!(e.is_some());
-        let t = "- ".repeat(5000) + "x\n";
-        let (_, e) = parse(&t, 0, &Limits::default());
-        assert!(e.unwrap().message.contains("nesting"));
+        let (_, out) = parse_text(&"[".repeat(5000));
+        assert!(!out.errors.is_empty());
+        let (_, out) = parse_text(&("- ".repeat(5000) + "x\n"));
+        assert!(out.errors[0].message.contains("nesting"));
     }
 }

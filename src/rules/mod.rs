@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::model::Model;
-use crate::parse::{self, Limits, Node};
+use crate::parse::{self, Node};
 use crate::source::SourceFile;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -95,8 +95,8 @@ const RULE_KEYS: &[&str] = &[
 /// Parses one rule file.
 pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
     let source = SourceFile::new(origin, text.to_string());
-    let err = |node: Option<&Node>, message: String| {
-        let p = source.position(node.map(|n| n.span.start as usize).unwrap_or(0));
+    let err = |node: Option<Node<'_>>, message: String| {
+        let p = source.position(node.map(|n| n.span().start as usize).unwrap_or(0));
         RuleError {
             file: origin.to_string(),
             line: p.line,
@@ -104,7 +104,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
             message,
         }
     };
-    let (docs, e) = parse::yaml::parse(&source.text, 0, &Limits::default());
+    let (tree, e) = parse::parse_yaml_str(origin, text.to_string());
     if let Some(e) = e {
         let p = source.position(e.offset);
         return Err(RuleError {
@@ -114,12 +114,12 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
             message: format!("YAML syntax error: {}", e.message),
         });
     }
-    let root = docs
-        .first()
-        .map(|d| &d.root)
-        .filter(|r| r.as_map().is_some())
+    let root = tree
+        .roots()
+        .next()
+        .filter(|r| r.is_map())
         .ok_or_else(|| err(None, "a rule file must be a mapping".into()))?;
-    for (k, _) in root.as_map().unwrap_or(&[]) {
+    for (k, _) in root.entries() {
         let key = k.as_str().unwrap_or("");
         if !RULE_KEYS.contains(&key) {
             return Err(err(

@@ -55,7 +55,7 @@ pub struct PredicateCheck {
     help: Option<String>,
 }
 
-type ParseErr<'n> = (Option<&'n Node>, String);
+type ParseErr<'n> = (Option<Node<'n>>, String);
 
 fn parse_path(p: &str) -> Result<Vec<Seg>, String> {
     let mut segs = Vec::new();
@@ -87,11 +87,11 @@ fn parse_path(p: &str) -> Result<Vec<Seg>, String> {
     Ok(segs)
 }
 
-fn strings(n: Option<&Node>) -> Vec<String> {
+fn strings(n: Option<Node<'_>>) -> Vec<String> {
     match n {
         Some(n) if n.as_seq().is_some() => n
             .as_seq()
-            .unwrap_or(&[])
+            .unwrap_or_default()
             .iter()
             .filter_map(Node::as_str)
             .map(str::to_string)
@@ -102,7 +102,7 @@ fn strings(n: Option<&Node>) -> Vec<String> {
 }
 
 impl Predicate {
-    fn parse(n: &Node) -> Result<Predicate, ParseErr<'_>> {
+    fn parse(n: Node<'_>) -> Result<Predicate, ParseErr<'_>> {
         const KEYS: &[&str] = &[
             "target",
             "kinds",
@@ -143,13 +143,13 @@ impl Predicate {
             .get("op")
             .ok_or((Some(n), "a predicate needs `op`".to_string()))?;
         let value = n.get("value");
-        let need_value = |v: Option<&'_ Node>| -> Result<String, ParseErr<'_>> {
+        let need_value = |v: Option<Node<'_>>| -> Result<String, ParseErr<'_>> {
             v.and_then(Node::as_str).map(str::to_string).ok_or((
                 Some(op_node),
                 "this operator needs a string `value`".to_string(),
             ))
         };
-        let regex = |v: Option<&'_ Node>| -> Result<Regex, ParseErr<'_>> {
+        let regex = |v: Option<Node<'_>>| -> Result<Regex, ParseErr<'_>> {
             let s = need_value(v)?;
             Regex::new(&s).map_err(|e| (Some(op_node), format!("bad regular expression: {e}")))
         };
@@ -182,8 +182,8 @@ impl Predicate {
     }
 
     /// Nodes reached by the path: (key node, value node).
-    fn reach<'n>(&self, root: &'n Node) -> (Vec<(Option<&'n Node>, &'n Node)>, &'n Node) {
-        let mut current: Vec<(Option<&'n Node>, &'n Node)> = vec![(None, root)];
+    fn reach<'n>(&self, root: Node<'n>) -> (Vec<(Option<Node<'n>>, Node<'n>)>, Node<'n>) {
+        let mut current: Vec<(Option<Node<'n>>, Node<'n>)> = vec![(None, root)];
         let mut deepest = root;
         for seg in &self.path {
             let mut next = Vec::new();
@@ -195,7 +195,7 @@ impl Predicate {
                         }
                     }
                     Seg::Each => {
-                        for item in n.as_seq().unwrap_or(&[]) {
+                        for item in n.items() {
                             next.push((None, item));
                         }
                     }
@@ -210,7 +210,7 @@ impl Predicate {
         (current, deepest)
     }
 
-    fn holds_on(&self, v: &Node) -> bool {
+    fn holds_on(&self, v: Node<'_>) -> bool {
         let s = v.as_str();
         match &self.op {
             Op::Exists | Op::Absent => true,
@@ -227,8 +227,8 @@ impl Predicate {
 }
 
 impl PredicateCheck {
-    pub fn parse(check: &Node) -> Result<PredicateCheck, ParseErr<'_>> {
-        for (k, _) in check.as_map().unwrap_or(&[]) {
+    pub fn parse(check: Node<'_>) -> Result<PredicateCheck, ParseErr<'_>> {
+        for (k, _) in check.entries() {
             let key = k.as_str().unwrap_or("");
             if !["predicate", "any", "message", "help"].contains(&key) {
                 return Err((Some(k), format!("unknown check key `{key}`; known: template, params, predicate, any, message, help")));
@@ -291,13 +291,13 @@ impl PredicateCheck {
         &self,
         p: &Predicate,
         ctx: &Ctx,
-        root: &Node,
+        root: Node<'_>,
         o: &crate::model::Object,
         ksa: Option<&str>,
         out: &mut Vec<Finding>,
     ) {
         let (reached, deepest) = p.reach(root);
-        let hits: Vec<(Option<&Node>, &Node)> = match p.op {
+        let hits: Vec<(Option<Node<'_>>, Node<'_>)> = match p.op {
             Op::Absent => {
                 if reached.is_empty() {
                     vec![(None, deepest)]
@@ -305,14 +305,17 @@ impl PredicateCheck {
                     Vec::new()
                 }
             }
-            _ => reached.into_iter().filter(|(_, v)| p.holds_on(v)).collect(),
+            _ => reached
+                .into_iter()
+                .filter(|(_, v)| p.holds_on(*v))
+                .collect(),
         };
         for (key, value) in hits {
             let span = match p.op {
-                Op::Exists => key.unwrap_or(value).span,
-                Op::Absent if std::ptr::eq(value, o.node) => o.name_span(),
-                Op::Absent => key.unwrap_or(value).span,
-                _ => value.span,
+                Op::Exists => key.unwrap_or(value).span(),
+                Op::Absent if value == o.node => o.name_span(),
+                Op::Absent => key.unwrap_or(value).span(),
+                _ => value.span(),
             };
             let span = if span.is_empty() { o.name_span() } else { span };
             let gsa = ksa
@@ -338,7 +341,7 @@ impl PredicateCheck {
                     if let Some((key, _)) = Model::wi_annotation(sa) {
                         f = f.related(
                             sa.file,
-                            key.span,
+                            key.span(),
                             format!("{} is bound to a Google service account here", sa.display()),
                         );
                     }

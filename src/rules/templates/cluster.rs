@@ -37,7 +37,7 @@ pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let span = c
             .node
             .get("workloadIdentityConfig")
-            .map(|n| n.span)
+            .map(|n| n.span())
             .unwrap_or_else(|| c.name_span());
         let project = c.project.clone().unwrap_or_else(|| "PROJECT_ID".into());
         let mut f = Finding::new(
@@ -49,7 +49,7 @@ pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if let Some((key, _)) = Model::wi_annotation(first) {
             f = f.related(
                 first.file,
-                key.span,
+                key.span(),
                 format!("{} expects Workload Identity", first.display()),
             );
         }
@@ -84,7 +84,7 @@ pub fn pool_project(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             Finding::new(
                 &ctx.rule.id,
                 c.file,
-                node.span,
+                node.span(),
                 format!(
                     "workload pool `{pool}` of cluster `{}` is not its project's pool: {why}",
                     c.name
@@ -100,7 +100,7 @@ pub fn pool_project(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     out
 }
 
-fn metadata_mode(pool: &Node) -> (Option<&Node>, bool) {
+fn metadata_mode(pool: Node<'_>) -> (Option<Node<'_>>, bool) {
     let wmc = pool.path(&["config", "workloadMetadataConfig"]);
     let ok = wmc.is_some_and(|w| {
         w.get("mode").and_then(Node::as_str) == Some("GKE_METADATA")
@@ -144,12 +144,12 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let span = wmc
             .and_then(|w| w.get("mode").or_else(|| w.get("nodeMetadata")))
             .or(wmc)
-            .map(|w| w.span)
+            .map(|w| w.span())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| {
                 np.node
                     .get("name")
-                    .map(|n| n.span)
+                    .map(|n| n.span())
                     .unwrap_or_else(|| head(np.node))
             });
         let mut f = Finding::new(
@@ -195,7 +195,7 @@ pub fn zonal(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             continue;
         }
         let span = loc_node
-            .map(|n| n.span)
+            .map(|n| n.span())
             .unwrap_or_else(|| key_span(c.node, "selfLink"));
         let region = c
             .location
@@ -329,7 +329,7 @@ pub fn service_agent(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             Some(node) => Finding::new(
                 &ctx.rule.id,
                 p.file,
-                node.span,
+                node.span(),
                 format!("the GKE service agent here does not match project number {number}"),
             ),
             None => Finding::new(
@@ -345,7 +345,7 @@ pub fn service_agent(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 pr.node
                     .get("projectNumber")
                     .or_else(|| pr.node.get("name"))
-                    .map(|n| n.span)
+                    .map(|n| n.span())
                     .unwrap_or_else(|| head(pr.node)),
                 format!("project number {number}"),
             ),

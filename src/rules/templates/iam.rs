@@ -44,7 +44,7 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             continue;
         }
         // Nearest miss: the WI member that differs from the right one in the fewest ways.
-        let mut best: Option<(usize, u32, &Node, Vec<String>)> = None;
+        let mut best: Option<(usize, u32, Node, Vec<String>)> = None;
         for p in &policies {
             for b in &p.bindings {
                 for m in &b.members {
@@ -98,14 +98,14 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut f = Finding::new(
             &ctx.rule.id,
             o.file,
-            value.span,
+            value.span(),
             format!("KSA {ns}/{ksa} is bound to {gsa}, but that GSA's IAM policy grants {} to no member for it", wi::WI_USER_ROLE),
         );
         match best {
             Some((_, file, node, diffs)) => {
                 f = f.related(
                     file,
-                    node.span,
+                    node.span(),
                     format!("nearest miss: {}", diffs.join("; ")),
                 );
             }
@@ -137,7 +137,7 @@ pub fn member_syntax(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             Member::Malformed(why) => {
                 let raw = node.as_str().unwrap_or("");
                 Some(
-                    Finding::new(&ctx.rule.id, p.file, node.span, format!("malformed Workload Identity member `{raw}`: {why}"))
+                    Finding::new(&ctx.rule.id, p.file, node.span(), format!("malformed Workload Identity member `{raw}`: {why}"))
                         .help("the member is `serviceAccount:PROJECT_ID.svc.id.goog[NAMESPACE/KSA]` or `principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/PROJECT_ID.svc.id.goog/subject/ns/NAMESPACE/sa/KSA`"),
                 )
             }
@@ -148,7 +148,7 @@ pub fn member_syntax(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let pools: Vec<(&str, u32, &Node)> = model
+    let pools: Vec<(&str, u32, Node)> = model
         .clusters
         .iter()
         .filter_map(|c| Some((c.pool()?, c.file, c.workload_pool?)))
@@ -169,10 +169,10 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             Finding::new(
                 &ctx.rule.id,
                 p.file,
-                node.span,
+                node.span(),
                 format!("pool `{pool}` is not the workload pool of any scanned cluster ({})", names.join(", ")),
             )
-            .related(cfile, cnode.span, "the cluster's workload pool")
+            .related(cfile, cnode.span(), "the cluster's workload pool")
             .help(format!("grant the member `{fixed}` instead (the pool is the cluster project's, not the GSA's)")),
         );
     }
@@ -209,7 +209,7 @@ pub fn member_unannotated(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             Finding::new(
                 &ctx.rule.id,
                 p.file,
-                node.span,
+                node.span(),
                 format!("the binding names KSA {ns}/{ksa}, but that ServiceAccount has no `{}` annotation, so its pods do not act as the GSA", wi::ANNOTATION),
             )
             .related(sa.file, sa.name_span(), "the ServiceAccount, without the annotation")
@@ -241,10 +241,10 @@ pub fn role_on_project(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             }
             let members: Vec<&str> = b.members.iter().filter_map(|m| m.as_str()).collect();
             let example = members.first().copied().unwrap_or("MEMBER");
-            let span = if b.role.span.is_empty() {
+            let span = if b.role.span().is_empty() {
                 head(p.node)
             } else {
-                b.role.span
+                b.role.span()
             };
             out.push(
                 Finding::new(

@@ -12,7 +12,7 @@ pub fn file_problems(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             if let Some(h) = &p.help {
                 finding = finding.help(h.clone());
             }
-            if p.kind == ProblemKind::HelmTemplate {
+            if p.kind == ProblemKind::Template {
                 finding = finding.severity(Severity::Info);
             }
             out.push(finding);
@@ -24,7 +24,7 @@ pub fn file_problems(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn duplicate_keys(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for f in &ctx.model.files {
-        for d in f.docs.iter().flat_map(|d| &d.duplicates) {
+        for d in f.tree.docs.iter().flat_map(|d| &d.duplicates) {
             out.push(
                 Finding::new(
                     &ctx.rule.id,

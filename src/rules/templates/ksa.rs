@@ -30,8 +30,8 @@ fn near_miss(k: &str, key: &str, max: usize) -> bool {
 }
 
 /// Every metadata node: objects and the pod templates inside workloads.
-fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(u32, &'a Node)> {
-    let mut out: Vec<(u32, &'a Node)> = model
+fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(u32, Node<'a>)> {
+    let mut out: Vec<(u32, Node<'a>)> = model
         .objects
         .iter()
         .filter_map(|o| Some((o.file, o.metadata()?)))
@@ -59,7 +59,7 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
                     Finding::new(
                         &ctx.rule.id,
                         file,
-                        k.span,
+                        k.span(),
                         format!(
                             "annotation `{ks}` looks like a misspelling of `{key}`: GKE ignores it"
                         ),
@@ -75,7 +75,7 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
                     Finding::new(
                         &ctx.rule.id,
                         file,
-                        k.span,
+                        k.span(),
                         format!(
                             "`{ks}` is a label; GKE reads `{key}` only from metadata.annotations"
                         ),
@@ -93,7 +93,7 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     for (o, key, value) in ctx.model.wi_service_accounts() {
         let Some(v) = value.as_str() else {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, key.span, "the annotation has no value")
+                Finding::new(&ctx.rule.id, o.file, key.span(), "the annotation has no value")
                     .help("set it to the Google service account's email: NAME@PROJECT_ID.iam.gserviceaccount.com"),
             );
             continue;
@@ -131,7 +131,7 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 None,
             ),
         };
-        let mut f = Finding::new(&ctx.rule.id, o.file, value.span, msg).help(help);
+        let mut f = Finding::new(&ctx.rule.id, o.file, value.span(), msg).help(help);
         if let Some(s) = sev {
             f = f.severity(s);
         }
@@ -160,7 +160,7 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .by_kind_ns
             .get(&("ServiceAccount", o.namespace))
             .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .unwrap_or_default()
             .iter()
             .filter_map(|i| {
                 Some((
@@ -173,7 +173,7 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut f = Finding::new(
             &ctx.rule.id,
             o.file,
-            node.span,
+            node.span(),
             format!(
                 "{} runs as service account `{}`, which no manifest defines in namespace `{}`",
                 o.display(),
@@ -213,13 +213,13 @@ pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let (local, domain) = v.split_once('@').unwrap_or(("", ""));
         if domain == "developer.gserviceaccount.com" && local.ends_with("-compute") {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, value.span, format!("`{v}` is the Compute Engine default service account: it usually holds roles/editor on the whole project"))
+                Finding::new(&ctx.rule.id, o.file, value.span(), format!("`{v}` is the Compute Engine default service account: it usually holds roles/editor on the whole project"))
                     .help("create a dedicated GSA with only the roles this workload needs: `gcloud iam service-accounts create NAME`"),
             );
         }
         if o.name == Some("default") {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, key.span, format!("the `default` service account of namespace `{}` is bound to a GSA: every pod in the namespace inherits `{v}`", o.namespace))
+                Finding::new(&ctx.rule.id, o.file, key.span(), format!("the `default` service account of namespace `{}` is bound to a GSA: every pod in the namespace inherits `{v}`", o.namespace))
                     .help("annotate a dedicated ServiceAccount instead and set `serviceAccountName` in the pods that need it"),
             );
         }

@@ -16,7 +16,7 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let o = &model.objects[w.object];
         let span = s
             .exclude_node
-            .map(|n| n.span)
+            .map(|n| n.span())
             .unwrap_or_else(|| o.name_span());
         let mut f = Finding::new(
             &ctx.rule.id,
@@ -59,7 +59,7 @@ pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let o = &model.objects[w.object];
         let span = s
             .proxy_config_node
-            .map(|n| n.span)
+            .map(|n| n.span())
             .unwrap_or_else(|| o.name_span());
         out.push(
             Finding::new(
@@ -85,7 +85,7 @@ pub fn malformed(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let o = &model.objects[w.object];
         for (node, why) in istio::sidecar(model, w, &mesh).malformed {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, node.span, format!("malformed Istio annotation on {}: {why}", o.display()))
+                Finding::new(&ctx.rule.id, o.file, node.span(), format!("malformed Istio annotation on {}: {why}", o.display()))
                     .help("CIDR lists are comma-separated (`169.254.169.254/32,10.0.0.0/8`); proxy.istio.io/config is YAML or JSON such as `{\"holdApplicationUntilProxyStarts\": true}`"),
             );
         }

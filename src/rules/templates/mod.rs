@@ -243,16 +243,16 @@ pub fn names() -> Vec<&'static str> {
 
 /// The first character of a node: for findings about a whole document, so
 /// that the snippet does not reprint a 10,000-line dump.
-pub fn head(node: &Node) -> Span {
+pub fn head(node: Node<'_>) -> Span {
     Span::new(
-        node.span.start as usize,
-        (node.span.start + 1).min(node.span.end.max(node.span.start + 1)) as usize,
+        node.span().start as usize,
+        (node.span().start + 1).min(node.span().end.max(node.span().start + 1)) as usize,
     )
 }
 
 /// The key node of `key` in `node`, or the head of `node`.
-pub fn key_span(node: &Node, key: &str) -> Span {
+pub fn key_span(node: Node<'_>, key: &str) -> Span {
     node.entry(key)
-        .map(|(k, _)| k.span)
+        .map(|(k, _)| k.span())
         .unwrap_or_else(|| head(node))
 }

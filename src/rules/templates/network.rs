@@ -28,14 +28,14 @@ pub fn pod_labels<'a>(w: &Workload<'a>) -> Vec<(&'a str, &'a str)> {
     w.template
         .path(&["metadata", "labels"])
         .and_then(Node::as_map)
-        .unwrap_or(&[])
+        .unwrap_or_default()
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
         .collect()
 }
 
 /// Every container of the pod, init containers included.
-pub fn containers<'a>(w: &Workload<'a>) -> impl Iterator<Item = &'a Node> {
+pub fn containers<'a>(w: &Workload<'a>) -> impl Iterator<Item = Node<'a>> {
     let spec = w.spec;
     spec.seq_at("initContainers")
         .iter()
@@ -43,7 +43,7 @@ pub fn containers<'a>(w: &Workload<'a>) -> impl Iterator<Item = &'a Node> {
 }
 
 /// `(name node, value node)` of every env var named `name` in the pod.
-pub fn env_vars<'a>(w: &Workload<'a>, name: &str) -> Vec<(&'a Node, Option<&'a Node>)> {
+pub fn env_vars<'a>(w: &Workload<'a>, name: &str) -> Vec<(Node<'a>, Option<Node<'a>>)> {
     containers(w)
         .flat_map(|c| c.seq_at("env").iter())
         .filter_map(|e| {
@@ -99,7 +99,7 @@ fn for_each_isolated_wi_pod<'a>(model: &Model<'a>, mut f: impl FnMut(&Workload<'
         let o = &model.objects[w.object];
         let labels = pod_labels(w);
         let egress = PodEgress::of(
-            pols.get(o.namespace).map(Vec::as_slice).unwrap_or(&[]),
+            pols.get(o.namespace).map(Vec::as_slice).unwrap_or_default(),
             o.namespace,
             &labels,
         );
@@ -148,7 +148,7 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut f = Finding::new(&ctx.rule.id, o.file, o.name_span(), msg);
         let first = blocked[0].any_of[0];
         if let Some((p, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
-            f = f.related(p.file, r.node.span, describe_miss(&m, &first));
+            f = f.related(p.file, r.node.span(), describe_miss(&m, &first));
         }
         f = related_policies(f, model, egress);
         let yaml: Vec<String> = blocked.iter().map(|r| r.any_of[0].egress_yaml()).collect();

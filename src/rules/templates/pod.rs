@@ -37,7 +37,7 @@ pub fn metadata_host(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 Finding::new(
                     &ctx.rule.id,
                     o.file,
-                    value.span,
+                    value.span(),
                     format!("GCE_METADATA_HOST is `{v}` in {}: {why}", o.display()),
                 )
                 .help("set `value: \"169.254.169.254\"`"),
@@ -57,7 +57,7 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             for h in alias.seq_at("hostnames") {
                 if h.as_str() == Some("metadata.google.internal") && ip != METADATA_IP {
                     out.push(
-                        Finding::new(&ctx.rule.id, o.file, h.span, format!("hostAliases maps metadata.google.internal to `{ip}` in {}: client libraries then miss the metadata server", o.display()))
+                        Finding::new(&ctx.rule.id, o.file, h.span(), format!("hostAliases maps metadata.google.internal to `{ip}` in {}: client libraries then miss the metadata server", o.display()))
                             .help("remove this hostAliases entry (or map it to 169.254.169.254)"),
                     );
                 }
@@ -78,7 +78,7 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .spec
             .path(&["dnsConfig"])
             .map(|c| c.seq_at("nameservers"))
-            .unwrap_or(&[])
+            .unwrap_or_default()
             .iter()
             .filter_map(Node::as_str)
             .any(|ns| {
@@ -93,7 +93,7 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             });
         if !ok {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, policy.span, format!("{} uses `dnsPolicy: None` without the cluster DNS or GCE_METADATA_HOST: metadata.google.internal does not resolve", o.display()))
+                Finding::new(&ctx.rule.id, o.file, policy.span(), format!("{} uses `dnsPolicy: None` without the cluster DNS or GCE_METADATA_HOST: metadata.google.internal does not resolve", o.display()))
                     .help(format!(
                         "add the cluster DNS ({}) to dnsConfig.nameservers, or set env GCE_METADATA_HOST=169.254.169.254",
                         dns_ip.map(|i| i.to_string()).unwrap_or_else(|| "kube-dns ClusterIP".into())
@@ -113,7 +113,7 @@ pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             let mut f = Finding::new(
                 &ctx.rule.id,
                 o.file,
-                name.span,
+                name.span(),
                 format!("{} uses Workload Identity but sets GOOGLE_APPLICATION_CREDENTIALS: the key file overrides Workload Identity", o.display()),
             );
             if let Some((k, _)) = model
@@ -124,7 +124,7 @@ pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                     .service_account(o.namespace, w.ksa)
                     .map(|s| s.file)
                     .unwrap_or(o.file);
-                f = f.related(sa, k.span, "the KSA is bound to a GSA here");
+                f = f.related(sa, k.span(), "the KSA is bound to a GSA here");
             }
             out.push(f.help("remove GOOGLE_APPLICATION_CREDENTIALS (and the mounted key) so that client libraries use Workload Identity"));
         }
@@ -132,7 +132,7 @@ pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     out
 }
 
-fn reaches_metadata(c: &Node) -> bool {
+fn reaches_metadata(c: Node<'_>) -> bool {
     ["command", "args"].iter().any(|k| {
         c.seq_at(k)
             .iter()

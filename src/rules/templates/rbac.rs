@@ -92,7 +92,7 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut f = Finding::new(
             &ctx.rule.id,
             o.file,
-            name_node.span,
+            name_node.span(),
             format!(
                 "{} refers to {kind} `{name}`, which the scan does not define in {scope} (it defines {} {kind}(s) there{})",
                 o.display(),
@@ -132,7 +132,7 @@ pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             let kind = s.get("kind").and_then(Node::as_str).unwrap_or("");
             let name_node = s.get("name");
             let name = name_node.and_then(Node::as_str).unwrap_or("");
-            let at = name_node.map(|n| n.span).unwrap_or(s.span);
+            let at = name_node.map(|n| n.span()).unwrap_or(s.span());
             let mut report = |span, msg: String, help: String| {
                 out.push(Finding::new(&ctx.rule.id, o.file, span, msg).help(help));
             };
@@ -151,7 +151,7 @@ pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                         && o.kind == "ClusterRoleBinding" =>
                 {
                     report(
-                        s.span,
+                        s.span(),
                         format!("ServiceAccount subject `{name}` has no namespace"),
                         "add `namespace:` (the ServiceAccount's namespace)".into(),
                     )
@@ -169,7 +169,7 @@ pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                     let api = s.get("apiGroup");
                     if api.and_then(Node::as_str) != Some("rbac.authorization.k8s.io") {
                         report(
-                            api.map(|n| n.span).unwrap_or(s.span),
+                            api.map(|n| n.span()).unwrap_or(s.span()),
                             format!("{kind} subject `{name}` needs `apiGroup: rbac.authorization.k8s.io`"),
                             "add `apiGroup: rbac.authorization.k8s.io` to the subject".into(),
                         );

@@ -68,7 +68,7 @@ pub fn metadata_server_pods(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .node
             .path(&["status"])
             .map(|s| s.seq_at("containerStatuses"))
-            .unwrap_or(&[]);
+            .unwrap_or_default();
         let oom = statuses
             .iter()
             .filter_map(|c| {
@@ -80,7 +80,7 @@ pub fn metadata_server_pods(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .iter()
             .filter_map(|c| c.path(&["state", "waiting", "reason"]))
             .find(|r| r.as_str() == Some("CrashLoopBackOff"));
-        let (node, what): (&Node, &str) = match (oom, crash) {
+        let (node, what): (Node, &str) = match (oom, crash) {
             (Some(n), _) => (n, "was OOM-killed"),
             (None, Some(n)) => (n, "is in CrashLoopBackOff"),
             _ => continue,
@@ -89,7 +89,7 @@ pub fn metadata_server_pods(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             Finding::new(
                 &ctx.rule.id,
                 o.file,
-                node.span,
+                node.span(),
                 format!(
                     "{} {what}: while it restarts, Workload Identity pods on that node get no tokens (the scan has {ksas} ServiceAccounts; memory grows with them)",
                     o.name.unwrap_or("gke-metadata-server")

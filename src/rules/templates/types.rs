@@ -3,31 +3,22 @@
 //! struct field ObjectMeta.metadata.annotations of type string").
 
 use super::{Ctx, Params};
-use crate::finding::Finding;
-use crate::parse::{Node, Style, Value};
+use crate::finding::{Finding, Severity};
+use crate::parse::{resolve, Kind, Node, Scalar};
 
 /// Why `n` is not a string as Kubernetes' decoder reads it, if it is not.
-fn not_string(n: &Node) -> Option<&'static str> {
-    match &n.value {
-        Value::Map(_) => Some("a mapping"),
-        Value::Seq(_) => Some("a list"),
-        Value::Scalar {
-            style: Style::Plain,
-            ..
-        } if n.is_null() => None,
-        Value::Scalar {
-            style: Style::Plain,
-            ..
-        } if n.as_bool().is_some() => Some("a boolean"),
-        Value::Scalar {
-            style: Style::Plain,
-            ..
-        } if n.as_string().is_none() => Some("a number"),
-        _ => None,
+fn not_string(n: Node<'_>) -> Option<&'static str> {
+    match n.kind() {
+        Kind::Map => Some("a mapping"),
+        Kind::Seq => Some("a list"),
+        Kind::Scalar => match n.scalar()? {
+            Scalar::Null | Scalar::Str(_) => None,
+            s => Some(s.describe()),
+        },
     }
 }
 
-fn check_meta(ctx: &Ctx, file: u32, meta: &Node, what: &str, out: &mut Vec<Finding>) {
+fn check_meta(ctx: &Ctx, file: u32, meta: Node<'_>, what: &str, out: &mut Vec<Finding>) {
     for key in ["name", "namespace", "generateName"] {
         if let Some(v) = meta.get(key) {
             if let Some(kind) = not_string(v) {
@@ -36,7 +27,7 @@ fn check_meta(ctx: &Ctx, file: u32, meta: &Node, what: &str, out: &mut Vec<Findi
                     Finding::new(
                         &ctx.rule.id,
                         file,
-                        v.span,
+                        v.span(),
                         format!("{what} metadata.{key} is {kind}; Kubernetes expects a string"),
                     )
                     .help(format!("quote it: `{key}: \"{text}\"`")),
@@ -46,22 +37,29 @@ fn check_meta(ctx: &Ctx, file: u32, meta: &Node, what: &str, out: &mut Vec<Findi
     }
     for map in ["labels", "annotations"] {
         for (k, v) in meta.map_at(map) {
-            if let Some(kind) = not_string(k) {
-                out.push(
-                    Finding::new(
-                        &ctx.rule.id,
-                        file,
-                        k.span,
-                        format!("a key of metadata.{map} is {kind}; keys are strings"),
-                    )
-                    .help("quote the key"),
-                );
+            // Kubernetes turns a non-string key into its JSON text: `yes` becomes
+            // `true`, `0x10` becomes `16`. Only a key whose name changes matters.
+            let raw = k.text().unwrap_or("");
+            if let Some(Ok(renamed)) = k.scalar().map(|s| resolve::key_string(&s)) {
+                if renamed != raw {
+                    let kind = k.scalar().map_or("a number", |s| s.describe());
+                    out.push(
+                        Finding::new(
+                            &ctx.rule.id,
+                            file,
+                            k.span(),
+                            format!("the key `{raw}` of metadata.{map} is {kind}: Kubernetes stores it as `{renamed}`"),
+                        )
+                        .severity(Severity::Warning)
+                        .help(format!("quote the key: `\"{raw}\": …`")),
+                    );
+                }
             }
             if let Some(kind) = not_string(v) {
                 let key = k.as_str().unwrap_or("?");
                 let text = v.as_str().unwrap_or("…");
                 out.push(
-                    Finding::new(&ctx.rule.id, file, v.span, format!("the value of {map} `{key}` is {kind}; Kubernetes rejects the object (values are strings)"))
+                    Finding::new(&ctx.rule.id, file, v.span(), format!("the value of {map} `{key}` is {kind}; Kubernetes rejects the object (values are strings)"))
                         .help(format!("quote it: `{key}: \"{text}\"`")),
                 );
             }
@@ -91,7 +89,7 @@ pub fn string_fields(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                         Finding::new(
                             &ctx.rule.id,
                             o.file,
-                            v.span,
+                            v.span(),
                             format!(
                                 "{} spec.{key} is {kind}; Kubernetes expects a string",
                                 o.display()
