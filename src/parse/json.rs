@@ -201,11 +201,13 @@ impl JsonParser<'_> {
                 let close = if object { b'}' } else { b']' };
                 match self.text.get(self.pos) {
                     Some(b',') => {
+                        let comma = self.pos;
                         self.pos += 1;
                         self.skip_space()?;
-                        if self.dialect == Dialect::WithComments
-                            && self.text.get(self.pos) == Some(&close)
-                        {
+                        if self.text.get(self.pos) == Some(&close) {
+                            if self.dialect == Dialect::Strict {
+                                return self.error(comma, "trailing comma (JSON allows none)");
+                            }
                             self.pos += 1;
                             node = self.close(tree, duplicates)?;
                             continue;

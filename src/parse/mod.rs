@@ -170,6 +170,14 @@ pub fn parse_yaml_str(name: &str, text: String) -> (Tree, Option<ParseError>) {
     (tree, out.errors.into_iter().next())
 }
 
+/// The syntax errors of a file's text as kubectl would meet them (no template
+/// recognition, default limits): for differential tests against kubectl.
+pub fn syntax_errors(name: &str, text: String, limits: &Limits) -> Vec<ParseError> {
+    let mut f = ParsedFile::empty(0, SourceFile::new(name, text));
+    let base = f.source.bom_len();
+    parse_body(&mut f, base, Format::from_name(name), limits)
+}
+
 /// Parses the bytes of one file. `helm_chart` says whether the file sits in
 /// a Helm chart's `templates/` folder.
 pub fn parse_bytes(
@@ -296,10 +304,11 @@ fn parse_body(f: &mut ParsedFile, base: usize, format: Format, limits: &Limits) 
                 json::Dialect::Strict
             };
             let errors = json::parse(&mut f.tree, base, dialect, format == Format::NdJson, limits);
-            if errors.is_empty() || !f.tree.docs.is_empty() {
+            // A `.json` file that is really YAML. One that starts with `{` is
+            // broken JSON: kubectl decodes such a stream as JSON only.
+            if errors.is_empty() || !f.tree.docs.is_empty() || first == Some(&b'{') {
                 return errors;
             }
-            // A `.json` file that is really YAML.
             let mut tree = Tree::new(f.id, f.source.clone());
             let out = yaml::parse(&mut tree, base, limits);
             if !out.errors.is_empty() {
