@@ -58,10 +58,13 @@ impl SourceFile {
         let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
         let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
         line_starts.push(bom);
+        // A line ends at LF, CRLF or a lone CR (old Mac files), as YAML says.
+        let bytes = text.as_bytes();
         line_starts.extend(
-            text.bytes()
+            bytes
+                .iter()
                 .enumerate()
-                .filter(|(_, b)| *b == b'\n')
+                .filter(|(i, b)| **b == b'\n' || **b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
                 .map(|(i, _)| i as u32 + 1),
         );
         Arc::new(SourceFile {
@@ -143,21 +146,32 @@ fn is_unsafe_control(c: char) -> bool {
 }
 
 fn has_controls(text: &str) -> bool {
-    text.chars().any(is_unsafe_control)
+    text.chars().any(is_unsafe_control) || has_lone_cr(text)
 }
 
-/// Replaces each control character by as many `?` as it has bytes, so that
-/// every byte offset stays valid.
+fn has_lone_cr(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, c)| *c == b'\r' && b.get(i + 1) != Some(&b'\n'))
+}
+
+/// Replaces each control character by as many `?` as it has bytes, and a
+/// lone CR line break by LF (miette breaks lines at LF only), so that every
+/// byte offset stays valid.
 fn strip_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if is_unsafe_control(c) {
-                "?".repeat(c.len_utf8())
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else if is_unsafe_control(c) {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl miette::SourceCode for SharedSource {
@@ -222,5 +236,14 @@ mod tests {
         let x = f.text.find('x').unwrap();
         assert_eq!(f.position(x), Position { line: 2, column: 5 });
         assert_eq!(f.line_span(1), (3, 5));
+    }
+
+    #[test]
+    fn a_lone_cr_ends_a_line() {
+        let f = SourceFile::new("a", "a: 1\rb: 2\r\nc: 3".to_string());
+        assert_eq!(f.position(5), Position { line: 2, column: 1 });
+        assert_eq!(f.position(11), Position { line: 3, column: 1 });
+        assert_eq!(f.line_span(1), (0, 4));
+        assert_eq!(f.line_span(2), (5, 9));
     }
 }

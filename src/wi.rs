@@ -251,14 +251,7 @@ pub enum EmailProblem {
 }
 
 pub fn check_gsa_email(v: &str) -> Option<EmailProblem> {
-    if v.contains("PROJECT_ID")
-        || v.contains("PROJECT_NUMBER")
-        || (v.contains('<') && v.contains('>'))
-        || v.contains("${")
-        || v.contains("{{")
-        || v.contains("PATCHED_BY")
-        || is_placeholder_word(v)
-    {
+    if is_placeholder(v) || has_placeholder_word(v) {
         return Some(EmailProblem::Placeholder);
     }
     if v.starts_with("serviceAccount:") {
@@ -307,6 +300,14 @@ pub fn is_placeholder_word(v: &str) -> bool {
         && v.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && v.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// A value with an upper-case word in it (`KUBEFLOW-NAME-user@PROJECT…`,
+/// `app@PROJECT_ID.iam…`): a placeholder, not a typo to lower-case. A mixed
+/// case word (`MyApp`) is a real upper-case mistake.
+pub fn has_placeholder_word(v: &str) -> bool {
+    v.split(['-', '.', '@', ':', '/'])
+        .any(|w| is_placeholder_word(w) && w.bytes().filter(u8::is_ascii_uppercase).count() >= 2)
 }
 
 /// A value left for a templating step to fill in.
@@ -404,6 +405,14 @@ mod tests {
         assert_eq!(
             check_gsa_email("app-gsa@PROJECT_ID.iam.gserviceaccount.com"),
             Some(EmailProblem::Placeholder)
+        );
+        assert_eq!(
+            check_gsa_email("KUBEFLOW-NAME-user@PROJECT.iam.gserviceaccount.com"),
+            Some(EmailProblem::Placeholder)
+        );
+        assert_eq!(
+            check_gsa_email("MyApp@my-project.iam.gserviceaccount.com"),
+            Some(EmailProblem::UpperCase)
         );
         assert_eq!(
             check_gsa_email("serviceAccount:app-gsa@my-project.iam.gserviceaccount.com"),

@@ -62,6 +62,8 @@ fn hostile_files_give_exact_diagnostics() {
             // Keys sigs.k8s.io/yaml cannot turn into JSON fail the document.
             "KWI001 complex-keys.yaml:7:5",
             "KWI001 complex-keys.yaml:15:5",
+            // Old Mac line endings (a lone CR) end lines too.
+            "KWI102 cr-only.yaml:7:37",
             "KWI102 crlf.yaml:7:37",
             "KWI001 deep-block.yaml:1:513",
             "KWI001 deep-flow.yaml:1:259",

@@ -105,6 +105,9 @@ pub struct ParsedFile {
     pub yaml_in_json: bool,
     /// Nodes reached through aliases (for the run-wide budget).
     pub alias_nodes: u64,
+    /// A file that did not parse but looks like a manifest or a gcloud dump:
+    /// its syntax errors are errors, where other files' are notes.
+    pub looks_ours: bool,
 }
 
 impl ParsedFile {
@@ -117,6 +120,7 @@ impl ParsedFile {
             problems: Vec::new(),
             yaml_in_json: false,
             alias_nodes: 0,
+            looks_ours: false,
         }
     }
 
@@ -245,6 +249,7 @@ pub fn parse_bytes(
             return f;
         }
     }
+    f.looks_ours = !errors.is_empty() && looks_ours(body);
     for e in errors {
         let at = e.offset.min(source.text.len());
         // Point at one character so every format shows a caret.
@@ -267,6 +272,29 @@ pub fn parse_bytes(
         });
     }
     f
+}
+
+/// Whether a text that did not parse looks like a Kubernetes manifest
+/// (`apiVersion:` and `kind:` keys) or a gcloud dump.
+fn looks_ours(text: &str) -> bool {
+    let key = |k: &str| {
+        text.lines().any(|l| {
+            let l = l
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches(['"', '{']);
+            l.starts_with(k)
+                && l[k.len()..]
+                    .trim_start_matches('"')
+                    .trim_start()
+                    .starts_with(':')
+        })
+    };
+    key("apiVersion") && key("kind")
+        || key("bindings") && text.contains("role") && text.contains("members")
+        || key("workloadIdentityConfig")
+        || key("nodePools")
+        || key("selfLink")
 }
 
 /// Parses into `f.tree` as the file's format says; returns the errors.

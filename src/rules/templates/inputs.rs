@@ -12,7 +12,11 @@ pub fn file_problems(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             if let Some(h) = &p.help {
                 finding = finding.help(h.clone());
             }
-            if p.kind == ProblemKind::Template {
+            // Templates are skipped on purpose, and a file that is not ours
+            // (a CI config, a compose file) is not ours to judge.
+            let note = p.kind == ProblemKind::Template
+                || p.kind == ProblemKind::Syntax && !ctx.model.is_ours(f.id);
+            if note {
                 finding = finding.severity(Severity::Info);
             }
             out.push(finding);
@@ -23,7 +27,7 @@ pub fn file_problems(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn duplicate_keys(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
-    for f in &ctx.model.files {
+    for f in ctx.model.files.iter().filter(|f| ctx.model.is_ours(f.id)) {
         for d in f.tree.docs.iter().flat_map(|d| &d.duplicates) {
             out.push(
                 Finding::new(

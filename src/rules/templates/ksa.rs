@@ -98,6 +98,10 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             );
             continue;
         };
+        if ctx.model.set_by_tool(value).is_some() {
+            // kpt sets this value when the package is configured.
+            continue;
+        }
         let problem = if v.is_empty() {
             Some(EmailProblem::Invalid("it is empty".into()))
         } else {

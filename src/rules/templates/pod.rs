@@ -4,9 +4,9 @@ use std::net::IpAddr;
 
 use super::network::env_vars;
 use super::{Ctx, Params};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::gke;
-use crate::model::Model;
+use crate::model::{Model, Workload};
 use crate::parse::Node;
 
 const METADATA_IP: &str = "169.254.169.254";
@@ -16,35 +16,97 @@ pub fn metadata_host(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for w in &model.workloads {
         let o = &model.objects[w.object];
-        for (_, value) in env_vars(w, "GCE_METADATA_HOST") {
+        for (name, value) in env_vars(w, "GCE_METADATA_HOST") {
             let Some(value) = value else { continue };
             let v = value.as_str().unwrap_or("");
             if v == METADATA_IP || v == "169.254.169.254:80" {
                 continue;
             }
+            let (host, port) = split_host_port(v);
+            let mut severity = None;
             let why = if v.contains("://") {
-                "it must be a bare address, without a scheme"
+                "it must be a bare address, without a scheme".to_string()
             } else if v.contains(char::is_whitespace) {
-                "it contains whitespace"
+                "it contains whitespace".to_string()
+            } else if is_loopback(host) {
+                // A metadata emulator in a sidecar is a deliberate set-up.
+                if other_container_serves(w, name, port) {
+                    continue;
+                }
+                format!("no other container of the pod serves port {port} on the loopback address (a metadata emulator sidecar would)")
             } else if v.starts_with("169.254.169.252") {
-                "169.254.169.252 is the metadata server's node-local backend, not the address pods talk to"
+                "169.254.169.252 is the metadata server's node-local backend, not the address pods talk to".to_string()
+            } else if host == "metadata.google.internal" && port == 80 {
+                // The client libraries' own default: it works, but needs cluster DNS.
+                severity = Some(Severity::Warning);
+                "that is the client libraries' default host name, which still needs DNS: the variable exists to avoid it".to_string()
             } else if v.starts_with("metadata") {
-                "a host name needs DNS, which this variable exists to avoid"
+                "a host name needs DNS, which this variable exists to avoid".to_string()
             } else {
-                "pods reach the GKE metadata server only at 169.254.169.254"
+                "pods reach the GKE metadata server only at 169.254.169.254".to_string()
             };
-            out.push(
-                Finding::new(
-                    &ctx.rule.id,
-                    o.file,
-                    value.span(),
-                    format!("GCE_METADATA_HOST is `{v}` in {}: {why}", o.display()),
-                )
-                .help("set `value: \"169.254.169.254\"`"),
-            );
+            let mut f = Finding::new(
+                &ctx.rule.id,
+                o.file,
+                value.span(),
+                format!("GCE_METADATA_HOST is `{v}` in {}: {why}", o.display()),
+            )
+            .help("set `value: \"169.254.169.254\"`");
+            if let Some(s) = severity {
+                f = f.severity(s);
+            }
+            out.push(f);
         }
     }
     out
+}
+
+/// `host:port` (port 80 when absent); `[::1]:8080` keeps the brackets off.
+fn split_host_port(v: &str) -> (&str, u32) {
+    if let Some(rest) = v.strip_prefix('[') {
+        let (h, tail) = rest.split_once(']').unwrap_or((rest, ""));
+        return (
+            h,
+            tail.strip_prefix(':')
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(80),
+        );
+    }
+    match v.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, p.parse().unwrap_or(80)),
+        _ => (v, 80),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a container of the pod other than the one that sets `env_name`
+/// can serve `port`: it declares that containerPort, or declares no ports.
+/// Init containers count only as native sidecars (`restartPolicy: Always`).
+fn other_container_serves(w: &Workload<'_>, env_name: Node<'_>, port: u32) -> bool {
+    let at = env_name.span();
+    let own = |c: Node<'_>| c.span().start <= at.start && at.end <= c.span().end;
+    let sidecars = w
+        .spec
+        .seq_at("initContainers")
+        .filter(|c| c.get("restartPolicy").and_then(Node::as_str) == Some("Always"));
+    w.spec
+        .seq_at("containers")
+        .chain(sidecars)
+        .filter(|c| !own(*c))
+        .any(|c| {
+            let ports = c.seq_at("ports");
+            ports.is_empty()
+                || ports
+                    .filter_map(|p| p.get("containerPort"))
+                    .any(|p| p.as_str().and_then(|s| s.parse::<u32>().ok()) == Some(port))
+        })
 }
 
 pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {

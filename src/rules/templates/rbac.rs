@@ -166,12 +166,21 @@ pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                             );
                         }
                     }
-                    let api = s.get("apiGroup");
-                    if api.and_then(Node::as_str) != Some("rbac.authorization.k8s.io") {
+                    // rbac/v1 defaults a missing (or empty) apiGroup of a User or
+                    // Group to rbac.authorization.k8s.io; any other value is refused.
+                    let api = s
+                        .get("apiGroup")
+                        .filter(|a| a.as_str().is_some_and(|g| !g.is_empty()));
+                    if let Some(api) =
+                        api.filter(|a| a.as_str() != Some("rbac.authorization.k8s.io"))
+                    {
                         report(
-                            api.map(|n| n.span()).unwrap_or(s.span()),
-                            format!("{kind} subject `{name}` needs `apiGroup: rbac.authorization.k8s.io`"),
-                            "add `apiGroup: rbac.authorization.k8s.io` to the subject".into(),
+                            api.span(),
+                            format!(
+                                "{kind} subject `{name}` has `apiGroup: {}`; the API refuses any group but rbac.authorization.k8s.io",
+                                api.as_str().unwrap_or("")
+                            ),
+                            "use `apiGroup: rbac.authorization.k8s.io` (or leave it out: it is the default)".into(),
                         );
                     }
                 }

@@ -1,6 +1,5 @@
-//! Classification of documents and the indexes rules query: Kubernetes
-//! objects by namespace/name, pod templates, GSAs by email, IAM policies by
-//! resource, clusters and node pools, projects and enabled services.
+//! Google Cloud dumps (gcloud and REST output), recognised by shape, and
+//! whose resource each IAM policy is.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -8,57 +7,10 @@ use std::path::Path;
 use globset::GlobSet;
 
 use crate::config::Config;
-use crate::parse::{Entries, Node, ParsedFile};
+use crate::parse::Node;
 use crate::source::{FileId, Span};
-use crate::wi;
 
-#[derive(Debug)]
-pub struct Object<'a> {
-    pub file: FileId,
-    pub node: Node<'a>,
-    pub kind: &'a str,
-    pub api_version: &'a str,
-    pub name: Option<&'a str>,
-    pub namespace: &'a str,
-}
-
-impl<'a> Object<'a> {
-    pub fn metadata(&self) -> Option<Node<'a>> {
-        self.node.get("metadata")
-    }
-    pub fn annotations(&self) -> Entries<'a> {
-        self.metadata()
-            .map(|m| m.map_at("annotations"))
-            .unwrap_or_default()
-    }
-    /// Span of `metadata.name`, or of the object when it has none.
-    pub fn name_span(&self) -> Span {
-        self.node
-            .path(&["metadata", "name"])
-            .map(|n| n.span())
-            .unwrap_or(self.node.span())
-    }
-    pub fn display(&self) -> String {
-        format!(
-            "{} {}/{}",
-            self.kind,
-            self.namespace,
-            self.name.unwrap_or("?")
-        )
-    }
-}
-
-/// A pod template (or a Pod) and the service account it runs as.
-#[derive(Debug)]
-pub struct Workload<'a> {
-    pub object: usize,
-    /// The pod template: a node with `metadata` and `spec` (the Pod itself for kind Pod).
-    pub template: Node<'a>,
-    pub spec: Node<'a>,
-    pub ksa: &'a str,
-    /// `serviceAccountName` value node, when set.
-    pub ksa_node: Option<Node<'a>>,
-}
+use super::Model;
 
 #[derive(Debug)]
 pub struct Cluster<'a> {
@@ -226,199 +178,69 @@ impl GkeVersion {
     }
 }
 
-/// Counts of what was recognised, for the summary line.
-#[derive(Debug, Default, Clone)]
-pub struct Stats {
-    pub objects: usize,
-    pub gcloud_dumps: usize,
-    pub unknown_documents: usize,
-}
-
-#[derive(Debug, Default)]
-pub struct Model<'a> {
-    pub files: Vec<&'a ParsedFile>,
-    pub objects: Vec<Object<'a>>,
-    pub workloads: Vec<Workload<'a>>,
-    /// (namespace, name) → index into `objects`, for ServiceAccounts.
-    pub service_accounts: HashMap<(&'a str, &'a str), usize>,
-    pub sa_namespaces: HashSet<&'a str>,
-    /// (kind, namespace) → indexes into `objects`, in scan order.
-    pub by_kind_ns: HashMap<(&'a str, &'a str), Vec<usize>>,
-    pub clusters: Vec<Cluster<'a>>,
-    pub node_pools: Vec<NodePool<'a>>,
-    pub policies: Vec<Policy<'a>>,
-    pub services: Vec<Services<'a>>,
-    pub projects: Vec<Project<'a>>,
-    pub accounts: Vec<AccountEntry<'a>>,
-    pub custom_roles: Vec<CustomRole<'a>>,
-    /// GSA email → indexes into `policies`.
-    pub policies_by_gsa: HashMap<String, Vec<usize>>,
-    /// Every Workload Identity member of every policy, parsed once:
-    /// (policy index, binding index, member node, member).
-    pub members: Vec<(usize, usize, Node<'a>, wi::Member)>,
-    /// (namespace, KSA) → indexes into `members` that name it, in policy order;
-    /// KSA empty for a namespace-wide set.
-    pub member_ksas: HashMap<(String, String), Vec<usize>>,
-    /// Cluster scope of each file with manifests (index into `clusters`).
-    pub scope: HashMap<FileId, usize>,
-    pub stats: Stats,
-}
-
-/// Kinds without a namespace (their `namespace` is empty in the model).
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Node",
-    "PersistentVolume",
-    "StorageClass",
-    "PriorityClass",
-    "CustomResourceDefinition",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "APIService",
-];
-
-const WORKLOAD_KINDS: &[&str] = &[
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-];
-
 impl<'a> Model<'a> {
-    pub fn build(files: &'a [ParsedFile], config: &Config) -> Model<'a> {
-        let mut m = Model {
-            files: files.iter().collect(),
-            ..Model::default()
-        };
-        let mut pending_policies: Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)> =
-            Vec::new();
-        for f in files {
-            for root in f.roots() {
-                m.classify(f.id, root, &mut pending_policies, 0);
-            }
-        }
-        m.index_objects();
-        m.link_node_pools();
-        m.resolve_policies(pending_policies, config);
-        m.index_members();
-        m.assign_scopes(config);
-        m
-    }
-
-    pub fn file_name(&self, id: FileId) -> &str {
-        &self.files[id as usize].source.name
-    }
-
-    /// `file:line:col` of the start of `span` in file `id`.
-    pub fn location(&self, id: FileId, span: Span) -> String {
-        let src = &self.files[id as usize].source;
-        let p = src.position(span.start as usize);
-        format!("{}:{}:{}", src.name, p.line, p.column)
-    }
-
-    fn classify(
+    /// Recognises a gcloud/REST dump by its shape; `false` when the document
+    /// is none of the shapes of SPEC §2.2 (then it is not ours).
+    pub(super) fn classify_gcloud(
         &mut self,
         file: FileId,
         node: Node<'a>,
-        policies: &mut Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)>,
+        policies: &mut Vec<PendingPolicy<'a>>,
         depth: usize,
-    ) {
-        if depth > 3 {
-            return;
+    ) -> bool {
+        if depth > 4 {
+            return false;
         }
         if let Some(items) = node.as_seq() {
-            if items
-                .first()
-                .is_some_and(|i| i.path(&["config", "name"]).is_some())
-            {
+            if !items.is_empty() && items.iter().all(is_service) {
                 // `gcloud services list --format=json` prints a bare array.
                 self.add_services(file, node, items.collect(), false);
-                return;
+                return true;
             }
             // gcloud `list` output: an array of resources.
+            let mut any = false;
             for item in items {
-                self.classify(file, item, policies, depth + 1);
+                any |= self.classify_gcloud(file, item, policies, depth + 1);
             }
-            return;
+            return any;
         }
-        if node.as_map().is_none() {
-            if !node.is_null() {
-                self.stats.unknown_documents += 1;
-            }
-            return;
-        }
-        let kind = node.get("kind").and_then(Node::as_str);
-        let api_version = node.get("apiVersion").and_then(Node::as_str);
-        if let (Some(kind), Some(api_version)) = (kind, api_version) {
-            if kind.ends_with("List") {
-                if let Some(items) = node.get("items").and_then(Node::as_seq) {
-                    for item in items {
-                        self.classify(file, item, policies, depth + 1);
-                    }
-                    return;
-                }
-            }
-            if kind == "Kustomization" || api_version.starts_with("kustomize.config.k8s.io") {
-                return;
-            }
-            let namespace = if CLUSTER_SCOPED.contains(&kind) {
-                ""
-            } else {
-                node.path(&["metadata", "namespace"])
-                    .and_then(Node::as_str)
-                    .unwrap_or("default")
-            };
-            let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
-            self.objects.push(Object {
-                file,
-                node,
-                kind,
-                api_version,
-                name,
-                namespace,
-            });
-            self.stats.objects += 1;
-            return;
-        }
-        self.classify_gcloud(file, node, policies, depth);
-    }
-
-    fn classify_gcloud(
-        &mut self,
-        file: FileId,
-        node: Node<'a>,
-        policies: &mut Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)>,
-        depth: usize,
-    ) {
-        if depth > 4 {
-            return;
+        if !node.is_map() {
+            return false;
         }
         let has = |k: &str| node.get(k).is_some();
-        // REST list wrappers.
+        // REST list wrappers: `{"clusters": [...]}` and friends.
         for key in ["clusters", "nodePools", "accounts", "roles"] {
             if let Some(items) = node.get(key).and_then(Node::as_seq) {
-                if node.as_map().is_some_and(|e| e.len() <= 3) {
+                if node.entries().all(|(k, _)| matches!(k.text(), Some(x) if x == key || x == "nextPageToken" || x == "missingZones")) {
+                    let mut any = false;
                     for item in items {
-                        self.classify_gcloud(file, item, policies, depth + 1);
+                        any |= self.classify_gcloud(file, item, policies, depth + 1);
                     }
-                    return;
+                    return any;
                 }
             }
         }
         if let Some(items) = node.get("services").and_then(Node::as_seq) {
-            self.add_services(file, node, items.collect(), has("nextPageToken"));
-            return;
+            let only_page = node
+                .entries()
+                .all(|(k, _)| matches!(k.text(), Some("services" | "nextPageToken")));
+            if only_page && items.iter().all(is_service) {
+                self.add_services(file, node, items.collect(), has("nextPageToken"));
+                return true;
+            }
+            return false;
+        }
+        if is_service(node) {
+            self.add_services(file, node, vec![node], false);
+            return true;
         }
         // Asset records carry the resource beside the policy.
-        let asset_policy = node
+        let asset = node
             .get("policy")
             .filter(|_| has("resource"))
-            .or_else(|| node.get("iam_policy").or_else(|| node.get("iamPolicy")));
-        if let Some(policy) = asset_policy {
+            .or_else(|| node.get("iam_policy").or_else(|| node.get("iamPolicy")))
+            .filter(|p| is_policy(*p));
+        if let Some(policy) = asset {
             let resource = node
                 .get("resource")
                 .or_else(|| node.get("name"))
@@ -426,18 +248,29 @@ impl<'a> Model<'a> {
                 .map(parse_asset_name);
             policies.push((file, policy, resource, "asset record"));
             self.stats.gcloud_dumps += 1;
-            return;
+            return true;
+        }
+        if is_policy(node) {
+            policies.push((file, node, None, ""));
+            self.stats.gcloud_dumps += 1;
+            return true;
         }
         let self_link = node.get("selfLink").and_then(Node::as_str).unwrap_or("");
-        let name = node.get("name").and_then(Node::as_str);
+        let name = node.get("name").and_then(Node::as_string);
         if let Some(name) = name {
+            let config = node.get("config").filter(|c| c.is_map());
             let is_pool = self_link.contains("/nodePools/")
-                || (has("config")
-                    && (has("initialNodeCount")
-                        || has("autoscaling")
-                        || has("management")
-                        || has("version"))
-                    && !has("nodePools"));
+                || config.is_some()
+                    && [
+                        "initialNodeCount",
+                        "autoscaling",
+                        "management",
+                        "version",
+                        "status",
+                    ]
+                    .iter()
+                    .any(|k| has(k))
+                    && !has("nodePools");
             if is_pool {
                 self.node_pools.push(NodePool {
                     file,
@@ -446,75 +279,66 @@ impl<'a> Model<'a> {
                     cluster: None,
                 });
                 self.stats.gcloud_dumps += 1;
-                return;
+                return true;
             }
             let is_cluster = self_link.contains("/clusters/")
                 || has("currentMasterVersion")
-                || has("nodePools")
-                || has("workloadIdentityConfig")
-                || (has("endpoint") && has("masterAuth"));
+                || node.get("nodePools").is_some_and(|p| {
+                    p.as_seq()
+                        .is_some_and(|ps| ps.iter().all(|x| x.get("name").is_some()))
+                })
+                || node
+                    .get("workloadIdentityConfig")
+                    .is_some_and(|w| w.is_map())
+                || has("endpoint") && has("masterAuth");
             if is_cluster {
                 self.add_cluster(file, node, name, self_link);
-                return;
+                return true;
+            }
+            if let Some(perms) = node.get("includedPermissions").and_then(Node::as_seq) {
+                if name.contains("/roles/") {
+                    self.custom_roles.push(CustomRole {
+                        file,
+                        node,
+                        name,
+                        permissions: perms.filter_map(Node::as_str).collect(),
+                    });
+                    self.stats.gcloud_dumps += 1;
+                    return true;
+                }
             }
         }
-        if let (Some(name), Some(perms)) = (name, node.get("includedPermissions")) {
-            if name.contains("/roles/") {
-                self.custom_roles.push(CustomRole {
-                    file,
-                    node,
-                    name,
-                    permissions: perms
-                        .as_seq()
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(Node::as_str)
-                        .collect(),
-                });
-                self.stats.gcloud_dumps += 1;
-                return;
-            }
-        }
-        if has("bindings")
-            || (has("etag") && node.as_map().is_some_and(|e| e.len() <= 2) && !has("name"))
-        {
-            policies.push((file, node, None, ""));
-            self.stats.gcloud_dumps += 1;
-            return;
-        }
-        if let Some(id) = node.get("projectId").and_then(Node::as_str) {
+        if let Some(id) = node.get("projectId").and_then(Node::as_string) {
+            // `gcloud projects describe` (and the Resource Manager v3 project).
+            let numbered = name.and_then(|n| n.strip_prefix("projects/"));
             let number = node
                 .get("projectNumber")
                 .and_then(Node::as_str)
                 .map(str::to_string)
-                .or_else(|| {
-                    name.and_then(|n| n.strip_prefix("projects/"))
-                        .map(str::to_string)
+                .or_else(|| numbered.map(str::to_string));
+            if number.is_some() || has("lifecycleState") || has("createTime") {
+                self.projects.push(Project {
+                    file,
+                    node,
+                    id: Some(id),
+                    number,
                 });
-            self.projects.push(Project {
-                file,
-                node,
-                id: Some(id),
-                number,
-            });
-            self.stats.gcloud_dumps += 1;
-            return;
+                self.stats.gcloud_dumps += 1;
+                return true;
+            }
         }
-        if let Some(email) = node.get("email").and_then(Node::as_str) {
-            if has("uniqueId") || has("projectId") {
+        if let Some(email) = node.get("email").and_then(Node::as_string) {
+            let listed = has("uniqueId") || name.is_some_and(|n| n.starts_with("projects/"));
+            if email.ends_with(".gserviceaccount.com") && listed {
                 self.accounts.push(AccountEntry {
                     email,
                     unique_id: node.get("uniqueId").and_then(Node::as_str),
                 });
                 self.stats.gcloud_dumps += 1;
-                return;
+                return true;
             }
         }
-        if node.path(&["config", "name"]).is_some() && has("state") {
-            self.add_services(file, node, vec![node], false);
-            return;
-        }
-        self.stats.unknown_documents += 1;
+        false
     }
 
     fn add_services(&mut self, file: FileId, node: Node<'a>, items: Vec<Node<'a>>, partial: bool) {
@@ -588,7 +412,7 @@ impl<'a> Model<'a> {
     }
 
     /// Standalone node-pool dumps name their cluster only in `selfLink`.
-    fn link_node_pools(&mut self) {
+    pub(super) fn link_node_pools(&mut self) {
         for i in 0..self.node_pools.len() {
             if self.node_pools[i].cluster.is_some() {
                 continue;
@@ -617,51 +441,7 @@ impl<'a> Model<'a> {
             .retain(|p| seen.insert((p.cluster, p.name)) || p.cluster.is_none());
     }
 
-    fn index_objects(&mut self) {
-        for (i, o) in self.objects.iter().enumerate() {
-            self.by_kind_ns
-                .entry((o.kind, o.namespace))
-                .or_default()
-                .push(i);
-            if o.kind == "ServiceAccount" && o.api_version == "v1" {
-                if let Some(name) = o.name {
-                    self.service_accounts.insert((o.namespace, name), i);
-                    self.sa_namespaces.insert(o.namespace);
-                }
-            }
-            let template = match o.kind {
-                "Pod" => Some(o.node),
-                "CronJob" => o.node.path(&["spec", "jobTemplate", "spec", "template"]),
-                k if WORKLOAD_KINDS.contains(&k) => o.node.path(&["spec", "template"]),
-                _ => None,
-            };
-            let Some(template) = template else { continue };
-            let Some(spec) = template.get("spec").filter(|s| s.as_map().is_some()) else {
-                continue;
-            };
-            let ksa_node = spec
-                .get("serviceAccountName")
-                .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
-                .or_else(|| {
-                    spec.get("serviceAccount")
-                        .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
-                });
-            let ksa = ksa_node.and_then(Node::as_str).unwrap_or("default");
-            self.workloads.push(Workload {
-                object: i,
-                template,
-                spec,
-                ksa,
-                ksa_node,
-            });
-        }
-    }
-
-    fn resolve_policies(
-        &mut self,
-        pending: Vec<(FileId, Node<'a>, Option<PolicyResource>, &'static str)>,
-        config: &Config,
-    ) {
+    pub(super) fn resolve_policies(&mut self, pending: Vec<PendingPolicy<'a>>, config: &Config) {
         let mappings: Vec<(GlobSet, Option<PolicyResource>)> = config
             .iam_policies
             .iter()
@@ -819,171 +599,48 @@ impl<'a> Model<'a> {
             .and_then(|p| p.id.map(str::to_string));
         Some(PolicyResource::Project { id, number })
     }
+}
 
-    fn assign_scopes(&mut self, config: &Config) {
-        let manifest_files: HashSet<FileId> = self.objects.iter().map(|o| o.file).collect();
-        if !config.clusters.is_empty() {
-            for scope in &config.clusters {
-                let Ok(globs) = crate::walk::build_globset(&scope.manifests) else {
-                    continue;
-                };
-                let Some(ci) = self
-                    .clusters
-                    .iter()
-                    .position(|c| cluster_matches(c, &scope.name))
-                else {
-                    continue;
-                };
-                for f in &manifest_files {
-                    if config.glob_matches(&globs, self.file_name(*f)) {
-                        self.scope.entry(*f).or_insert(ci);
-                    }
-                }
-            }
-        } else if self.clusters.len() == 1 {
-            for f in manifest_files {
-                self.scope.insert(f, 0);
-            }
+/// An IAM policy as `get-iam-policy` prints it: `bindings` (each with a
+/// `role` and `members`), `etag`, `version`, `auditConfigs`, and nothing else.
+fn is_policy(n: Node<'_>) -> bool {
+    let mut keys = 0;
+    for (k, _) in n.entries() {
+        match k.text() {
+            Some("bindings" | "etag" | "version" | "auditConfigs") => keys += 1,
+            _ => return false,
         }
     }
-
-    /// The cluster a manifest file belongs to, if known.
-    pub fn cluster_of(&self, file: FileId) -> Option<&Cluster<'a>> {
-        self.scope.get(&file).map(|i| &self.clusters[*i])
+    if keys == 0 {
+        return false;
     }
-
-    /// The cluster scope index of an object, if any.
-    pub fn scope_of(&self, file: FileId) -> Option<usize> {
-        self.scope.get(&file).copied()
-    }
-
-    /// Objects of one kind in one namespace (`""` for cluster-scoped kinds).
-    pub fn objects_in<'s>(
-        &'s self,
-        kind: &'static str,
-        ns: &'a str,
-    ) -> impl Iterator<Item = &'s Object<'a>> + 's {
-        let idx: &'s [usize] = self
-            .by_kind_ns
-            .get(&(kind, ns))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        idx.iter().map(move |i| &self.objects[*i])
-    }
-
-    /// The Namespace object named `name`, if the scan has it.
-    pub fn namespace(&self, name: &str) -> Option<&Object<'a>> {
-        self.objects_in("Namespace", "")
-            .find(|o| o.name == Some(name))
-    }
-
-    pub fn service_account(&self, ns: &str, name: &str) -> Option<&Object<'a>> {
-        self.service_accounts
-            .get(&(ns, name))
-            .map(|i| &self.objects[*i])
-    }
-
-    /// The WI annotation (key node, value node) of a ServiceAccount.
-    pub fn wi_annotation(o: &Object<'a>) -> Option<(Node<'a>, Node<'a>)> {
-        o.metadata()?.get("annotations")?.entry(wi::ANNOTATION)
-    }
-
-    /// ServiceAccounts that carry the Workload Identity annotation, with its key and value nodes.
-    pub fn wi_service_accounts(&self) -> impl Iterator<Item = (&Object<'a>, Node<'a>, Node<'a>)> {
-        self.objects
-            .iter()
-            .filter(|o| o.kind == "ServiceAccount")
-            .filter_map(|o| Model::wi_annotation(o).map(|(k, v)| (o, k, v)))
-    }
-
-    /// Policies whose resource is the GSA `email`.
-    pub fn gsa_policies(&self, email: &str) -> impl Iterator<Item = &Policy<'a>> {
-        self.policies_by_gsa
-            .get(email)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|i| &self.policies[*i])
-    }
-
-    fn index_members(&mut self) {
-        for (pi, p) in self.policies.iter().enumerate() {
-            if let Some(PolicyResource::ServiceAccount(e)) = &p.resource {
-                self.policies_by_gsa.entry(e.clone()).or_default().push(pi);
-            }
-        }
-        for (pi, p) in self.policies.iter().enumerate() {
-            for (bi, b) in p.bindings.iter().enumerate() {
-                for m in &b.members {
-                    let parsed = wi::parse_member(m.as_str().unwrap_or(""));
-                    let key = match &parsed {
-                        wi::Member::Other => continue,
-                        wi::Member::Legacy { ns, ksa, .. }
-                        | wi::Member::Principal { ns, ksa, .. } => Some((ns.clone(), ksa.clone())),
-                        wi::Member::Namespace { ns, .. } => Some((ns.clone(), String::new())),
-                        _ => None,
-                    };
-                    if let Some(key) = key {
-                        self.member_ksas
-                            .entry(key)
-                            .or_default()
-                            .push(self.members.len());
-                    }
-                    self.members.push((pi, bi, *m, parsed));
-                }
-            }
-        }
-    }
-
-    /// All Workload Identity members of every policy.
-    pub fn wi_members(
-        &self,
-    ) -> impl Iterator<Item = (&Policy<'a>, &Binding<'a>, Node<'a>, &wi::Member)> {
-        self.members.iter().map(|(pi, bi, node, m)| {
-            let p = &self.policies[*pi];
-            (p, &p.bindings[*bi], *node, m)
-        })
-    }
-
-    /// The WI members that let pods using `ns/ksa` from `pool` act, in policy order:
-    /// an index lookup, not a scan of every member.
-    pub fn wi_members_covering(
-        &self,
-        pool: Option<&str>,
-        ns: &str,
-        ksa: &str,
-    ) -> Vec<(&Policy<'a>, &Binding<'a>, Node<'a>, &wi::Member)> {
-        let mut idx: Vec<usize> = [ksa, ""]
-            .iter()
-            .filter_map(|k| self.member_ksas.get(&(ns.to_string(), k.to_string())))
-            .flatten()
-            .copied()
-            .collect();
-        idx.sort_unstable();
-        idx.into_iter()
-            .filter(|i| self.members[*i].3.covers(pool, ns, ksa))
-            .map(|i| {
-                let (pi, bi, node, m) = &self.members[i];
-                let p = &self.policies[*pi];
-                (p, &p.bindings[*bi], *node, m)
-            })
-            .collect()
-    }
-
-    /// Is this workload a "WI pod" (SPEC §3 preamble)?
-    pub fn is_wi_workload(&self, w: &Workload<'a>) -> bool {
-        let ns = self.objects[w.object].namespace;
-        self.service_account(ns, w.ksa)
-            .is_some_and(|sa| Self::wi_annotation(sa).is_some())
-            || (!self.member_ksas.is_empty()
-                && (self
-                    .member_ksas
-                    .contains_key(&(ns.to_string(), w.ksa.to_string()))
-                    || self
-                        .member_ksas
-                        .contains_key(&(ns.to_string(), String::new()))))
+    match n.get("bindings") {
+        None => n.get("etag").is_some(),
+        Some(b) if b.is_map() => is_binding(b),
+        Some(b) => b.as_seq().is_some_and(|items| items.iter().all(is_binding)),
     }
 }
+
+fn is_binding(b: Node<'_>) -> bool {
+    b.get("role").and_then(Node::as_string).is_some()
+        && b.get("members")
+            .is_some_and(|m| m.as_string().is_some() || m.is_seq())
+}
+
+/// One entry of `gcloud services list` (or the Service Usage API):
+/// `config.name` and `state`, or `name: projects/N/services/SERVICE`.
+fn is_service(n: Node<'_>) -> bool {
+    n.path(&["config", "name"])
+        .and_then(Node::as_string)
+        .is_some()
+        && n.get("state").is_some()
+        || n.get("name")
+            .and_then(Node::as_string)
+            .is_some_and(|s| s.starts_with("projects/") && s.contains("/services/"))
+}
+
+/// An IAM policy found while classifying, before its resource is known.
+pub(super) type PendingPolicy<'a> = (FileId, Node<'a>, Option<PolicyResource>, &'static str);
 
 pub fn member_nodes(binding: Node<'_>) -> Vec<Node<'_>> {
     match binding.get("members") {
@@ -1034,16 +691,6 @@ pub fn segment_after(link: &str, key: &str) -> Option<String> {
         }
     }
     None
-}
-
-fn cluster_matches(c: &Cluster, name: &str) -> bool {
-    let parts: Vec<&str> = name.split('/').collect();
-    match parts.as_slice() {
-        [n] => c.name == *n,
-        [l, n] => c.name == *n && c.location == Some(*l),
-        [p, l, n] => c.name == *n && c.location == Some(*l) && c.project.as_deref() == Some(*p),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

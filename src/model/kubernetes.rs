@@ -1,0 +1,163 @@
+//! Kubernetes objects: what a document with `apiVersion` and `kind` is, and
+//! the pod templates inside workloads.
+
+use crate::parse::{Entries, Node};
+use crate::source::{FileId, Span};
+
+use super::Model;
+
+#[derive(Debug)]
+pub struct Object<'a> {
+    pub file: FileId,
+    pub node: Node<'a>,
+    pub kind: &'a str,
+    pub api_version: &'a str,
+    pub name: Option<&'a str>,
+    pub namespace: &'a str,
+}
+
+impl<'a> Object<'a> {
+    pub fn metadata(&self) -> Option<Node<'a>> {
+        self.node.get("metadata")
+    }
+    pub fn annotations(&self) -> Entries<'a> {
+        self.metadata()
+            .map(|m| m.map_at("annotations"))
+            .unwrap_or_default()
+    }
+    /// Span of `metadata.name`, or of the object when it has none.
+    pub fn name_span(&self) -> Span {
+        self.node
+            .path(&["metadata", "name"])
+            .map(|n| n.span())
+            .unwrap_or(self.node.span())
+    }
+    pub fn display(&self) -> String {
+        format!(
+            "{} {}/{}",
+            self.kind,
+            self.namespace,
+            self.name.unwrap_or("?")
+        )
+    }
+}
+
+/// A pod template (or a Pod) and the service account it runs as.
+#[derive(Debug)]
+pub struct Workload<'a> {
+    pub object: usize,
+    /// The pod template: a node with `metadata` and `spec` (the Pod itself for kind Pod).
+    pub template: Node<'a>,
+    pub spec: Node<'a>,
+    pub ksa: &'a str,
+    /// `serviceAccountName` value node, when set.
+    pub ksa_node: Option<Node<'a>>,
+}
+
+/// Kinds without a namespace (their `namespace` is empty in the model).
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "CustomResourceDefinition",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+];
+
+const WORKLOAD_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+];
+
+impl<'a> Model<'a> {
+    /// A Kubernetes object (`apiVersion` and `kind`), with `List`s expanded;
+    /// `false` when the document is not one.
+    pub(super) fn classify_object(&mut self, file: FileId, node: Node<'a>, depth: usize) -> bool {
+        let kind = node.get("kind").and_then(Node::as_string);
+        let api_version = node.get("apiVersion").and_then(Node::as_string);
+        let (Some(kind), Some(api_version)) = (kind, api_version) else {
+            return false;
+        };
+        if kind.ends_with("List") {
+            if let Some(items) = node.get("items").and_then(Node::as_seq) {
+                for item in items {
+                    if depth < 3 {
+                        self.classify_object(file, item, depth + 1);
+                    }
+                }
+                return true;
+            }
+        }
+        if api_version.starts_with("kustomize.config.k8s.io") {
+            // A kustomization is read by the renderer, not linted as an object.
+            return true;
+        }
+        let namespace = if CLUSTER_SCOPED.contains(&kind) {
+            ""
+        } else {
+            node.path(&["metadata", "namespace"])
+                .and_then(Node::as_str)
+                .unwrap_or("default")
+        };
+        let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
+        self.objects.push(Object {
+            file,
+            node,
+            kind,
+            api_version,
+            name,
+            namespace,
+        });
+        self.stats.objects += 1;
+        true
+    }
+
+    pub(super) fn index_objects(&mut self) {
+        for (i, o) in self.objects.iter().enumerate() {
+            self.by_kind_ns
+                .entry((o.kind, o.namespace))
+                .or_default()
+                .push(i);
+            if o.kind == "ServiceAccount" && o.api_version == "v1" {
+                if let Some(name) = o.name {
+                    self.service_accounts.insert((o.namespace, name), i);
+                    self.sa_namespaces.insert(o.namespace);
+                }
+            }
+            let template = match o.kind {
+                "Pod" => Some(o.node),
+                "CronJob" => o.node.path(&["spec", "jobTemplate", "spec", "template"]),
+                k if WORKLOAD_KINDS.contains(&k) => o.node.path(&["spec", "template"]),
+                _ => None,
+            };
+            let Some(template) = template else { continue };
+            let Some(spec) = template.get("spec").filter(|s| s.as_map().is_some()) else {
+                continue;
+            };
+            let ksa_node = spec
+                .get("serviceAccountName")
+                .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+                .or_else(|| {
+                    spec.get("serviceAccount")
+                        .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+                });
+            let ksa = ksa_node.and_then(Node::as_str).unwrap_or("default");
+            self.workloads.push(Workload {
+                object: i,
+                template,
+                spec,
+                ksa,
+                ksa_node,
+            });
+        }
+    }
+}
