@@ -48,24 +48,42 @@ pub struct Finding {
     pub severity: Option<Severity>,
     pub related: Vec<Related>,
     pub help: Option<String>,
+    /// The object it is about, when there is one: annotation suppressions
+    /// and baseline fingerprints use it.
+    pub object: Option<usize>,
 }
 
 impl Finding {
-    pub fn new(rule: &str, file: FileId, span: Span, message: impl Into<String>) -> Self {
+    /// A finding at a node's location (`node.loc()`), which may be in another
+    /// file than its object when kustomize assembled the object.
+    pub fn at(rule: &str, at: Location, message: impl Into<String>) -> Self {
         Finding {
             rule: rule.to_string(),
-            at: Location { file, span },
+            at,
             message: message.into(),
             severity: None,
             related: Vec::new(),
             help: None,
+            object: None,
         }
     }
-    pub fn related(mut self, file: FileId, span: Span, message: impl Into<String>) -> Self {
+    /// A finding about a file as a whole (a parse error, a suppression comment).
+    pub fn new(rule: &str, file: FileId, span: Span, message: impl Into<String>) -> Self {
+        Finding::at(rule, Location { file, span }, message)
+    }
+    pub fn related(self, file: FileId, span: Span, message: impl Into<String>) -> Self {
+        self.related_at(Location { file, span }, message)
+    }
+    pub fn related_at(mut self, at: Location, message: impl Into<String>) -> Self {
         self.related.push(Related {
-            at: Location { file, span },
+            at,
             message: message.into(),
         });
+        self
+    }
+    /// The Kubernetes object the finding is about (index into the model's objects).
+    pub fn object(mut self, index: usize) -> Self {
+        self.object = Some(index);
         self
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {

@@ -301,9 +301,9 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         };
         g.chains.push(Chain {
             workload: format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?")),
-            workload_at: model.location(o.file, o.name_span()),
+            workload_at: model.location_at(o.name_loc()),
             ksa: format!("{ns}/{}", w.ksa),
-            ksa_at: ksa_obj.map(|k| model.location(k.file, k.name_span())),
+            ksa_at: ksa_obj.map(|k| model.location_at(k.name_loc())),
             gsa,
             binding_at,
             binding_note,

@@ -10,7 +10,7 @@ use crate::model::{Model, Workload};
 use crate::netpol::parse_cidr;
 use crate::parse::Node;
 use crate::parse::Tree;
-use crate::source::Span;
+use crate::source::Location;
 
 pub const EXCLUDE: &str = "traffic.sidecar.istio.io/excludeOutboundIPRanges";
 pub const INCLUDE: &str = "traffic.sidecar.istio.io/includeOutboundIPRanges";
@@ -20,16 +20,11 @@ pub const INTERCEPTION: &str = "sidecar.istio.io/interceptionMode";
 pub const NATIVE: &str = "sidecar.istio.io/nativeSidecar";
 
 /// Where a setting came from: a file and the node (or the embedded string holding it).
-#[derive(Clone, Copy, Debug)]
-pub struct Origin {
-    pub file: u32,
-    pub span: Span,
-}
 
 #[derive(Clone, Debug)]
 pub struct Setting<T> {
     pub value: T,
-    pub origin: Origin,
+    pub origin: Location,
 }
 
 /// Mesh-wide defaults from IstioOperator and the istio / istio-sidecar-injector ConfigMaps.
@@ -94,7 +89,7 @@ impl Mesh {
     pub fn from_model(model: &Model) -> Mesh {
         let mut mesh = Mesh::default();
         for o in &model.objects {
-            let at = |n: Node<'_>| Origin {
+            let at = |n: Node<'_>| Location {
                 file: o.file,
                 span: n.span(),
             };
@@ -233,7 +228,7 @@ pub struct Sidecar<'a> {
     pub hold: bool,
     pub native: bool,
     /// The annotation (or mesh setting) that decided the exclusion list.
-    pub exclude_at: Option<Origin>,
+    pub exclude_at: Option<Location>,
     pub exclude_node: Option<Node<'a>>,
     pub proxy_config_node: Option<Node<'a>>,
     /// Malformed annotations: (value node, why).
@@ -280,7 +275,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
             }
             (
                 r.ok(),
-                Some(Origin {
+                Some(Location {
                     file: o.file,
                     span: n.span(),
                 }),

@@ -423,6 +423,7 @@ mod tests {
             .enumerate()
             .map(|(i, root)| {
                 let o = Object {
+                    index: i,
                     file: 0,
                     node: root,
                     kind: "NetworkPolicy",

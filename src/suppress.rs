@@ -2,20 +2,22 @@
 //! Kubernetes objects, `# kwi-lint: ignore[RULE] reason` comments on the line
 //! of a node or the line above it, and per-path ignores from the config.
 
+use std::collections::HashMap;
+
 use globset::GlobSet;
 
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::model::Model;
-use crate::parse::Format;
 use crate::source::{FileId, Span};
 
 pub const ANNOTATION_PREFIX: &str = "ignore.kwi-lint.io/";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// Findings whose primary span lies inside this byte range of the file.
-    Object(Span),
+    /// Findings about this object (index into the model's objects), or, for
+    /// findings that name no object, whose primary span lies inside it.
+    Object(usize),
     /// Findings that start on this (1-based) line or the next one.
     Lines(u32),
 }
@@ -39,31 +41,26 @@ pub fn collect(model: &Model) -> Vec<Suppression> {
                 continue;
             };
             out.push(Suppression {
-                file: o.file,
+                file: k.file(),
                 at: k.span(),
                 rules: vec![rule.to_string()],
                 reason: v.as_str().unwrap_or("").trim().to_string(),
-                scope: Scope::Object(o.node.span()),
+                scope: Scope::Object(o.index),
             });
         }
     }
+    // Only real comments count: `# kwi-lint: ignore[…]` inside a string value
+    // (a block scalar, a quoted string) is text, not a suppression.
     for f in &model.files {
-        if Format::from_name(&f.source.name) != Format::Yaml || !f.source.text.contains("kwi-lint:")
-        {
-            continue;
-        }
-        let mut offset = 0usize;
-        for (i, line) in f.source.text.split_inclusive('\n').enumerate() {
-            let start = offset;
-            offset += line.len();
-            let Some(hash) = comment_start(line) else {
-                continue;
-            };
-            let comment = line[hash + 1..].trim();
-            let Some(rest) = comment.strip_prefix("kwi-lint:").map(str::trim_start) else {
-                continue;
-            };
-            let Some(rest) = rest.strip_prefix("ignore[") else {
+        for c in &f.comments {
+            let text = f.source.slice(*c);
+            let Some(rest) = text
+                .strip_prefix('#')
+                .map(str::trim_start)
+                .and_then(|t| t.strip_prefix("kwi-lint:"))
+                .map(str::trim_start)
+                .and_then(|t| t.strip_prefix("ignore["))
+            else {
                 continue;
             };
             let Some(close) = rest.find(']') else {
@@ -75,37 +72,16 @@ pub fn collect(model: &Model) -> Vec<Suppression> {
                 .filter(|r| !r.is_empty())
                 .map(str::to_string)
                 .collect();
-            let end = start + line.trim_end_matches(['\n', '\r']).len();
             out.push(Suppression {
                 file: f.id,
-                at: Span::new(start + hash, end),
+                at: *c,
                 rules,
                 reason: rest[close + 1..].trim().to_string(),
-                scope: Scope::Lines(i as u32 + 1),
+                scope: Scope::Lines(f.source.position(c.start as usize).line),
             });
         }
     }
     out
-}
-
-/// Byte index of a `#` that starts a YAML comment (outside quotes).
-fn comment_start(line: &str) -> Option<usize> {
-    let (mut single, mut double) = (false, false);
-    let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\'' if !double => single = !single,
-            b'"' if !single => double = !double,
-            b'#' if !single
-                && !double
-                && (i == 0 || bytes[i - 1] == b' ' || bytes[i - 1] == b'\t') =>
-            {
-                return Some(i)
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 fn matches(rule_sel: &str, id: &str, name: &str) -> bool {
@@ -141,6 +117,33 @@ pub fn apply(
         })
         .collect();
     let mut used = vec![false; sups.len()];
+    // Suppressions by object and by (file, line): a lookup per finding, not a
+    // scan of every suppression.
+    let mut by_object: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut by_line: HashMap<(FileId, u32), Vec<usize>> = HashMap::new();
+    for (i, s) in sups.iter().enumerate() {
+        match s.scope {
+            Scope::Object(o) => by_object.entry(o).or_default().push(i),
+            Scope::Lines(l) => {
+                by_line.entry((s.file, l)).or_default().push(i);
+                by_line.entry((s.file, l + 1)).or_default().push(i);
+            }
+        }
+    }
+    // Where each object's source text is, for findings that name no object.
+    let mut spans: HashMap<FileId, Vec<(u32, u32, usize)>> = HashMap::new();
+    if !by_object.is_empty() {
+        for o in &model.objects {
+            let s = o.node.span();
+            spans
+                .entry(o.node.file())
+                .or_default()
+                .push((s.start, s.end, o.index));
+        }
+        for v in spans.values_mut() {
+            v.sort_unstable();
+        }
+    }
     let mut kept = Vec::new();
     for (f, sev) in findings {
         let name = name_of(&f.rule);
@@ -150,17 +153,28 @@ pub fn apply(
         }) {
             continue;
         }
-        let line = line_of(&f);
-        let hit = sups.iter().position(|s| {
-            s.file == f.at.file
-                && s.rules.iter().any(|r| matches(r, &f.rule, &name))
-                && match s.scope {
-                    Scope::Object(span) => {
-                        span.start <= f.at.span.start && f.at.span.start <= span.end
-                    }
-                    Scope::Lines(l) => line == l || line == l + 1,
-                }
+        let object = f.object.or_else(|| {
+            if by_object.is_empty() {
+                None
+            } else {
+                spans.get(&f.at.file).and_then(|v| {
+                    let i = v.partition_point(|(start, _, _)| *start <= f.at.span.start);
+                    v[..i]
+                        .last()
+                        .filter(|(_, end, _)| f.at.span.start <= *end)
+                        .map(|(_, _, o)| *o)
+                })
+            }
         });
+        let candidates = object
+            .and_then(|o| by_object.get(&o))
+            .into_iter()
+            .flatten()
+            .chain(by_line.get(&(f.at.file, line_of(&f))).into_iter().flatten());
+        let hit = candidates
+            .copied()
+            .filter(|i| sups[*i].rules.iter().any(|r| matches(r, &f.rule, &name)))
+            .min();
         match hit {
             Some(i) => used[i] = true,
             None => kept.push((f, sev)),
@@ -174,18 +188,5 @@ pub fn apply(
             .filter(|(_, u)| !**u)
             .map(|(i, _)| i)
             .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn comments_outside_quotes_only() {
-        assert_eq!(comment_start("a: 1 # note"), Some(5));
-        assert_eq!(comment_start("a: \"x # y\""), None);
-        assert_eq!(comment_start("# top"), Some(0));
-        assert_eq!(comment_start("url: http://x#frag"), None);
     }
 }

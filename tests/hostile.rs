@@ -72,6 +72,8 @@ fn hostile_files_give_exact_diagnostics() {
             // `yes` is stored as `true` and `0x10` as `16`; `1` stays `1`.
             "KWI006 non-string-keys.yaml:7:5",
             "KWI006 non-string-keys.yaml:9:5",
+            // A suppression comment inside a string value suppresses nothing.
+            "KWI101 suppression-in-string.yaml:11:5",
             "KWI006 wrong-types.yaml:4:9",
             "KWI006 wrong-types.yaml:7:23",
         ]

@@ -8,7 +8,7 @@ use globset::GlobSet;
 
 use crate::config::Config;
 use crate::parse::Node;
-use crate::source::{FileId, Span};
+use crate::source::{FileId, Location};
 
 use super::Model;
 
@@ -30,11 +30,12 @@ impl Cluster<'_> {
             .and_then(Node::as_str)
             .filter(|s| !s.is_empty())
     }
-    pub fn name_span(&self) -> Span {
+    /// Where the name is written (or the object, when it has none).
+    pub fn name_loc(&self) -> Location {
         self.node
             .get("name")
-            .map(|n| n.span())
-            .unwrap_or(self.node.span())
+            .map(|n| n.loc())
+            .unwrap_or(self.node.loc())
     }
 }
 

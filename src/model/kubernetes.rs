@@ -2,12 +2,14 @@
 //! the pod templates inside workloads.
 
 use crate::parse::{Entries, Node};
-use crate::source::{FileId, Span};
+use crate::source::{FileId, Location};
 
 use super::Model;
 
 #[derive(Debug)]
 pub struct Object<'a> {
+    /// Its index in `Model::objects` (findings name their object by it).
+    pub index: usize,
     pub file: FileId,
     pub node: Node<'a>,
     pub kind: &'a str,
@@ -26,11 +28,12 @@ impl<'a> Object<'a> {
             .unwrap_or_default()
     }
     /// Span of `metadata.name`, or of the object when it has none.
-    pub fn name_span(&self) -> Span {
+    /// Where the name is written (or the object, when it has none).
+    pub fn name_loc(&self) -> Location {
         self.node
             .path(&["metadata", "name"])
-            .map(|n| n.span())
-            .unwrap_or(self.node.span())
+            .map(|n| n.loc())
+            .unwrap_or(self.node.loc())
     }
     pub fn display(&self) -> String {
         format!(
@@ -110,6 +113,7 @@ impl<'a> Model<'a> {
         };
         let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
         self.objects.push(Object {
+            index: self.objects.len(),
             file,
             node,
             kind,

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::Config;
 use crate::parse::{Node, ParsedFile};
-use crate::source::{FileId, Span};
+use crate::source::{FileId, Location, Span};
 use crate::wi;
 
 pub use gcloud::*;
@@ -109,6 +109,11 @@ impl<'a> Model<'a> {
 
     pub fn file_name(&self, id: FileId) -> &str {
         &self.files[id as usize].source.name
+    }
+
+    /// `file:line:col` of a location.
+    pub fn location_at(&self, at: Location) -> String {
+        self.location(at.file, at.span)
     }
 
     /// `file:line:col` of the start of `span` in file `id`.

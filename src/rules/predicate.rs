@@ -311,13 +311,13 @@ impl PredicateCheck {
                 .collect(),
         };
         for (key, value) in hits {
-            let span = match p.op {
-                Op::Exists => key.unwrap_or(value).span(),
-                Op::Absent if value == o.node => o.name_span(),
-                Op::Absent => key.unwrap_or(value).span(),
-                _ => value.span(),
+            let at = match p.op {
+                Op::Exists => key.unwrap_or(value).loc(),
+                Op::Absent if value == o.node => o.name_loc(),
+                Op::Absent => key.unwrap_or(value).loc(),
+                _ => value.loc(),
             };
-            let span = if span.is_empty() { o.name_span() } else { span };
+            let at = if at.span.is_empty() { o.name_loc() } else { at };
             let gsa = ksa
                 .and_then(|k| ctx.model.service_account(o.namespace, k))
                 .and_then(Model::wi_annotation)
@@ -332,16 +332,15 @@ impl PredicateCheck {
                     .replace("{ksa}", ksa.unwrap_or(""))
                     .replace("{gsa}", gsa)
             };
-            let mut f = Finding::new(&ctx.rule.id, o.file, span, fill(&self.message));
+            let mut f = Finding::at(&ctx.rule.id, at, fill(&self.message)).object(o.index);
             if let Some(h) = &self.help {
                 f = f.help(fill(h));
             }
             if p.wi_only {
                 if let Some(sa) = ksa.and_then(|k| ctx.model.service_account(o.namespace, k)) {
                     if let Some((key, _)) = Model::wi_annotation(sa) {
-                        f = f.related(
-                            sa.file,
-                            key.span(),
+                        f = f.related_at(
+                            key.loc(),
                             format!("{} is bound to a Google service account here", sa.display()),
                         );
                     }

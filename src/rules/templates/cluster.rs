@@ -1,6 +1,6 @@
 //! KWI3xx: the cluster, its node pools and the project.
 
-use super::{head, key_span, Ctx, Params};
+use super::{head, key_loc, Ctx, Params};
 use crate::finding::{Finding, Severity};
 use crate::model::{Cluster, Model, PolicyResource};
 use crate::parse::Node;
@@ -37,19 +37,15 @@ pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let span = c
             .node
             .get("workloadIdentityConfig")
-            .map(|n| n.span())
-            .unwrap_or_else(|| c.name_span());
+            .map(|n| n.loc())
+            .unwrap_or_else(|| c.name_loc());
         let project = c.project.clone().unwrap_or_else(|| "PROJECT_ID".into());
-        let mut f = Finding::new(
-            &ctx.rule.id,
-            c.file,
-            span,
+        let mut f = Finding::at(&ctx.rule.id, span,
             format!("cluster `{}` has Workload Identity disabled (no workloadIdentityConfig.workloadPool), but {} ServiceAccount(s) use it", c.name, users.len()),
         );
         if let Some((key, _)) = Model::wi_annotation(first) {
-            f = f.related(
-                first.file,
-                key.span(),
+            f = f.related_at(
+                key.loc(),
                 format!("{} expects Workload Identity", first.display()),
             );
         }
@@ -81,10 +77,9 @@ pub fn pool_project(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             }
         };
         out.push(
-            Finding::new(
+            Finding::at(
                 &ctx.rule.id,
-                c.file,
-                node.span(),
+                node.loc(),
                 format!(
                     "workload pool `{pool}` of cluster `{}` is not its project's pool: {why}",
                     c.name
@@ -144,25 +139,21 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let span = wmc
             .and_then(|w| w.get("mode").or_else(|| w.get("nodeMetadata")))
             .or(wmc)
-            .map(|w| w.span())
-            .filter(|s| !s.is_empty())
+            .filter(|w| !w.span().is_empty())
+            .map(|w| w.loc())
             .unwrap_or_else(|| {
                 np.node
                     .get("name")
-                    .map(|n| n.span())
+                    .map(|n| n.loc())
                     .unwrap_or_else(|| head(np.node))
             });
-        let mut f = Finding::new(
-            &ctx.rule.id,
-            np.file,
-            span,
+        let mut f = Finding::at(&ctx.rule.id, span,
             format!("node pool `{}` of cluster `{}` does not run the GKE metadata server (mode {mode}): WI pods there get the node's identity", np.name, c.name),
         );
         for w in landing.iter().take(3) {
             let o = &m.objects[w.object];
-            f = f.related(
-                o.file,
-                o.name_span(),
+            f = f.related_at(
+                o.name_loc(),
                 format!(
                     "{} (Workload Identity) can be scheduled on this pool",
                     o.display()
@@ -195,18 +186,15 @@ pub fn zonal(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             continue;
         }
         let span = loc_node
-            .map(|n| n.span())
-            .unwrap_or_else(|| key_span(c.node, "selfLink"));
+            .map(|n| n.loc())
+            .unwrap_or_else(|| key_loc(c.node, "selfLink"));
         let region = c
             .location
             .and_then(|l| l.rsplit_once('-'))
             .map(|(r, _)| r)
             .unwrap_or("REGION");
         out.push(
-            Finding::new(
-                &ctx.rule.id,
-                c.file,
-                span,
+            Finding::at(&ctx.rule.id, span,
                 format!("cluster `{}` is zonal: during control-plane maintenance the GKE metadata server cannot issue tokens and answers 500", c.name),
             )
             .help(format!("use a regional cluster for workloads that need Workload Identity (e.g. `gcloud container clusters create {} --region={region} --workload-pool=…`)", c.name)),
@@ -237,9 +225,8 @@ pub fn service_enabled(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             .map(str::to_string)
             .or_else(|| s.project_number.clone())
             .unwrap_or_else(|| "PROJECT_ID".into());
-        let f = Finding::new(
+        let f = Finding::at(
             &ctx.rule.id,
-            s.file,
             head(s.node),
             format!("`{service}` is not among the enabled services of project {project}"),
         )
@@ -247,8 +234,8 @@ pub fn service_enabled(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             "gcloud services enable {service} --project={project}"
         ));
         out.push(if s.partial {
-            let span = key_span(s.node, "nextPageToken");
-            Finding::new(&ctx.rule.id, s.file, span, format!("`{service}` is not on this page of enabled services, but the list is partial (nextPageToken): cannot tell whether it is enabled"))
+            let span = key_loc(s.node, "nextPageToken");
+            Finding::at(&ctx.rule.id, span, format!("`{service}` is not on this page of enabled services, but the list is partial (nextPageToken): cannot tell whether it is enabled"))
                 .help(format!("dump the whole list: gcloud services list --enabled --project={project} --format=json"))
                 .severity(Severity::Info)
         } else {
@@ -326,26 +313,21 @@ pub fn service_agent(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                     .is_some_and(|s| s.ends_with("@container-engine-robot.iam.gserviceaccount.com"))
             });
         let f = match wrong {
-            Some(node) => Finding::new(
-                &ctx.rule.id,
-                p.file,
-                node.span(),
+            Some(node) => Finding::at(&ctx.rule.id, node.loc(),
                 format!("the GKE service agent here does not match project number {number}"),
             ),
-            None => Finding::new(
+            None => Finding::at(
                 &ctx.rule.id,
-                p.file,
-                key_span(p.node, "bindings"),
+                key_loc(p.node, "bindings"),
                 format!("project {shown} does not grant {AGENT_ROLE} to its GKE service agent: enabling Workload Identity fails with `DeployPatch failed`"),
             ),
         };
         let f = match project {
-            Some(pr) => f.related(
-                pr.file,
+            Some(pr) => f.related_at(
                 pr.node
                     .get("projectNumber")
                     .or_else(|| pr.node.get("name"))
-                    .map(|n| n.span())
+                    .map(|n| n.loc())
                     .unwrap_or_else(|| head(pr.node)),
                 format!("project number {number}"),
             ),

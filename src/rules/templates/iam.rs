@@ -1,6 +1,6 @@
 //! KWI2xx: IAM bindings that let a KSA act as a GSA.
 
-use super::{head, key_span, Ctx, Params};
+use super::{head, key_loc, Ctx, Params};
 use crate::finding::Finding;
 use crate::model::{Model, PolicyResource};
 use crate::parse::Node;
@@ -95,25 +95,17 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             format!("{project}.svc.id.goog")
         });
         let member = format!("serviceAccount:{help_pool}[{ns}/{ksa}]");
-        let mut f = Finding::new(
-            &ctx.rule.id,
-            o.file,
-            value.span(),
+        let mut f = Finding::at(&ctx.rule.id, value.loc(),
             format!("KSA {ns}/{ksa} is bound to {gsa}, but that GSA's IAM policy grants {} to no member for it", wi::WI_USER_ROLE),
-        );
+        ).object(o.index);
         match best {
-            Some((_, file, node, diffs)) => {
-                f = f.related(
-                    file,
-                    node.span(),
-                    format!("nearest miss: {}", diffs.join("; ")),
-                );
+            Some((_, _, node, diffs)) => {
+                f = f.related_at(node.loc(), format!("nearest miss: {}", diffs.join("; ")));
             }
             None => {
                 let p = policies[0];
-                f = f.related(
-                    p.file,
-                    key_span(p.node, "bindings"),
+                f = f.related_at(
+                    key_loc(p.node, "bindings"),
                     format!("the IAM policy of {gsa} has no Workload Identity member"),
                 );
             }
@@ -133,11 +125,11 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn member_syntax(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     ctx.model
         .wi_members()
-        .filter_map(|(p, _, node, m)| match m {
+        .filter_map(|(_, _, node, m)| match m {
             Member::Malformed(why) => {
                 let raw = node.as_str().unwrap_or("");
                 Some(
-                    Finding::new(&ctx.rule.id, p.file, node.span(), format!("malformed Workload Identity member `{raw}`: {why}"))
+                    Finding::at(&ctx.rule.id, node.loc(), format!("malformed Workload Identity member `{raw}`: {why}"))
                         .help("the member is `serviceAccount:PROJECT_ID.svc.id.goog[NAMESPACE/KSA]` or `principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/PROJECT_ID.svc.id.goog/subject/ns/NAMESPACE/sa/KSA`"),
                 )
             }
@@ -157,22 +149,19 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (p, _, node, m) in model.wi_members() {
+    for (_, _, node, m) in model.wi_members() {
         let Some(pool) = m.pool() else { continue };
         if pools.iter().any(|(cp, ..)| *cp == pool) {
             continue;
         }
         let names: Vec<&str> = pools.iter().map(|(cp, ..)| *cp).collect();
-        let (_, cfile, cnode) = pools[0];
+        let (_, _, cnode) = pools[0];
         let fixed = node.as_str().unwrap_or("").replace(pool, pools[0].0);
         out.push(
-            Finding::new(
-                &ctx.rule.id,
-                p.file,
-                node.span(),
+            Finding::at(&ctx.rule.id, node.loc(),
                 format!("pool `{pool}` is not the workload pool of any scanned cluster ({})", names.join(", ")),
             )
-            .related(cfile, cnode.span(), "the cluster's workload pool")
+            .related_at(cnode.loc(), "the cluster's workload pool")
             .help(format!("grant the member `{fixed}` instead (the pool is the cluster project's, not the GSA's)")),
         );
     }
@@ -206,13 +195,10 @@ pub fn member_unannotated(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             _ => "GSA_EMAIL".into(),
         };
         out.push(
-            Finding::new(
-                &ctx.rule.id,
-                p.file,
-                node.span(),
+            Finding::at(&ctx.rule.id, node.loc(),
                 format!("the binding names KSA {ns}/{ksa}, but that ServiceAccount has no `{}` annotation, so its pods do not act as the GSA", wi::ANNOTATION),
-            )
-            .related(sa.file, sa.name_span(), "the ServiceAccount, without the annotation")
+            ).object(sa.index)
+            .related_at(sa.name_loc(), "the ServiceAccount, without the annotation")
             .help(format!("kubectl annotate serviceaccount {ksa} -n {ns} {}={gsa}", wi::ANNOTATION)),
         );
     }
@@ -244,13 +230,10 @@ pub fn role_on_project(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             let span = if b.role.span().is_empty() {
                 head(p.node)
             } else {
-                b.role.span()
+                b.role.loc()
             };
             out.push(
-                Finding::new(
-                    &ctx.rule.id,
-                    p.file,
-                    span,
+                Finding::at(&ctx.rule.id, span,
                     format!("`{role}` is granted on {level}: its members can act as every service account in it"),
                 )
                 .help(format!(

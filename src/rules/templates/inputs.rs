@@ -1,6 +1,6 @@
 //! KWI0xx: problems with the input files themselves.
 
-use super::{head, key_span, Ctx, Params};
+use super::{head, key_loc, Ctx, Params};
 use crate::finding::{Finding, Severity};
 use crate::parse::ProblemKind;
 
@@ -56,11 +56,8 @@ pub fn policy_resource(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         .iter()
         .filter(|p| p.resource.is_none())
         .map(|p| {
-            let span = if p.node.get("bindings").is_some() { key_span(p.node, "bindings") } else { head(p.node) };
-            Finding::new(
-                &ctx.rule.id,
-                p.file,
-                span,
+            let span = if p.node.get("bindings").is_some() { key_loc(p.node, "bindings") } else { head(p.node) };
+            Finding::at(&ctx.rule.id, span,
                 "cannot tell whose IAM policy this is: rules that need it (KWI201, KWI205, KWI306) skip it",
             )
             .help(

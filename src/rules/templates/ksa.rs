@@ -30,17 +30,19 @@ fn near_miss(k: &str, key: &str, max: usize) -> bool {
 }
 
 /// Every metadata node: objects and the pod templates inside workloads.
-fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(u32, Node<'a>)> {
-    let mut out: Vec<(u32, Node<'a>)> = model
+/// Every metadata node: of each object, and of each pod template, with the
+/// index of its object.
+fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(usize, Node<'a>)> {
+    let mut out: Vec<(usize, Node<'a>)> = model
         .objects
         .iter()
-        .filter_map(|o| Some((o.file, o.metadata()?)))
+        .enumerate()
+        .filter_map(|(i, o)| Some((i, o.metadata()?)))
         .collect();
     for w in &model.workloads {
-        let o = &model.objects[w.object];
-        if o.kind != "Pod" {
+        if model.objects[w.object].kind != "Pod" {
             if let Some(m) = w.template.get("metadata") {
-                out.push((o.file, m));
+                out.push((w.object, m));
             }
         }
     }
@@ -51,19 +53,19 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
     let key = params.str("key").unwrap_or(wi::ANNOTATION);
     let max = params.number("max_distance").unwrap_or(2);
     let mut out = Vec::new();
-    for (file, meta) in metadata_nodes(ctx.model) {
+    for (object, meta) in metadata_nodes(ctx.model) {
         for (k, _) in meta.map_at("annotations") {
             let Some(ks) = k.as_str() else { continue };
             if near_miss(ks, key, max) {
                 out.push(
-                    Finding::new(
+                    Finding::at(
                         &ctx.rule.id,
-                        file,
-                        k.span(),
+                        k.loc(),
                         format!(
                             "annotation `{ks}` looks like a misspelling of `{key}`: GKE ignores it"
                         ),
                     )
+                    .object(object)
                     .help(format!("rename the key to `{key}`")),
                 );
             }
@@ -72,14 +74,14 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             let Some(ks) = k.as_str() else { continue };
             if ks == key || near_miss(ks, key, max) {
                 out.push(
-                    Finding::new(
+                    Finding::at(
                         &ctx.rule.id,
-                        file,
-                        k.span(),
+                        k.loc(),
                         format!(
                             "`{ks}` is a label; GKE reads `{key}` only from metadata.annotations"
                         ),
                     )
+                    .object(object)
                     .help(format!("move it under metadata.annotations as `{key}`")),
                 );
             }
@@ -93,7 +95,7 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     for (o, key, value) in ctx.model.wi_service_accounts() {
         let Some(v) = value.as_str() else {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, key.span(), "the annotation has no value")
+                Finding::at(&ctx.rule.id, key.loc(), "the annotation has no value").object(o.index)
                     .help("set it to the Google service account's email: NAME@PROJECT_ID.iam.gserviceaccount.com"),
             );
             continue;
@@ -135,7 +137,9 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 None,
             ),
         };
-        let mut f = Finding::new(&ctx.rule.id, o.file, value.span(), msg).help(help);
+        let mut f = Finding::at(&ctx.rule.id, value.loc(), msg)
+            .object(o.index)
+            .help(help);
         if let Some(s) = sev {
             f = f.severity(s);
         }
@@ -174,22 +178,21 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 ))
             })
             .min();
-        let mut f = Finding::new(
+        let mut f = Finding::at(
             &ctx.rule.id,
-            o.file,
-            node.span(),
+            node.loc(),
             format!(
                 "{} runs as service account `{}`, which no manifest defines in namespace `{}`",
                 o.display(),
                 w.ksa,
                 o.namespace
             ),
-        );
+        )
+        .object(o.index);
         if let Some((d, name, i)) = nearest {
             let sa = &model.objects[i];
-            f = f.related(
-                sa.file,
-                sa.name_span(),
+            f = f.related_at(
+                sa.name_loc(),
                 format!("namespace `{}` defines `{name}`", o.namespace),
             );
             if d <= 3 {
@@ -217,13 +220,13 @@ pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let (local, domain) = v.split_once('@').unwrap_or(("", ""));
         if domain == "developer.gserviceaccount.com" && local.ends_with("-compute") {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, value.span(), format!("`{v}` is the Compute Engine default service account: it usually holds roles/editor on the whole project"))
+                Finding::at(&ctx.rule.id, value.loc(), format!("`{v}` is the Compute Engine default service account: it usually holds roles/editor on the whole project")).object(o.index)
                     .help("create a dedicated GSA with only the roles this workload needs: `gcloud iam service-accounts create NAME`"),
             );
         }
         if o.name == Some("default") {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, key.span(), format!("the `default` service account of namespace `{}` is bound to a GSA: every pod in the namespace inherits `{v}`", o.namespace))
+                Finding::at(&ctx.rule.id, key.loc(), format!("the `default` service account of namespace `{}` is bound to a GSA: every pod in the namespace inherits `{v}`", o.namespace)).object(o.index)
                     .help("annotate a dedicated ServiceAccount instead and set `serviceAccountName` in the pods that need it"),
             );
         }

@@ -16,18 +16,14 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let o = &model.objects[w.object];
         let span = s
             .exclude_node
-            .map(|n| n.span())
-            .unwrap_or_else(|| o.name_span());
-        let mut f = Finding::new(
-            &ctx.rule.id,
-            o.file,
-            span,
+            .map(|n| n.loc())
+            .unwrap_or_else(|| o.name_loc());
+        let mut f = Finding::at(&ctx.rule.id, span,
             format!("{} uses Workload Identity and its Istio sidecar captures traffic to 169.254.169.254: metadata requests fail until Envoy is ready", o.display()),
-        );
+        ).object(o.index);
         if let (Some(at), None) = (s.exclude_at, s.exclude_node) {
-            f = f.related(
-                at.file,
-                at.span,
+            f = f.related_at(
+                at,
                 "the mesh-wide exclusion list, which does not contain 169.254.169.254",
             );
         }
@@ -59,15 +55,12 @@ pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let o = &model.objects[w.object];
         let span = s
             .proxy_config_node
-            .map(|n| n.span())
-            .unwrap_or_else(|| o.name_span());
+            .map(|n| n.loc())
+            .unwrap_or_else(|| o.name_loc());
         out.push(
-            Finding::new(
-                &ctx.rule.id,
-                o.file,
-                span,
+            Finding::at(&ctx.rule.id, span,
                 format!("{} uses Workload Identity behind an Istio sidecar without holdApplicationUntilProxyStarts: the app can ask for tokens before Envoy runs", o.display()),
-            )
+            ).object(o.index)
             .help(format!(
                 "metadata:\n  annotations:\n    {}: '{{\"holdApplicationUntilProxyStarts\": true}}'\n(or set meshConfig.defaultConfig.holdApplicationUntilProxyStarts: true mesh-wide)",
                 istio::PROXY_CONFIG
@@ -85,7 +78,7 @@ pub fn malformed(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let o = &model.objects[w.object];
         for (node, why) in istio::sidecar(model, w, &mesh).malformed {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, node.span(), format!("malformed Istio annotation on {}: {why}", o.display()))
+                Finding::at(&ctx.rule.id, node.loc(), format!("malformed Istio annotation on {}: {why}", o.display())).object(o.index)
                     .help("CIDR lists are comma-separated (`169.254.169.254/32,10.0.0.0/8`); proxy.istio.io/config is YAML or JSON such as `{\"holdApplicationUntilProxyStarts\": true}`"),
             );
         }

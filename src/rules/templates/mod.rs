@@ -16,7 +16,7 @@ mod types;
 use super::{Ctx, Params};
 use crate::finding::Finding;
 use crate::parse::Node;
-use crate::source::Span;
+use crate::source::{Location, Span};
 
 pub struct Template {
     pub name: &'static str,
@@ -243,16 +243,20 @@ pub fn names() -> Vec<&'static str> {
 
 /// The first character of a node: for findings about a whole document, so
 /// that the snippet does not reprint a 10,000-line dump.
-pub fn head(node: Node<'_>) -> Span {
-    Span::new(
-        node.span().start as usize,
-        (node.span().start + 1).min(node.span().end.max(node.span().start + 1)) as usize,
-    )
+pub fn head(node: Node<'_>) -> Location {
+    let span = node.span();
+    Location {
+        file: node.file(),
+        span: Span::new(
+            span.start as usize,
+            (span.start + 1).min(span.end.max(span.start + 1)) as usize,
+        ),
+    }
 }
 
 /// The key node of `key` in `node`, or the head of `node`.
-pub fn key_span(node: Node<'_>, key: &str) -> Span {
+pub fn key_loc(node: Node<'_>, key: &str) -> Location {
     node.entry(key)
-        .map(|(k, _)| k.span())
+        .map(|(k, _)| k.loc())
         .unwrap_or_else(|| head(node))
 }

@@ -80,9 +80,8 @@ fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
 fn related_policies(mut f: Finding, model: &Model, egress: &PodEgress) -> Finding {
     for p in &egress.policies {
         let po = &model.objects[p.object];
-        f = f.related(
-            p.file,
-            po.name_span(),
+        f = f.related_at(
+            po.name_loc(),
             format!("{} selects this pod for egress", po.display()),
         );
     }
@@ -145,10 +144,10 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if let Some(a) = &assumed {
             msg.push_str(&format!(" ({a})"));
         }
-        let mut f = Finding::new(&ctx.rule.id, o.file, o.name_span(), msg);
+        let mut f = Finding::at(&ctx.rule.id, o.name_loc(), msg).object(o.index);
         let first = blocked[0].any_of[0];
-        if let Some((p, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
-            f = f.related(p.file, r.node.span(), describe_miss(&m, &first));
+        if let Some((_, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
+            f = f.related_at(r.node.loc(), describe_miss(&m, &first));
         }
         f = related_policies(f, model, egress);
         let yaml: Vec<String> = blocked.iter().map(|r| r.any_of[0].egress_yaml()).collect();
@@ -214,16 +213,13 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if reachable {
             return;
         }
-        let mut f = Finding::new(
-            &ctx.rule.id,
-            o.file,
-            o.name_span(),
+        let mut f = Finding::at(&ctx.rule.id, o.name_loc(),
             format!(
                 "{} uses Workload Identity but its NetworkPolicies block DNS (UDP/TCP 53 to kube-dns{}): client libraries cannot resolve metadata.google.internal",
                 o.display(),
                 dns_ip.map(|ip| format!(" at {ip}")).unwrap_or_default()
             ),
-        );
+        ).object(o.index);
         f = related_policies(f, model, egress);
         out.push(f.help(
             "allow DNS in the egress rules:\n- to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n  ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\nor set the env var GCE_METADATA_HOST=169.254.169.254 in the pod",

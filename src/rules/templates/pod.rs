@@ -45,12 +45,12 @@ pub fn metadata_host(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             } else {
                 "pods reach the GKE metadata server only at 169.254.169.254".to_string()
             };
-            let mut f = Finding::new(
+            let mut f = Finding::at(
                 &ctx.rule.id,
-                o.file,
-                value.span(),
+                value.loc(),
                 format!("GCE_METADATA_HOST is `{v}` in {}: {why}", o.display()),
             )
+            .object(o.index)
             .help("set `value: \"169.254.169.254\"`");
             if let Some(s) = severity {
                 f = f.severity(s);
@@ -119,7 +119,7 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             for h in alias.seq_at("hostnames") {
                 if h.as_str() == Some("metadata.google.internal") && ip != METADATA_IP {
                     out.push(
-                        Finding::new(&ctx.rule.id, o.file, h.span(), format!("hostAliases maps metadata.google.internal to `{ip}` in {}: client libraries then miss the metadata server", o.display()))
+                        Finding::at(&ctx.rule.id, h.loc(), format!("hostAliases maps metadata.google.internal to `{ip}` in {}: client libraries then miss the metadata server", o.display())).object(o.index)
                             .help("remove this hostAliases entry (or map it to 169.254.169.254)"),
                     );
                 }
@@ -155,7 +155,7 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             });
         if !ok {
             out.push(
-                Finding::new(&ctx.rule.id, o.file, policy.span(), format!("{} uses `dnsPolicy: None` without the cluster DNS or GCE_METADATA_HOST: metadata.google.internal does not resolve", o.display()))
+                Finding::at(&ctx.rule.id, policy.loc(), format!("{} uses `dnsPolicy: None` without the cluster DNS or GCE_METADATA_HOST: metadata.google.internal does not resolve", o.display())).object(o.index)
                     .help(format!(
                         "add the cluster DNS ({}) to dnsConfig.nameservers, or set env GCE_METADATA_HOST=169.254.169.254",
                         dns_ip.map(|i| i.to_string()).unwrap_or_else(|| "kube-dns ClusterIP".into())
@@ -172,21 +172,14 @@ pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
         let o = &model.objects[w.object];
         for (name, _) in env_vars(w, "GOOGLE_APPLICATION_CREDENTIALS") {
-            let mut f = Finding::new(
-                &ctx.rule.id,
-                o.file,
-                name.span(),
+            let mut f = Finding::at(&ctx.rule.id, name.loc(),
                 format!("{} uses Workload Identity but sets GOOGLE_APPLICATION_CREDENTIALS: the key file overrides Workload Identity", o.display()),
-            );
+            ).object(o.index);
             if let Some((k, _)) = model
                 .service_account(o.namespace, w.ksa)
                 .and_then(Model::wi_annotation)
             {
-                let sa = model
-                    .service_account(o.namespace, w.ksa)
-                    .map(|s| s.file)
-                    .unwrap_or(o.file);
-                f = f.related(sa, k.span(), "the KSA is bound to a GSA here");
+                f = f.related_at(k.loc(), "the KSA is bound to a GSA here");
             }
             out.push(f.help("remove GOOGLE_APPLICATION_CREDENTIALS (and the mounted key) so that client libraries use Workload Identity"));
         }
@@ -216,7 +209,7 @@ pub fn init_waits(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             continue;
         }
         out.push(
-            Finding::new(&ctx.rule.id, o.file, o.name_span(), format!("{} uses Workload Identity and has no init container that waits for the GKE metadata server", o.display()))
+            Finding::at(&ctx.rule.id, o.name_loc(), format!("{} uses Workload Identity and has no init container that waits for the GKE metadata server", o.display())).object(o.index)
                 .help("add an init container such as:\n- name: wait-for-metadata\n  image: gcr.io/google.com/cloudsdktool/cloud-sdk:alpine\n  command: [sh, -c, \"curl -sS -H 'Metadata-Flavor: Google' 'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token' --retry 30 --retry-connrefused --retry-max-time 60 --connect-timeout 3 --fail --retry-all-errors > /dev/null\"]"),
         );
     }

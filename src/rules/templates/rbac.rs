@@ -89,21 +89,17 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .iter()
             .map(|r| (wi::edit_distance(r.name.unwrap_or(""), name), *r))
             .min_by_key(|(d, _)| *d);
-        let mut f = Finding::new(
-            &ctx.rule.id,
-            o.file,
-            name_node.span(),
+        let mut f = Finding::at(&ctx.rule.id, name_node.loc(),
             format!(
                 "{} refers to {kind} `{name}`, which the scan does not define in {scope} (it defines {} {kind}(s) there{})",
                 o.display(),
                 candidates.len(),
                 if kind == "ClusterRole" { "; built-in ClusterRoles are known" } else { "" }
             ),
-        );
+        ).object(o.index);
         if let Some((d, r)) = near {
-            f = f.related(
-                r.file,
-                r.name_span(),
+            f = f.related_at(
+                r.name_loc(),
                 format!("{kind} `{}` is defined here", r.name.unwrap_or("")),
             );
             if d <= 3 {
@@ -132,9 +128,13 @@ pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             let kind = s.get("kind").and_then(Node::as_str).unwrap_or("");
             let name_node = s.get("name");
             let name = name_node.and_then(Node::as_str).unwrap_or("");
-            let at = name_node.map(|n| n.span()).unwrap_or(s.span());
+            let at = name_node.map(|n| n.loc()).unwrap_or(s.loc());
             let mut report = |span, msg: String, help: String| {
-                out.push(Finding::new(&ctx.rule.id, o.file, span, msg).help(help));
+                out.push(
+                    Finding::at(&ctx.rule.id, span, msg)
+                        .object(o.index)
+                        .help(help),
+                );
             };
             match kind {
                 "ServiceAccount" if name.contains('@') => report(
@@ -151,7 +151,7 @@ pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                         && o.kind == "ClusterRoleBinding" =>
                 {
                     report(
-                        s.span(),
+                        s.loc(),
                         format!("ServiceAccount subject `{name}` has no namespace"),
                         "add `namespace:` (the ServiceAccount's namespace)".into(),
                     )
@@ -175,7 +175,7 @@ pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                         api.filter(|a| a.as_str() != Some("rbac.authorization.k8s.io"))
                     {
                         report(
-                            api.span(),
+                            api.loc(),
                             format!(
                                 "{kind} subject `{name}` has `apiGroup: {}`; the API refuses any group but rbac.authorization.k8s.io",
                                 api.as_str().unwrap_or("")

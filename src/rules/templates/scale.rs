@@ -30,18 +30,15 @@ pub fn service_account_count(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let scope_name = scope
             .map(|c| format!("cluster `{}`", model.clusters[c].name))
             .unwrap_or_else(|| "the scanned manifests".into());
-        let mut f = Finding::new(
-            &ctx.rule.id,
-            first_over.file,
-            first_over.name_span(),
+        let mut f = Finding::at(&ctx.rule.id, first_over.name_loc(),
             format!(
                 "{} ServiceAccounts in {scope_name} (limit {limit}): the gke-metadata-server DaemonSet's memory grows with them and it gets OOM-killed",
                 sas.len()
             ),
-        );
+        ).object(first_over.index);
         if let Some(c) = scope {
             let c = &model.clusters[c];
-            f = f.related(c.file, c.name_span(), "the cluster");
+            f = f.related_at(c.name_loc(), "the cluster");
         }
         out.push(f.help("delete unused ServiceAccounts, or split workloads across clusters; raise `thresholds.service_accounts_per_cluster` if you have measured the headroom"));
     }
@@ -86,15 +83,12 @@ pub fn metadata_server_pods(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             _ => continue,
         };
         out.push(
-            Finding::new(
-                &ctx.rule.id,
-                o.file,
-                node.span(),
+            Finding::at(&ctx.rule.id, node.loc(),
                 format!(
                     "{} {what}: while it restarts, Workload Identity pods on that node get no tokens (the scan has {ksas} ServiceAccounts; memory grows with them)",
                     o.name.unwrap_or("gke-metadata-server")
                 ),
-            )
+            ).object(o.index)
             .help("check `kubectl -n kube-system logs POD --previous`; reduce the number of ServiceAccounts (KWI801) or contact support if the count is low"),
         );
     }

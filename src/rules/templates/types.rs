@@ -18,18 +18,18 @@ fn not_string(n: Node<'_>) -> Option<&'static str> {
     }
 }
 
-fn check_meta(ctx: &Ctx, file: u32, meta: Node<'_>, what: &str, out: &mut Vec<Finding>) {
+fn check_meta(ctx: &Ctx, object: usize, meta: Node<'_>, what: &str, out: &mut Vec<Finding>) {
     for key in ["name", "namespace", "generateName"] {
         if let Some(v) = meta.get(key) {
             if let Some(kind) = not_string(v) {
                 let text = v.as_str().unwrap_or("");
                 out.push(
-                    Finding::new(
+                    Finding::at(
                         &ctx.rule.id,
-                        file,
-                        v.span(),
+                        v.loc(),
                         format!("{what} metadata.{key} is {kind}; Kubernetes expects a string"),
                     )
+                    .object(object)
                     .help(format!("quote it: `{key}: \"{text}\"`")),
                 );
             }
@@ -44,12 +44,9 @@ fn check_meta(ctx: &Ctx, file: u32, meta: Node<'_>, what: &str, out: &mut Vec<Fi
                 if renamed != raw {
                     let kind = k.scalar().map_or("a number", |s| s.describe());
                     out.push(
-                        Finding::new(
-                            &ctx.rule.id,
-                            file,
-                            k.span(),
+                        Finding::at(&ctx.rule.id, k.loc(),
                             format!("the key `{raw}` of metadata.{map} is {kind}: Kubernetes stores it as `{renamed}`"),
-                        )
+                        ).object(object)
                         .severity(Severity::Warning)
                         .help(format!("quote the key: `\"{raw}\": …`")),
                     );
@@ -59,7 +56,7 @@ fn check_meta(ctx: &Ctx, file: u32, meta: Node<'_>, what: &str, out: &mut Vec<Fi
                 let key = k.as_str().unwrap_or("?");
                 let text = v.as_str().unwrap_or("…");
                 out.push(
-                    Finding::new(&ctx.rule.id, file, v.span(), format!("the value of {map} `{key}` is {kind}; Kubernetes rejects the object (values are strings)"))
+                    Finding::at(&ctx.rule.id, v.loc(), format!("the value of {map} `{key}` is {kind}; Kubernetes rejects the object (values are strings)")).object(object)
                         .help(format!("quote it: `{key}: \"{text}\"`")),
                 );
             }
@@ -70,31 +67,31 @@ fn check_meta(ctx: &Ctx, file: u32, meta: Node<'_>, what: &str, out: &mut Vec<Fi
 pub fn string_fields(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for o in &model.objects {
+    for (i, o) in model.objects.iter().enumerate() {
         if let Some(meta) = o.metadata() {
-            check_meta(ctx, o.file, meta, o.kind, &mut out);
+            check_meta(ctx, i, meta, o.kind, &mut out);
         }
     }
     for w in &model.workloads {
         let o = &model.objects[w.object];
         if o.kind != "Pod" {
             if let Some(meta) = w.template.get("metadata") {
-                check_meta(ctx, o.file, meta, "the pod template's", &mut out);
+                check_meta(ctx, w.object, meta, "the pod template's", &mut out);
             }
         }
         for key in ["serviceAccountName", "serviceAccount"] {
             if let Some(v) = w.spec.get(key) {
                 if let Some(kind) = not_string(v) {
                     out.push(
-                        Finding::new(
+                        Finding::at(
                             &ctx.rule.id,
-                            o.file,
-                            v.span(),
+                            v.loc(),
                             format!(
                                 "{} spec.{key} is {kind}; Kubernetes expects a string",
                                 o.display()
                             ),
                         )
+                        .object(o.index)
                         .help(format!(
                             "quote it: `{key}: \"{}\"`",
                             v.as_str().unwrap_or("")
