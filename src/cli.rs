@@ -187,6 +187,21 @@ pub enum Command {
         #[command(flatten)]
         scan: ScanArgs,
     },
+    /// How the scan was understood: each scope (a kustomization root, or the
+    /// files in none), the cluster it runs on, and its objects as rendered.
+    Scopes {
+        /// List every object of each scope.
+        #[arg(long)]
+        objects: bool,
+        /// Print every object as kwi-lint rendered it (YAML), to compare with `kubectl kustomize`.
+        #[arg(long)]
+        rendered: bool,
+        /// Output format (json: version 1).
+        #[arg(long, value_enum, default_value = "text")]
+        format: AnswerFormat,
+        #[command(flatten)]
+        scan: ScanArgs,
+    },
     /// The identity chain of every Workload Identity pod: workload → KSA → GSA → project roles.
     Graph {
         /// Output format.
@@ -384,6 +399,22 @@ pub fn main() -> i32 {
             );
             0
         }),
+        Some(Command::Scopes {
+            objects,
+            rendered,
+            format,
+            scan,
+        }) => with_scan(&scan, |model, _| {
+            print!(
+                "{}",
+                match format {
+                    _ if rendered => crate::commands::scopes::yaml(model),
+                    AnswerFormat::Text => crate::commands::scopes::text(model, objects),
+                    AnswerFormat::Json => crate::commands::scopes::json(model, objects),
+                }
+            );
+            0
+        }),
         Some(Command::ExplainError { files }) => explain_error(&files),
         None => lint(cli.lint),
     }
@@ -450,8 +481,9 @@ fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i
         exclude: scan.exclude.clone(),
         no_ignore: scan.no_ignore,
     };
-    let files = crate::load_files(&opts, &config);
-    let broken: Vec<&str> = files
+    let scan = crate::load(&opts, &config);
+    let broken: Vec<&str> = scan
+        .files
         .iter()
         .filter(|f| {
             f.problems
@@ -467,10 +499,10 @@ fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i
             broken[0]
         );
     }
-    let model = crate::model::Model::build(&files, &config);
+    let model = scan.model(&config);
     let code = f(&model, &config);
     drop(model);
-    std::mem::forget(files);
+    std::mem::forget(scan);
     code
 }
 
@@ -617,13 +649,13 @@ fn lint(args: LintArgs) -> i32 {
         );
         return 0;
     }
-    let (files, outcome) = pool.install(|| {
-        let files = crate::load_files(&opts, &config);
-        let outcome = crate::lint_files(&files, &active, &config, started);
-        (files, outcome)
+    let (scan, outcome) = pool.install(|| {
+        let scan = crate::load(&opts, &config);
+        let outcome = crate::lint_files(&scan, &active, &config, started);
+        (scan, outcome)
     });
     // The process ends after printing: freeing every node one by one would only cost time.
-    std::mem::forget(files);
+    std::mem::forget(scan);
     let mut outcome = outcome;
     if let Some(only) = &report_only {
         outcome

@@ -93,7 +93,8 @@ pub fn requirements(model: &Model, w: &Workload, config: &Config) -> Vec<Require
         .spec
         .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])
         .and_then(Node::as_str);
-    let Some(ci) = model.scope_of(o.file) else {
+    let clusters = model.clusters_for(o);
+    if clusters.is_empty() {
         let version = config
             .assume
             .gke_version
@@ -125,36 +126,46 @@ pub fn requirements(model: &Model, w: &Workload, config: &Config) -> Vec<Require
                 ),
             },
         }];
-    };
-    let c = &model.clusters[ci];
-    let dp = is_dataplane_v2(c);
+    }
     let mut reqs: Vec<Requirement> = Vec::new();
     let mut add =
-        |ep: Endpoint, pool: Option<&str>| match reqs.iter_mut().find(|r| r.any_of == [ep]) {
-            Some(r) => r.pools.extend(pool.map(str::to_string)),
+        |ep: Endpoint, pool: Option<String>| match reqs.iter_mut().find(|r| r.any_of == [ep]) {
+            Some(r) => r.pools.extend(pool),
             None => reqs.push(Requirement {
                 any_of: vec![ep],
-                pools: pool.map(str::to_string).into_iter().collect(),
+                pools: pool.into_iter().collect(),
                 assumption: None,
             }),
         };
-    let pools: Vec<_> = model
-        .node_pools
-        .iter()
-        .filter(|p| p.cluster == Some(ci))
-        .filter(|p| selector.is_none_or(|s| s == p.name))
-        .collect();
-    if pools.is_empty() {
-        add(Endpoint::for_cluster(node_version(c), dp), None);
-    }
-    for p in pools {
-        let v = p
-            .node
-            .get("version")
-            .and_then(Node::as_str)
-            .and_then(GkeVersion::parse)
-            .or_else(|| node_version(c));
-        add(Endpoint::for_cluster(v, dp), Some(p.name));
+    // With several clusters the pod could run on, pools are named with theirs.
+    let several = clusters.len() > 1;
+    for &ci in clusters {
+        let c = &model.clusters[ci];
+        let dp = is_dataplane_v2(c);
+        let pools: Vec<_> = model
+            .node_pools
+            .iter()
+            .filter(|p| p.cluster == Some(ci))
+            .filter(|p| selector.is_none_or(|s| s == p.name))
+            .collect();
+        if pools.is_empty() {
+            let name = several.then(|| format!("cluster {}", c.name));
+            add(Endpoint::for_cluster(node_version(c), dp), name);
+        }
+        for p in pools {
+            let v = p
+                .node
+                .get("version")
+                .and_then(Node::as_str)
+                .and_then(GkeVersion::parse)
+                .or_else(|| node_version(c));
+            let name = if several {
+                format!("{} (cluster {})", p.name, c.name)
+            } else {
+                p.name.to_string()
+            };
+            add(Endpoint::for_cluster(v, dp), Some(name));
+        }
     }
     reqs
 }

@@ -180,7 +180,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
     // (KWI101) or on the workload instead of its KSA (KWI103).
     let meant = |w: &crate::model::Workload| {
         let o = &model.objects[w.object];
-        let ksa = model.service_account(o.namespace, w.ksa);
+        let ksa = model.service_account_of(o, w.ksa);
         inside(o.file, o.node.span())
             .into_iter()
             .chain(
@@ -197,9 +197,9 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         let o = &model.objects[w.object];
         let ns = o.namespace;
         let pool = model
-            .cluster_of(o.file)
+            .cluster_of(o)
             .and_then(|c| c.pool().map(str::to_string));
-        let ksa_obj = model.service_account(ns, w.ksa);
+        let ksa_obj = model.service_account_of(o, w.ksa);
         let gsa = ksa_obj
             .and_then(Model::wi_annotation)
             .and_then(|(_, v)| v.as_str())

@@ -251,7 +251,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
     let o = &model.objects[w.object];
     let metadata_ip: IpAddr = IpAddr::from([169, 254, 169, 254]);
     let ns = model
-        .namespace(o.namespace)
+        .namespace_of(o)
         .and_then(|n| n.node.path(&["metadata", "labels"]));
     let ns_label = |k: &str| ns.and_then(|l| l.get(k)).and_then(Node::as_str);
     let pod_inject = label(w, INJECT)

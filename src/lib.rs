@@ -5,6 +5,7 @@
 pub mod authz;
 pub mod builtin;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod errors;
 pub mod finding;
@@ -63,6 +64,77 @@ impl Outcome {
     }
 }
 
+/// What a run reads: the parsed files and the kustomizations rendered from them.
+pub struct Scan {
+    pub files: Vec<ParsedFile>,
+    pub rendering: model::kustomize::Rendering,
+}
+
+impl Scan {
+    /// Renders the kustomizations among `files`.
+    pub fn new(files: Vec<ParsedFile>) -> Scan {
+        let rendering = model::kustomize::render(&files);
+        Scan { files, rendering }
+    }
+
+    pub fn model(&self, config: &Config) -> model::Model<'_> {
+        model::Model::build(&self.files, &self.rendering, config)
+    }
+}
+
+/// Reads one file into the file table (id = its index).
+fn read_file(
+    id: u32,
+    path: &std::path::Path,
+    display: String,
+    helm_chart: bool,
+    limits: &parse::Limits,
+) -> ParsedFile {
+    let mut f = match std::fs::metadata(path) {
+        Ok(m) if m.len() > limits.max_file_size => {
+            ParsedFile::too_large(id, display, m.len(), limits.max_file_size)
+        }
+        _ => match std::fs::read(path) {
+            Ok(bytes) => {
+                let format = Format::from_name(&display);
+                parse::parse_bytes(id, display, bytes, format, helm_chart, limits)
+            }
+            Err(e) => parse::unreadable(id, display, format!("cannot read file: {e}")),
+        },
+    };
+    f.path = Some(path.to_path_buf());
+    f
+}
+
+/// Reads, parses and renders every input: files in parallel, in a stable
+/// order, then the files kustomizations refer to that the walk did not
+/// reach (a base outside the scanned folder, an excluded patch).
+pub fn load(opts: &LintOptions, config: &Config) -> Scan {
+    let mut files = load_files(opts, config);
+    loop {
+        let missing = model::kustomize::missing_files(&files);
+        if missing.is_empty() {
+            break;
+        }
+        let start = files.len() as u32;
+        let more: Vec<ParsedFile> = missing
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                read_file(
+                    start + i as u32,
+                    p,
+                    walk::display_path(p),
+                    false,
+                    &config.limits,
+                )
+            })
+            .collect();
+        files.extend(more);
+    }
+    Scan::new(files)
+}
+
 /// Reads and parses every input, in parallel, in a stable order.
 pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
     let mut excludes = config.exclude.clone();
@@ -85,33 +157,7 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
     let mut files: Vec<ParsedFile> = candidates
         .par_iter()
         .enumerate()
-        .map(|(i, c)| {
-            let id = i as u32;
-            match std::fs::metadata(&c.path) {
-                Ok(m) if m.len() > limits.max_file_size => {
-                    return ParsedFile::too_large(
-                        id,
-                        c.display.clone(),
-                        m.len(),
-                        limits.max_file_size,
-                    );
-                }
-                _ => {}
-            }
-            match std::fs::read(&c.path) {
-                Ok(bytes) => parse::parse_bytes(
-                    id,
-                    c.display.clone(),
-                    bytes,
-                    Format::from_name(&c.display),
-                    c.helm_chart,
-                    limits,
-                ),
-                Err(e) => {
-                    parse::unreadable(id, c.display.clone(), format!("cannot read file: {e}"))
-                }
-            }
-        })
+        .map(|(i, c)| read_file(i as u32, &c.path, c.display.clone(), c.helm_chart, limits))
         .collect();
     for e in errors {
         let id = files.len() as u32;
@@ -144,7 +190,11 @@ pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<
     let files = &model.files;
     let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
     let sups = suppress::collect(model);
-    let raw = rules::run(&main, model, config, &sups, &[]);
+    let mut raw = rules::run(&main, model, config, &sups, &[]);
+    // A base rendered into two overlays yields the same finding twice on one
+    // source node: report it once.
+    let mut seen = std::collections::HashSet::new();
+    raw.retain(|(f, _)| seen.insert((f.rule.clone(), f.at, f.message.clone())));
     let applied = suppress::apply(
         raw,
         &sups,
@@ -174,12 +224,13 @@ pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<
 
 /// Lints already parsed files.
 pub fn lint_files(
-    files: &[ParsedFile],
+    scan: &Scan,
     rules: &[Rule],
     config: &Config,
     started: std::time::Instant,
 ) -> Outcome {
-    let model = model::Model::build(files, config);
+    let files = &scan.files;
+    let model = scan.model(config);
     let findings = lint_model(&model, rules, config);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let notes = model
@@ -262,7 +313,8 @@ pub fn fuzz_one(data: &[u8]) {
         }
         all
     });
-    let out = lint_files(&files, all, &config, std::time::Instant::now());
+    let scan = Scan::new(files);
+    let out = lint_files(&scan, all, &config, std::time::Instant::now());
     let _ = report::human::render(&out.findings, &out.summary, false);
     let _ = report::json::render(&out.findings, &out.summary);
     let _ = report::sarif::render(&out.findings, &out.summary, all);

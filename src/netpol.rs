@@ -424,6 +424,7 @@ mod tests {
             .map(|(i, root)| {
                 let o = Object {
                     index: i,
+                    scope: 0,
                     file: 0,
                     node: root,
                     kind: "NetworkPolicy",

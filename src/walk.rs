@@ -47,6 +47,28 @@ pub fn build_globset(globs: &[String]) -> Result<GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
+/// `a/b/../c/./d` → `a/c/d`, without touching the file system (`..` at the
+/// start stays).
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if out
+                    .components()
+                    .next_back()
+                    .is_some_and(|l| matches!(l, Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Path as shown in output: relative to the working directory when below it.
 pub fn display_path(path: &Path) -> String {
     static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
@@ -77,6 +99,8 @@ fn has_lint_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        // kustomize's third file name has no extension.
+        || path.file_name().is_some_and(|n| n == "Kustomization")
 }
 
 /// Collects the files to lint, sorted by display path, and the paths that

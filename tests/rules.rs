@@ -23,8 +23,8 @@ fn lint(dir: &Path, rule: &str) -> Vec<String> {
         paths: vec![dir.to_path_buf()],
         ..LintOptions::default()
     };
-    let files = kwi_lint::load_files(&opts, &config);
-    let out = kwi_lint::lint_files(&files, &active, &config, Instant::now());
+    let scan = kwi_lint::load(&opts, &config);
+    let out = kwi_lint::lint_files(&scan, &active, &config, Instant::now());
     let prefix = format!("{}/", dir.display());
     out.findings
         .iter()

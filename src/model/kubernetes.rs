@@ -10,6 +10,8 @@ use super::Model;
 pub struct Object<'a> {
     /// Its index in `Model::objects` (findings name their object by it).
     pub index: usize,
+    /// Its scope (index into `Model::scopes`): what is deployed with it.
+    pub scope: usize,
     pub file: FileId,
     pub node: Node<'a>,
     pub kind: &'a str,
@@ -84,7 +86,13 @@ const WORKLOAD_KINDS: &[&str] = &[
 impl<'a> Model<'a> {
     /// A Kubernetes object (`apiVersion` and `kind`), with `List`s expanded;
     /// `false` when the document is not one.
-    pub(super) fn classify_object(&mut self, file: FileId, node: Node<'a>, depth: usize) -> bool {
+    pub(super) fn classify_object(
+        &mut self,
+        file: FileId,
+        node: Node<'a>,
+        scope: usize,
+        depth: usize,
+    ) -> bool {
         let kind = node.get("kind").and_then(Node::as_string);
         let api_version = node.get("apiVersion").and_then(Node::as_string);
         let (Some(kind), Some(api_version)) = (kind, api_version) else {
@@ -94,7 +102,7 @@ impl<'a> Model<'a> {
             if let Some(items) = node.get("items").and_then(Node::as_seq) {
                 for item in items {
                     if depth < 3 {
-                        self.classify_object(file, item, depth + 1);
+                        self.classify_object(file, item, scope, depth + 1);
                     }
                 }
                 return true;
@@ -114,6 +122,7 @@ impl<'a> Model<'a> {
         let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
         self.objects.push(Object {
             index: self.objects.len(),
+            scope,
             file,
             node,
             kind,
@@ -133,7 +142,10 @@ impl<'a> Model<'a> {
                 .push(i);
             if o.kind == "ServiceAccount" && o.api_version == "v1" {
                 if let Some(name) = o.name {
-                    self.service_accounts.insert((o.namespace, name), i);
+                    self.service_accounts
+                        .entry((o.namespace, name))
+                        .or_default()
+                        .push(i);
                     self.sa_namespaces.insert(o.namespace);
                 }
             }

@@ -5,6 +5,8 @@
 
 mod gcloud;
 mod kubernetes;
+pub mod kustomize;
+mod scopes;
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,6 +17,7 @@ use crate::wi;
 
 pub use gcloud::*;
 pub use kubernetes::*;
+pub use scopes::{cluster_matches, Scope, DEFAULT_SCOPE};
 
 /// Counts of what was recognised, for the summary line.
 #[derive(Debug, Default, Clone)]
@@ -29,8 +32,9 @@ pub struct Model<'a> {
     pub files: Vec<&'a ParsedFile>,
     pub objects: Vec<Object<'a>>,
     pub workloads: Vec<Workload<'a>>,
-    /// (namespace, name) → index into `objects`, for ServiceAccounts.
-    pub service_accounts: HashMap<(&'a str, &'a str), usize>,
+    /// (namespace, name) → indexes into `objects`, for ServiceAccounts (one
+    /// per scope that renders it).
+    pub service_accounts: HashMap<(&'a str, &'a str), Vec<usize>>,
     pub sa_namespaces: HashSet<&'a str>,
     /// (kind, namespace) → indexes into `objects`, in scan order.
     pub by_kind_ns: HashMap<(&'a str, &'a str), Vec<usize>>,
@@ -52,23 +56,47 @@ pub struct Model<'a> {
     /// Whether each file is one kwi-lint judges: it holds a Kubernetes
     /// object or a dump shape it knows (or, when broken, looks like one).
     pub ours: Vec<bool>,
-    /// Cluster scope of each file with manifests (index into `clusters`).
-    pub scope: HashMap<FileId, usize>,
+    /// What is deployed together: the default scope, then each kustomization root.
+    pub scopes: Vec<Scope>,
+    /// Files of the default scope mapped to a cluster by `clusters:`.
+    pub file_clusters: HashMap<FileId, usize>,
+    /// 0..clusters.len(): the clusters an unmapped object could run on.
+    pub all_clusters: Vec<usize>,
+    /// Entries of kustomizations that could not be evaluated (KWI007).
+    pub kustomize_notes: &'a [kustomize::Note],
     pub stats: Stats,
 }
 
 impl<'a> Model<'a> {
-    pub fn build(files: &'a [ParsedFile], config: &Config) -> Model<'a> {
+    pub fn build(
+        files: &'a [ParsedFile],
+        rendering: &'a kustomize::Rendering,
+        config: &Config,
+    ) -> Model<'a> {
         let mut m = Model {
             files: files.iter().collect(),
+            kustomize_notes: &rendering.notes,
             ..Model::default()
         };
+        m.scopes.push(Scope {
+            name: "default".into(),
+            root: None,
+            clusters: Vec::new(),
+            bound_by: None,
+            unevaluated: Vec::new(),
+        });
         let mut pending_policies = Vec::new();
         m.ours = vec![false; files.len()];
         for f in files {
+            if rendering.consumed.contains(&f.id) || rendering.unused.contains(&f.id) {
+                // Read by a kustomization (linted as rendered, below), or in a
+                // kustomization's folder without being read (never deployed).
+                m.ours[f.id as usize] = true;
+                continue;
+            }
             for root in f.roots() {
                 // A `.json` file that only parsed as YAML counts only for its objects.
-                let ours = m.classify_object(f.id, root, 0)
+                let ours = m.classify_object(f.id, root, DEFAULT_SCOPE, 0)
                     || !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0);
                 if ours {
                     m.ours[f.id as usize] = true;
@@ -80,11 +108,25 @@ impl<'a> Model<'a> {
                 m.ours[f.id as usize] = true;
             }
         }
+        for (tree, root) in rendering.trees.iter().zip(&rendering.roots) {
+            m.scopes.push(Scope {
+                name: root.dir.clone(),
+                root: Some(root.file),
+                clusters: Vec::new(),
+                bound_by: None,
+                unevaluated: root.unevaluated.clone(),
+            });
+            let scope = m.scopes.len() - 1;
+            for obj in tree.roots() {
+                m.classify_object(obj.file(), obj, scope, 0);
+            }
+        }
         m.index_objects();
         m.link_node_pools();
         m.resolve_policies(pending_policies, config);
         m.index_members();
-        m.assign_scopes(config);
+        m.all_clusters = (0..m.clusters.len()).collect();
+        m.bind_scopes(config);
         m
     }
 
@@ -123,43 +165,6 @@ impl<'a> Model<'a> {
         format!("{}:{}:{}", src.name, p.line, p.column)
     }
 
-    fn assign_scopes(&mut self, config: &Config) {
-        let manifest_files: HashSet<FileId> = self.objects.iter().map(|o| o.file).collect();
-        if !config.clusters.is_empty() {
-            for scope in &config.clusters {
-                let Ok(globs) = crate::walk::build_globset(&scope.manifests) else {
-                    continue;
-                };
-                let Some(ci) = self
-                    .clusters
-                    .iter()
-                    .position(|c| cluster_matches(c, &scope.name))
-                else {
-                    continue;
-                };
-                for f in &manifest_files {
-                    if config.glob_matches(&globs, self.file_name(*f)) {
-                        self.scope.entry(*f).or_insert(ci);
-                    }
-                }
-            }
-        } else if self.clusters.len() == 1 {
-            for f in manifest_files {
-                self.scope.insert(f, 0);
-            }
-        }
-    }
-
-    /// The cluster a manifest file belongs to, if known.
-    pub fn cluster_of(&self, file: FileId) -> Option<&Cluster<'a>> {
-        self.scope.get(&file).map(|i| &self.clusters[*i])
-    }
-
-    /// The cluster scope index of an object, if any.
-    pub fn scope_of(&self, file: FileId) -> Option<usize> {
-        self.scope.get(&file).copied()
-    }
-
     /// Objects of one kind in one namespace (`""` for cluster-scoped kinds).
     pub fn objects_in<'s>(
         &'s self,
@@ -174,16 +179,44 @@ impl<'a> Model<'a> {
         idx.iter().map(move |i| &self.objects[*i])
     }
 
-    /// The Namespace object named `name`, if the scan has it.
-    pub fn namespace(&self, name: &str) -> Option<&Object<'a>> {
-        self.objects_in("Namespace", "")
-            .find(|o| o.name == Some(name))
+    /// The Namespace object `of` runs in, among those deployed with it
+    /// (its scope's first).
+    pub fn namespace_of(&self, of: &Object<'a>) -> Option<&Object<'a>> {
+        let found: Vec<&Object<'a>> = self
+            .objects_in("Namespace", "")
+            .filter(|o| o.name == Some(of.namespace))
+            .filter(|o| self.together(of, o))
+            .collect();
+        found
+            .iter()
+            .find(|o| o.scope == of.scope)
+            .or(found.first())
+            .copied()
     }
 
+    /// A ServiceAccount anywhere in the scan (for "is it defined at all").
     pub fn service_account(&self, ns: &str, name: &str) -> Option<&Object<'a>> {
         self.service_accounts
             .get(&(ns, name))
+            .and_then(|v| v.first())
             .map(|i| &self.objects[*i])
+    }
+
+    /// The ServiceAccount a pod of object `of` runs as, among those deployed
+    /// with it (its scope's first).
+    pub fn service_account_of(&self, of: &Object<'a>, name: &str) -> Option<&Object<'a>> {
+        let all = self.service_accounts.get(&(of.namespace, name))?;
+        let mut seen = all
+            .iter()
+            .map(|i| &self.objects[*i])
+            .filter(|sa| self.together(of, sa));
+        let first = seen.next()?;
+        Some(
+            std::iter::once(first)
+                .chain(seen)
+                .find(|sa| sa.scope == of.scope)
+                .unwrap_or(first),
+        )
     }
 
     /// The WI annotation (key node, value node) of a ServiceAccount.
@@ -275,8 +308,9 @@ impl<'a> Model<'a> {
 
     /// Is this workload a "WI pod" (SPEC §3 preamble)?
     pub fn is_wi_workload(&self, w: &Workload<'a>) -> bool {
-        let ns = self.objects[w.object].namespace;
-        self.service_account(ns, w.ksa)
+        let o = &self.objects[w.object];
+        let ns = o.namespace;
+        self.service_account_of(o, w.ksa)
             .is_some_and(|sa| Self::wi_annotation(sa).is_some())
             || (!self.member_ksas.is_empty()
                 && (self
@@ -285,15 +319,5 @@ impl<'a> Model<'a> {
                     || self
                         .member_ksas
                         .contains_key(&(ns.to_string(), String::new()))))
-    }
-}
-
-fn cluster_matches(c: &Cluster, name: &str) -> bool {
-    let parts: Vec<&str> = name.split('/').collect();
-    match parts.as_slice() {
-        [n] => c.name == *n,
-        [l, n] => c.name == *n && c.location == Some(*l),
-        [p, l, n] => c.name == *n && c.location == Some(*l) && c.project.as_deref() == Some(*p),
-        _ => false,
     }
 }

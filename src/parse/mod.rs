@@ -95,6 +95,9 @@ impl Format {
 #[derive(Debug)]
 pub struct ParsedFile {
     pub id: FileId,
+    /// Where it was read from (none for standard input): kustomizations
+    /// resolve their references against it.
+    pub path: Option<std::path::PathBuf>,
     pub source: Arc<SourceFile>,
     pub tree: Tree,
     /// Byte ranges of the file's comments (YAML only).
@@ -114,6 +117,7 @@ impl ParsedFile {
     fn empty(id: FileId, source: Arc<SourceFile>) -> ParsedFile {
         ParsedFile {
             id,
+            path: None,
             tree: Tree::new(id, source.clone()),
             source,
             comments: Vec::new(),

@@ -319,7 +319,7 @@ impl PredicateCheck {
             };
             let at = if at.span.is_empty() { o.name_loc() } else { at };
             let gsa = ksa
-                .and_then(|k| ctx.model.service_account(o.namespace, k))
+                .and_then(|k| ctx.model.service_account_of(o, k))
                 .and_then(Model::wi_annotation)
                 .and_then(|(_, v)| v.as_str())
                 .unwrap_or("");
@@ -337,7 +337,7 @@ impl PredicateCheck {
                 f = f.help(fill(h));
             }
             if p.wi_only {
-                if let Some(sa) = ksa.and_then(|k| ctx.model.service_account(o.namespace, k)) {
+                if let Some(sa) = ksa.and_then(|k| ctx.model.service_account_of(o, k)) {
                     if let Some((key, _)) = Model::wi_annotation(sa) {
                         f = f.related_at(
                             key.loc(),

@@ -12,8 +12,9 @@ fn location_flag(c: &Cluster) -> String {
         .unwrap_or_default()
 }
 
-/// WI ServiceAccounts in a cluster's scope (SPEC §2.3: mapped in the config, or
-/// everything when the scan holds exactly one cluster).
+/// WI ServiceAccounts known to run on a cluster (SPEC §2.3: mapped in the
+/// config or by a deployer, or everything when the scan holds one cluster):
+/// a cluster without Workload Identity is a choice unless its workloads need it.
 fn wi_service_accounts<'m, 'a>(
     ctx: &'m Ctx<'m, 'a>,
     cluster: usize,
@@ -22,7 +23,7 @@ fn wi_service_accounts<'m, 'a>(
     m.objects
         .iter()
         .filter(|o| o.kind == "ServiceAccount" && Model::wi_annotation(o).is_some())
-        .filter(|o| m.scope_of(o.file) == Some(cluster))
+        .filter(|o| m.known_clusters_for(o).contains(&cluster))
         .collect()
 }
 
@@ -120,7 +121,7 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let landing: Vec<_> = m
             .workloads
             .iter()
-            .filter(|w| m.scope_of(m.objects[w.object].file) == Some(ci))
+            .filter(|w| m.runs_on(&m.objects[w.object], ci))
             .filter(|w| m.is_wi_workload(w))
             .filter(|w| {
                 w.spec

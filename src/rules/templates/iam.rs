@@ -2,16 +2,23 @@
 
 use super::{head, key_loc, Ctx, Params};
 use crate::finding::Finding;
-use crate::model::{Model, PolicyResource};
+use crate::model::{Model, Object, PolicyResource};
 use crate::parse::Node;
 use crate::wi::{self, Member};
 
-/// The pool a manifest's KSAs belong to: its cluster's, else the assumed one.
-fn pool_for(ctx: &Ctx, file: u32) -> Option<String> {
-    ctx.model
-        .cluster_of(file)
-        .and_then(|c| c.pool().map(str::to_string))
-        .or_else(|| ctx.config.assume.workload_pool.clone())
+/// The pool an object's KSAs belong to: its cluster's (when every cluster it
+/// could run on has the same), else the assumed one; `None`: any pool.
+fn pool_for(ctx: &Ctx, o: &Object) -> Option<String> {
+    let m = ctx.model;
+    let mut pools = m
+        .clusters_for(o)
+        .iter()
+        .filter_map(|c| m.clusters[*c].pool());
+    match (pools.next(), pools.next()) {
+        (Some(p), None) => Some(p.to_string()),
+        (Some(_), Some(_)) => None,
+        (None, _) => ctx.config.assume.workload_pool.clone(),
+    }
 }
 
 pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
@@ -30,7 +37,7 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if policies.is_empty() {
             continue;
         }
-        let pool = pool_for(ctx, o.file);
+        let pool = pool_for(ctx, o);
         let ns = o.namespace;
         let covered = policies.iter().any(|p| {
             p.bindings.iter().any(|b| {
@@ -88,7 +95,7 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
         let help_pool = pool.clone().unwrap_or_else(|| {
             let project = model
-                .cluster_of(o.file)
+                .cluster_of(o)
                 .and_then(|c| c.project.clone())
                 .or_else(|| wi::email_project(gsa).map(str::to_string))
                 .unwrap_or_else(|| "PROJECT_ID".into());

@@ -97,11 +97,16 @@ fn for_each_isolated_wi_pod<'a>(model: &Model<'a>, mut f: impl FnMut(&Workload<'
     for w in wi_workloads(model) {
         let o = &model.objects[w.object];
         let labels = pod_labels(w);
-        let egress = PodEgress::of(
+        let mut egress = PodEgress::of(
             pols.get(o.namespace).map(Vec::as_slice).unwrap_or_default(),
             o.namespace,
             &labels,
         );
+        // Only policies deployed with the pod (its scope, or the default scope
+        // on the same cluster) apply to it.
+        egress
+            .policies
+            .retain(|p| model.together(o, &model.objects[p.object]));
         if egress.isolated() {
             f(w, &egress);
         }
@@ -200,7 +205,7 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if !env_vars(w, "GCE_METADATA_HOST").is_empty() {
             return;
         }
-        let dns_ip = model.cluster_of(o.file).and_then(gke::kube_dns_ip);
+        let dns_ip = model.cluster_of(o).and_then(gke::kube_dns_ip);
         let reachable = egress.policies.iter().any(|p| {
             p.egress.iter().any(|r| {
                 (r.allows_port(53, Proto::Udp) || r.allows_port(53, Proto::Tcp))

@@ -135,7 +135,7 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if !env_vars(w, "GCE_METADATA_HOST").is_empty() {
             continue;
         }
-        let dns_ip = model.cluster_of(o.file).and_then(gke::kube_dns_ip);
+        let dns_ip = model.cluster_of(o).and_then(gke::kube_dns_ip);
         let ok = w
             .spec
             .path(&["dnsConfig"])
@@ -171,12 +171,16 @@ pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
         let o = &model.objects[w.object];
-        for (name, _) in env_vars(w, "GOOGLE_APPLICATION_CREDENTIALS") {
+        for (name, value) in env_vars(w, "GOOGLE_APPLICATION_CREDENTIALS") {
+            let path = value.and_then(Node::as_str).unwrap_or("");
+            if is_federation_config(w, name, path) {
+                continue;
+            }
             let mut f = Finding::at(&ctx.rule.id, name.loc(),
                 format!("{} uses Workload Identity but sets GOOGLE_APPLICATION_CREDENTIALS: the key file overrides Workload Identity", o.display()),
             ).object(o.index);
             if let Some((k, _)) = model
-                .service_account(o.namespace, w.ksa)
+                .service_account_of(o, w.ksa)
                 .and_then(Model::wi_annotation)
             {
                 f = f.related_at(k.loc(), "the KSA is bound to a GSA here");
@@ -185,6 +189,40 @@ pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Whether GOOGLE_APPLICATION_CREDENTIALS points into a volume that holds a
+/// workload identity federation credential configuration (a projected
+/// service account token, a ConfigMap: fleet Workload Identity, federation
+/// from other clouds), not a service account key (kept in a Secret).
+fn is_federation_config(w: &Workload<'_>, env_name: Node<'_>, path: &str) -> bool {
+    let at = env_name.span();
+    let container = w
+        .spec
+        .seq_at("containers")
+        .chain(w.spec.seq_at("initContainers"))
+        .find(|c| c.span().start <= at.start && at.end <= c.span().end);
+    let Some(mount) = container.and_then(|c| {
+        c.seq_at("volumeMounts").find(|m| {
+            m.str_at(&["mountPath"])
+                .is_some_and(|p| path.starts_with(p.trim_end_matches('/')) && !p.is_empty())
+        })
+    }) else {
+        return false;
+    };
+    let Some(volume) = w
+        .spec
+        .seq_at("volumes")
+        .find(|v| v.str_at(&["name"]) == mount.str_at(&["name"]))
+    else {
+        return false;
+    };
+    volume.get("configMap").is_some()
+        || volume.path(&["projected", "sources"]).is_some_and(|s| {
+            s.items()
+                .any(|src| src.get("serviceAccountToken").is_some())
+                && !s.items().any(|src| src.get("secret").is_some())
+        })
 }
 
 fn reaches_metadata(c: Node<'_>) -> bool {

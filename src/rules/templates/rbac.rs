@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::{Ctx, Params};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::parse::Node;
 use crate::wi;
 
@@ -105,6 +105,14 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             if d <= 3 {
                 f = f.help(format!("did you mean `{}`?", r.name.unwrap_or("")));
             }
+        }
+        // Operators and Helm charts install ClusterRoles no manifest repo holds:
+        // without a near miss (a typo), a missing one is only a note.
+        if kind == "ClusterRole" && near.is_none_or(|(d, _)| d > 2) {
+            f.message.push_str(
+                ": it may be installed outside this repository (an operator, a Helm chart)",
+            );
+            f = f.severity(Severity::Info);
         }
         if f.help.is_none() {
             f = f.help(format!(

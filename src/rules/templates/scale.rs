@@ -7,7 +7,7 @@ use crate::parse::Node;
 pub fn service_account_count(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let limit = ctx.config.max_service_accounts;
-    // Scope index (None: manifests not mapped to a cluster) → ServiceAccounts in file order.
+    // Cluster (None: no cluster dump) → ServiceAccounts that could run there, in file order.
     let mut scopes: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
     for (i, o) in model
         .objects
@@ -15,10 +15,15 @@ pub fn service_account_count(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         .enumerate()
         .filter(|(_, o)| o.kind == "ServiceAccount")
     {
-        let s = model.scope_of(o.file);
-        match scopes.iter_mut().find(|(k, _)| *k == s) {
-            Some((_, v)) => v.push(i),
-            None => scopes.push((s, vec![i])),
+        let clusters: Vec<Option<usize>> = match model.clusters_for(o) {
+            [] => vec![None],
+            cs => cs.iter().copied().map(Some).collect(),
+        };
+        for s in clusters {
+            match scopes.iter_mut().find(|(k, _)| *k == s) {
+                Some((_, v)) => v.push(i),
+                None => scopes.push((s, vec![i])),
+            }
         }
     }
     let mut out = Vec::new();

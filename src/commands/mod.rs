@@ -1,0 +1,3 @@
+//! One file per command that is not the lint itself.
+
+pub mod scopes;
