@@ -457,6 +457,45 @@ fn answer(
     }
 }
 
+/// YAML/JSON files the staged change deletes (or renames away), as shown in
+/// output; empty outside a git repository.
+fn staged_deletions() -> Vec<String> {
+    let Ok(out) = std::process::Command::new("git")
+        .args([
+            "diff",
+            "--cached",
+            "--name-only",
+            "--diff-filter=DR",
+            "-z",
+            "--no-renames",
+        ])
+        .output()
+    else {
+        return Vec::new();
+    };
+    if !out.status.success() {
+        return Vec::new();
+    }
+    let prefix = std::process::Command::new("git")
+        .args(["rev-parse", "--show-prefix"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&out.stdout)
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let lower = p.to_ascii_lowercase();
+            [".yaml", ".yml", ".json", ".jsonl", ".ndjson"]
+                .iter()
+                .any(|e| lower.ends_with(e))
+                || lower.ends_with("kustomization")
+        })
+        .map(|p| p.strip_prefix(&prefix).unwrap_or(p).to_string())
+        .collect()
+}
+
 /// Loads config and files for a question about the scan, builds the model and runs `f`.
 fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i32) -> i32 {
     let paths = if scan.paths.is_empty() {
@@ -614,9 +653,19 @@ fn lint(args: LintArgs) -> i32 {
         }
     }
     let active = rules::effective(&all_rules, &config, &args.select, &args.ignore);
-    // pre-commit passes the changed files; cross-file rules need the whole repository.
-    let report_only: Option<Vec<String>> = args
-        .pre_commit
+    // pre-commit passes the changed files; cross-file rules need the whole
+    // repository. A staged deletion can break a chain anywhere: then report all.
+    let deleted = if args.pre_commit {
+        staged_deletions()
+    } else {
+        Vec::new()
+    };
+    if let Some(d) = deleted.first() {
+        eprintln!(
+            "kwi-lint: {d} is deleted in this commit: reporting every finding of the repository"
+        );
+    }
+    let report_only: Option<Vec<String>> = (args.pre_commit && deleted.is_empty())
         .then(|| paths.iter().map(|p| crate::walk::display_path(p)).collect());
     let opts = LintOptions {
         paths: if args.pre_commit {
@@ -658,9 +707,11 @@ fn lint(args: LintArgs) -> i32 {
     std::mem::forget(scan);
     let mut outcome = outcome;
     if let Some(only) = &report_only {
+        // A finding counts when anything it depends on changed: its own file,
+        // a related span's file, or a file its object was assembled from.
         outcome
             .findings
-            .retain(|f| only.iter().any(|p| *p == f.file.name));
+            .retain(|f| f.inputs.iter().any(|i| only.contains(i)));
         outcome.recount();
     }
     if args.verbose {
@@ -697,8 +748,31 @@ fn lint(args: LintArgs) -> i32 {
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let text = match args.format.unwrap_or(OutputFormat::Human) {
-        OutputFormat::Human => report::human::render(&outcome.findings, &outcome.summary, color),
+    let format = args.format.unwrap_or(OutputFormat::Human);
+    // Skipped files (templates, files that are not ours and do not parse) are
+    // one line for a person unless they ask; machine formats keep each note.
+    let text = match format {
+        OutputFormat::Human => {
+            let skip = |f: &report::Resolved| {
+                !args.verbose && f.rule == "KWI001" && f.severity == crate::finding::Severity::Info
+            };
+            let shown: Vec<report::Resolved> = outcome
+                .findings
+                .iter()
+                .filter(|f| !skip(f))
+                .cloned()
+                .collect();
+            let skipped = outcome.findings.len() - shown.len();
+            let mut summary = outcome.summary.clone();
+            summary.infos -= skipped;
+            let mut t = report::human::render(&shown, &summary, color);
+            if skipped > 0 {
+                t.push_str(&format!(
+                    "{skipped} file(s) skipped: templates, or files that are neither Kubernetes nor gcloud and do not parse (`-v` lists them)\n"
+                ));
+            }
+            t
+        }
         OutputFormat::Json => report::json::render(&outcome.findings, &outcome.summary),
         OutputFormat::Sarif => report::sarif::render(&outcome.findings, &outcome.summary, &active),
         OutputFormat::Github => report::github::render(&outcome.findings, &outcome.summary),

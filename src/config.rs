@@ -23,6 +23,14 @@ pub struct ClusterScope {
     pub manifests: Vec<String>,
 }
 
+#[derive(Clone, Debug)]
+pub struct ScopeConfig {
+    pub name: String,
+    pub manifests: Vec<String>,
+    /// Cluster name as in `clusters:` (`NAME`, `LOCATION/NAME`, `PROJECT/LOCATION/NAME`).
+    pub cluster: Option<String>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Assume {
     pub gke_version: Option<String>,
@@ -46,6 +54,9 @@ pub struct Config {
     pub ignore: Vec<String>,
     pub exclude: Vec<String>,
     pub clusters: Vec<ClusterScope>,
+    /// Files in no kustomization that are deployed together (a sample repo's
+    /// folders are separate deployments), optionally to a named cluster.
+    pub scopes: Vec<ScopeConfig>,
     pub assume: Assume,
     pub iam_policies: Vec<PolicyMapping>,
     pub max_service_accounts: usize,
@@ -65,6 +76,7 @@ impl Default for Config {
             ignore: Vec::new(),
             exclude: Vec::new(),
             clusters: Vec::new(),
+            scopes: Vec::new(),
             assume: Assume::default(),
             iam_policies: Vec::new(),
             max_service_accounts: 3000,
@@ -216,6 +228,7 @@ const TOP_KEYS: &[&str] = &[
     "ignore",
     "exclude",
     "clusters",
+    "scopes",
     "assume",
     "iam_policies",
     "thresholds",
@@ -325,6 +338,29 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                     let name = name.ok_or_else(|| r.err(item, "a cluster scope needs `name`"))?;
                     crate::walk::build_globset(&manifests).map_err(|e| r.err(item, e))?;
                     cfg.clusters.push(ClusterScope { name, manifests });
+                }
+            }
+            "scopes" => {
+                let items = v.as_seq().ok_or_else(|| {
+                    r.err(v, "`scopes` must be a list of {name, manifests, cluster}")
+                })?;
+                for item in items {
+                    let (mut name, mut manifests, mut cluster) = (None, Vec::new(), None);
+                    for (sk, sv) in r.map(item, "scopes[]")? {
+                        match sk.as_str().unwrap_or("") {
+                            "name" => name = Some(r.string(sv, "name")?),
+                            "manifests" => manifests = r.strings(sv, "manifests")?,
+                            "cluster" => cluster = Some(r.string(sv, "cluster")?),
+                            _ => return Err(r.unknown(sk, &["name", "manifests", "cluster"])),
+                        }
+                    }
+                    let name = name.ok_or_else(|| r.err(item, "a scope needs `name`"))?;
+                    crate::walk::build_globset(&manifests).map_err(|e| r.err(item, e))?;
+                    cfg.scopes.push(ScopeConfig {
+                        name,
+                        manifests,
+                        cluster,
+                    });
                 }
             }
             "assume" => {

@@ -51,6 +51,9 @@ pub struct Finding {
     /// The object it is about, when there is one: annotation suppressions
     /// and baseline fingerprints use it.
     pub object: Option<usize>,
+    /// Files it depends on besides its spans' (the object's base, patches
+    /// and kustomizations).
+    pub inputs: Vec<FileId>,
 }
 
 impl Finding {
@@ -65,6 +68,7 @@ impl Finding {
             related: Vec::new(),
             help: None,
             object: None,
+            inputs: Vec::new(),
         }
     }
     /// A finding about a file as a whole (a parse error, a suppression comment).

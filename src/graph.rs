@@ -50,6 +50,8 @@ pub struct Break {
 #[derive(Clone, Debug)]
 pub struct Chain {
     pub workload: String,
+    /// The kustomization root it is rendered in (none: files in no kustomization).
+    pub scope: Option<String>,
     pub workload_at: String,
     pub ksa: String,
     pub ksa_at: Option<String>,
@@ -149,6 +151,24 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         }
     }
     let positions = Positions::new(&findings);
+    // The findings about an object: those that name it, and those written
+    // inside its text that name no object.
+    let mut by_object: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if let Some(o) = f.object {
+            by_object.entry(o).or_default().push(i);
+        }
+    }
+    let of_object = |o: &crate::model::Object| -> Vec<usize> {
+        let mut found: Vec<usize> = by_object.get(&o.index).cloned().unwrap_or_default();
+        found.extend(
+            positions
+                .inside(model.file_name(o.file), o.node.span())
+                .into_iter()
+                .filter(|i| findings[*i].object.is_none()),
+        );
+        found
+    };
     let inside = |file: FileId, span: Span| positions.inside(model.file_name(file), span);
     let project_policies: Vec<_> = model
         .policies
@@ -181,12 +201,9 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
     let meant = |w: &crate::model::Workload| {
         let o = &model.objects[w.object];
         let ksa = model.service_account_of(o, w.ksa);
-        inside(o.file, o.node.span())
+        of_object(o)
             .into_iter()
-            .chain(
-                ksa.map(|k| inside(k.file, k.node.span()))
-                    .unwrap_or_default(),
-            )
+            .chain(ksa.map(of_object).unwrap_or_default())
             .any(|i| findings[i].rule == "KWI101" || findings[i].rule == "KWI103")
     };
     for w in model
@@ -212,9 +229,9 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 hits.entry(i).or_insert(link);
             }
         };
-        hit(inside(o.file, o.node.span()), Link::Workload);
+        hit(of_object(o), Link::Workload);
         if let Some(k) = ksa_obj {
-            hit(inside(k.file, k.node.span()), Link::Ksa);
+            hit(of_object(k), Link::Ksa);
         }
         if let Some(email) = gsa.as_deref() {
             let found = gsa_findings.entry(email.to_string()).or_insert_with(|| {
@@ -301,6 +318,8 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         };
         g.chains.push(Chain {
             workload: format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?")),
+            scope: (o.scope != crate::model::DEFAULT_SCOPE)
+                .then(|| model.scopes[o.scope].name.clone()),
             workload_at: model.location_at(o.name_loc()),
             ksa: format!("{ns}/{}", w.ksa),
             ksa_at: ksa_obj.map(|k| model.location_at(k.name_loc())),
@@ -436,10 +455,10 @@ pub fn table(g: &Graph) -> String {
         .chains
         .iter()
         .map(|c| {
-            let workload = if repeated(c) {
-                format!("{} ({})", c.workload, &c.workload_at[shared..])
-            } else {
-                c.workload.clone()
+            let workload = match (&c.scope, repeated(c)) {
+                (Some(scope), _) => format!("{} [{scope}]", c.workload),
+                (None, true) => format!("{} ({})", c.workload, &c.workload_at[shared..]),
+                (None, false) => c.workload.clone(),
             };
             let links = [Link::Workload, Link::Ksa, Link::Gsa]
                 .iter()

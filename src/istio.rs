@@ -89,10 +89,7 @@ impl Mesh {
     pub fn from_model(model: &Model) -> Mesh {
         let mut mesh = Mesh::default();
         for o in &model.objects {
-            let at = |n: Node<'_>| Location {
-                file: o.file,
-                span: n.span(),
-            };
+            let at = |n: Node<'_>| n.loc();
             match (o.kind, o.name) {
                 ("IstioOperator", _) => {
                     let proxy = o.node.path(&["spec", "values", "global", "proxy"]);
@@ -223,6 +220,9 @@ impl Mesh {
 #[derive(Debug)]
 pub struct Sidecar<'a> {
     pub injected: bool,
+    /// What turned injection on: the pod's label or annotation, or its
+    /// namespace's label.
+    pub injected_by: Option<Location>,
     /// Envoy captures traffic to 169.254.169.254.
     pub captures_metadata: bool,
     pub hold: bool,
@@ -254,9 +254,17 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
         .namespace_of(o)
         .and_then(|n| n.node.path(&["metadata", "labels"]));
     let ns_label = |k: &str| ns.and_then(|l| l.get(k)).and_then(Node::as_str);
-    let pod_inject = label(w, INJECT)
-        .or_else(|| annotation(w, INJECT))
-        .and_then(|n| n.as_str());
+    let pod_inject_node = label(w, INJECT).or_else(|| annotation(w, INJECT));
+    let pod_inject = pod_inject_node.and_then(|n| n.as_str());
+    let injected_by = if pod_inject == Some("true") {
+        pod_inject_node.map(|n| n.loc())
+    } else {
+        ns.and_then(|l| {
+            l.entry("istio-injection")
+                .or_else(|| l.entry("istio.io/rev"))
+        })
+        .map(|(k, _)| k.loc())
+    };
     let ns_on =
         ns_label("istio-injection") == Some("enabled") || ns_label("istio.io/rev").is_some();
     // The injector skips host-network pods.
@@ -273,13 +281,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
             if let Err(e) = &r {
                 malformed.push((n, e.clone()));
             }
-            (
-                r.ok(),
-                Some(Location {
-                    file: o.file,
-                    span: n.span(),
-                }),
-            )
+            (r.ok(), Some(n.loc()))
         }
         None => match &mesh.exclude {
             Some(s) => (Ranges::parse(&s.value, false).ok(), Some(s.origin)),
@@ -329,6 +331,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
     let native = annotation(w, NATIVE).and_then(Node::as_str) == Some("true")
         || mesh.native.as_ref().is_some_and(|s| s.value);
     Sidecar {
+        injected_by,
         injected,
         captures_metadata,
         hold,

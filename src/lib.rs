@@ -190,11 +190,7 @@ pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<
     let files = &model.files;
     let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
     let sups = suppress::collect(model);
-    let mut raw = rules::run(&main, model, config, &sups, &[]);
-    // A base rendered into two overlays yields the same finding twice on one
-    // source node: report it once.
-    let mut seen = std::collections::HashSet::new();
-    raw.retain(|(f, _)| seen.insert((f.rule.clone(), f.at, f.message.clone())));
+    let raw = rules::run(&main, model, config, &sups, &[]);
     let applied = suppress::apply(
         raw,
         &sups,
@@ -218,6 +214,13 @@ pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<
         applied.unused.iter().map(|i| sups[*i].clone()).collect();
     let mut kept = applied.kept;
     kept.extend(rules::run(&post, model, config, &sups, &unused));
+    // What each finding depends on besides its own and related spans: every
+    // file its object was assembled from (pre-commit reports on them).
+    for (f, _) in &mut kept {
+        if let Some(o) = f.object {
+            f.inputs = model.object_inputs(o);
+        }
+    }
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
     report::resolve(kept, &sources, rules)
 }

@@ -84,10 +84,31 @@ impl<'a> Model<'a> {
             clusters: Vec::new(),
             bound_by: None,
             unevaluated: Vec::new(),
+            kustomizations: Vec::new(),
         });
         let mut pending_policies = Vec::new();
         m.ours = vec![false; files.len()];
+        // Config `scopes:` split the files in no kustomization.
+        let config_scopes: Vec<globset::GlobSet> = config
+            .scopes
+            .iter()
+            .map(|s| crate::walk::build_globset(&s.manifests).unwrap_or_default())
+            .collect();
+        for s in &config.scopes {
+            m.scopes.push(Scope {
+                name: s.name.clone(),
+                root: None,
+                clusters: Vec::new(),
+                bound_by: None,
+                unevaluated: Vec::new(),
+                kustomizations: Vec::new(),
+            });
+        }
         for f in files {
+            let scope = config_scopes
+                .iter()
+                .position(|g| config.glob_matches(g, &f.source.name))
+                .map_or(DEFAULT_SCOPE, |i| i + 1);
             if rendering.consumed.contains(&f.id) || rendering.unused.contains(&f.id) {
                 // Read by a kustomization (linted as rendered, below), or in a
                 // kustomization's folder without being read (never deployed).
@@ -96,7 +117,7 @@ impl<'a> Model<'a> {
             }
             for root in f.roots() {
                 // A `.json` file that only parsed as YAML counts only for its objects.
-                let ours = m.classify_object(f.id, root, DEFAULT_SCOPE, 0)
+                let ours = m.classify_object(f.id, root, scope, 0)
                     || !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0);
                 if ours {
                     m.ours[f.id as usize] = true;
@@ -115,6 +136,7 @@ impl<'a> Model<'a> {
                 clusters: Vec::new(),
                 bound_by: None,
                 unevaluated: root.unevaluated.clone(),
+                kustomizations: root.kustomizations.clone(),
             });
             let scope = m.scopes.len() - 1;
             for obj in tree.roots() {
@@ -128,6 +150,25 @@ impl<'a> Model<'a> {
         m.all_clusters = (0..m.clusters.len()).collect();
         m.bind_scopes(config);
         m
+    }
+
+    /// The files object `index` was assembled from: the files of its nodes
+    /// and, for a rendered object, every kustomization of its scope.
+    pub fn object_inputs(&self, index: usize) -> Vec<FileId> {
+        let o = &self.objects[index];
+        let mut files = vec![o.file];
+        if o.scope != DEFAULT_SCOPE {
+            let mut stack = vec![o.node];
+            while let Some(n) = stack.pop() {
+                files.push(n.file());
+                stack.extend(n.entries().flat_map(|(k, v)| [k, v]));
+                stack.extend(n.items());
+            }
+            files.extend(&self.scopes[o.scope].kustomizations);
+        }
+        files.sort_unstable();
+        files.dedup();
+        files
     }
 
     /// Whether kwi-lint judges this file (see `ours`).

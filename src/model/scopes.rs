@@ -32,11 +32,19 @@ pub struct Scope {
     pub bound_by: Option<String>,
     /// Kustomize features in its tree that kwi-lint does not evaluate.
     pub unevaluated: Vec<String>,
+    /// The kustomizations its rendering read.
+    pub kustomizations: Vec<FileId>,
 }
 
 impl<'a> Model<'a> {
     /// Binds scopes to clusters (config, Argo CD / Flux, a single dump).
     pub(super) fn bind_scopes(&mut self, config: &Config) {
+        for (i, s) in config.scopes.iter().enumerate() {
+            let Some(name) = &s.cluster else { continue };
+            if let Some(ci) = self.clusters.iter().position(|c| cluster_matches(c, name)) {
+                self.bind(i + 1, ci, "config `scopes:`".into());
+            }
+        }
         for cs in &config.clusters {
             let Ok(globs) = crate::walk::build_globset(&cs.manifests) else {
                 continue;
@@ -207,14 +215,14 @@ impl<'a> Model<'a> {
         ca.is_empty() || cb.is_empty() || overlap
     }
 
-    /// Whether the scan holds several clusters and nothing says which
-    /// manifests run on which.
+    /// Whether the scan holds several clusters and nothing says which of
+    /// its workloads run on which.
     pub fn unmapped_clusters(&self) -> bool {
         self.clusters.len() > 1
-            && self.objects.iter().any(|o| {
-                self.scopes[o.scope].clusters.is_empty()
-                    && !self.file_clusters.contains_key(&o.file)
-            })
+            && self
+                .workloads
+                .iter()
+                .any(|w| self.known_clusters_for(&self.objects[w.object]).is_empty())
     }
 }
 

@@ -28,6 +28,10 @@ pub struct Resolved {
     pub byte_end: usize,
     pub related: Vec<ResolvedRelated>,
     pub help: Option<String>,
+    /// Every file the finding depends on (its own, related, its object's).
+    pub inputs: Vec<String>,
+    /// The object it is about (index into the model's objects), if any.
+    pub object: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -81,6 +85,18 @@ pub fn resolve(
                         }
                     })
                     .collect(),
+                inputs: {
+                    let mut names: Vec<String> = std::iter::once(f.at.file)
+                        .chain(f.related.iter().map(|r| r.at.file))
+                        .chain(f.inputs.iter().copied())
+                        .filter_map(|id| files.get(id as usize))
+                        .map(|s| s.name.clone())
+                        .collect();
+                    names.sort();
+                    names.dedup();
+                    names
+                },
+                object: f.object,
                 rule: f.rule,
                 name,
                 severity,

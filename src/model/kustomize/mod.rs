@@ -57,6 +57,8 @@ pub struct Root {
     /// (`transformers`, `replacements`, generators…): its rendering may differ
     /// from kustomize's there.
     pub unevaluated: Vec<String>,
+    /// Every kustomization its rendering read.
+    pub kustomizations: Vec<FileId>,
 }
 
 #[derive(Debug, Clone)]
@@ -289,6 +291,8 @@ pub fn missing_files(files: &[ParsedFile]) -> Vec<PathBuf> {
 struct Renderer<'a> {
     /// Unevaluated features met while building the current root.
     unevaluated: Vec<String>,
+    /// Kustomizations read while building the current root.
+    read: Vec<FileId>,
     files: &'a [ParsedFile],
     by_path: HashMap<PathBuf, FileId>,
     notes: Vec<Note>,
@@ -405,6 +409,7 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
     }
     let mut r = Renderer {
         unevaluated: Vec::new(),
+        read: Vec::new(),
         files,
         by_path,
         notes: Vec::new(),
@@ -420,6 +425,7 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
         let Some(path) = &k.path else { continue };
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         r.unevaluated.clear();
+        r.read.clear();
         let mut objs = r.build(&dir, k.id);
         fix_name_references(&mut objs);
         let mut tree = rnode::rendered_tree(k.id);
@@ -436,10 +442,14 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
         let mut unevaluated = std::mem::take(&mut r.unevaluated);
         unevaluated.sort();
         unevaluated.dedup();
+        let mut kustomizations = std::mem::take(&mut r.read);
+        kustomizations.sort_unstable();
+        kustomizations.dedup();
         out.roots.push(Root {
             file: k.id,
             dir: shown.to_string(),
             unevaluated,
+            kustomizations,
         });
     }
     // A folder with a kustomization is deployed through it: its other files,
@@ -494,6 +504,7 @@ impl<'a> Renderer<'a> {
             return Vec::new();
         }
         self.stack.push(canon);
+        self.read.push(file);
         let mut objs = Vec::new();
         for entry in k.seq_at("resources").chain(k.seq_at("bases")) {
             self.load_resource(dir, entry, &mut objs);
@@ -587,6 +598,7 @@ impl<'a> Renderer<'a> {
         };
         let Some(k) = f.roots().next() else { return };
         self.consumed.insert(f.id);
+        self.read.push(f.id);
         let canon = canonical(&p);
         if self.stack.contains(&canon) {
             self.note(entry.loc(), format!("kustomization cycle through {s}"));

@@ -68,3 +68,41 @@ pub fn policy_resource(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         })
         .collect()
 }
+
+pub fn kustomize_notes(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    ctx.model
+        .kustomize_notes
+        .iter()
+        .map(|n| {
+            Finding::at(&ctx.rule.id, n.at, n.message.clone()).help(
+                "lint what kustomize renders instead: `kubectl kustomize DIR | kwi-lint - --stdin-filename DIR.yaml`",
+            )
+        })
+        .collect()
+}
+
+/// One note, at the first cluster dump, when several are in the scan and
+/// some manifests are mapped to none of them.
+pub fn clusters_unmapped(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let m = ctx.model;
+    if !m.unmapped_clusters() {
+        return Vec::new();
+    }
+    let first = &m.clusters[0];
+    let names: Vec<&str> = m.clusters.iter().map(|c| c.name).collect();
+    let lines: String = m
+        .clusters
+        .iter()
+        .map(|c| format!("\n  - name: {}\n    manifests: [\"PATH/**\"]", c.name))
+        .collect();
+    vec![Finding::at(
+        &ctx.rule.id,
+        first.name_loc(),
+        format!(
+            "{} cluster dumps ({}) and nothing maps manifests to them: each workload is checked against every cluster it could run on",
+            m.clusters.len(),
+            names.join(", ")
+        ),
+    )
+    .help(format!("map them in .kwi-lint.yaml:\nclusters:{lines}"))]
+}

@@ -21,6 +21,9 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut f = Finding::at(&ctx.rule.id, span,
             format!("{} uses Workload Identity and its Istio sidecar captures traffic to 169.254.169.254: metadata requests fail until Envoy is ready", o.display()),
         ).object(o.index);
+        if let Some(at) = s.injected_by {
+            f = f.related_at(at, "the Istio sidecar is injected because of this");
+        }
         if let (Some(at), None) = (s.exclude_at, s.exclude_node) {
             f = f.related_at(
                 at,
@@ -57,11 +60,14 @@ pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .proxy_config_node
             .map(|n| n.loc())
             .unwrap_or_else(|| o.name_loc());
-        out.push(
-            Finding::at(&ctx.rule.id, span,
+        let mut f = Finding::at(&ctx.rule.id, span,
                 format!("{} uses Workload Identity behind an Istio sidecar without holdApplicationUntilProxyStarts: the app can ask for tokens before Envoy runs", o.display()),
-            ).object(o.index)
-            .help(format!(
+            ).object(o.index);
+        if let Some(at) = s.injected_by {
+            f = f.related_at(at, "the Istio sidecar is injected because of this");
+        }
+        out.push(
+            f.help(format!(
                 "metadata:\n  annotations:\n    {}: '{{\"holdApplicationUntilProxyStarts\": true}}'\n(or set meshConfig.defaultConfig.holdApplicationUntilProxyStarts: true mesh-wide)",
                 istio::PROXY_CONFIG
             )),

@@ -40,6 +40,18 @@ const TEMPLATES: &[Template] = &[
         run: inputs::duplicate_keys,
     },
     Template {
+        name: "kustomize-notes",
+        post: false,
+        params: &[],
+        run: inputs::kustomize_notes,
+    },
+    Template {
+        name: "clusters-unmapped",
+        post: false,
+        params: &[],
+        run: inputs::clusters_unmapped,
+    },
+    Template {
         name: "policy-resource",
         post: false,
         params: &[],
