@@ -503,6 +503,14 @@ fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i
     } else {
         scan.paths.clone()
     };
+    // A path that does not exist is a usage error: no answer about nothing.
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+        eprintln!(
+            "kwi-lint: {}: no such file or directory (check the path)",
+            missing.display()
+        );
+        return 2;
+    }
     let config = match &scan.config {
         Some(p) => config::load(p),
         None => match config::discover(&paths[0]) {

@@ -188,6 +188,44 @@ pub fn kube_dns_ip(c: &Cluster) -> Option<IpAddr> {
     }
 }
 
+/// Where a cluster's pods send DNS queries, as far as the dump says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterDns {
+    /// kube-dns (the Standard default, `clusterDns: KUBE_DNS`/`PLATFORM_DEFAULT`).
+    KubeDns,
+    /// Cloud DNS (`clusterDns: CLOUD_DNS`): pods resolve through the
+    /// metadata server's address, 169.254.169.254:53, not kube-dns.
+    CloudDns,
+    /// Autopilot without an explicit setting: Cloud DNS from 1.25.9 on,
+    /// kube-dns before; either is accepted.
+    Either,
+}
+
+pub const CLOUD_DNS_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254));
+/// NodeLocal DNSCache's link-local listener.
+pub const NODE_LOCAL_DNS_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 20, 10));
+
+pub fn cluster_dns(c: &Cluster) -> ClusterDns {
+    match c
+        .node
+        .path(&["networkConfig", "dnsConfig", "clusterDns"])
+        .and_then(Node::as_str)
+    {
+        Some("CLOUD_DNS") => ClusterDns::CloudDns,
+        Some(_) => ClusterDns::KubeDns,
+        None if c.autopilot => ClusterDns::Either,
+        None => ClusterDns::KubeDns,
+    }
+}
+
+/// NodeLocal DNSCache (`addonsConfig.dnsCacheConfig.enabled`).
+pub fn node_local_dns(c: &Cluster) -> bool {
+    c.node
+        .path(&["addonsConfig", "dnsCacheConfig", "enabled"])
+        .and_then(Node::as_bool)
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

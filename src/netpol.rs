@@ -221,10 +221,16 @@ impl<'a> NetworkPolicy<'a> {
                 .filter_map(Node::as_str)
                 .collect()
         });
-        let has_egress_key = spec.and_then(|s| s.get("egress")).is_some();
+        // Kubernetes' defaulting (pkg/apis/networking/v1/defaults.go): an
+        // absent or empty policyTypes means Ingress, plus Egress only when the
+        // egress list is non-empty: `egress: []` or `null` does not isolate.
+        let has_egress_rules = spec
+            .and_then(|s| s.get("egress"))
+            .and_then(Node::as_seq)
+            .is_some_and(|e| !e.is_empty());
         let egress_type = match &types {
-            Some(t) => t.contains(&"Egress"),
-            None => has_egress_key,
+            Some(t) if !t.is_empty() => t.contains(&"Egress"),
+            _ => has_egress_rules,
         };
         let egress = spec
             .map(|s| s.seq_at("egress"))
@@ -344,12 +350,18 @@ impl EgressRule<'_> {
         }
     }
 
+    /// Whether the rule's ports allow `port`/`proto` on the kube-dns pods,
+    /// whose container ports are named `dns` (UDP 53) and `dns-tcp` (TCP 53).
     pub fn allows_port(&self, port: u16, proto: Proto) -> bool {
         self.ports.is_empty()
-            || self
-                .ports
-                .iter()
-                .any(|p| p.protocol == proto && p.port_ok(port))
+            || self.ports.iter().any(|p| {
+                p.protocol == proto
+                    && (p.port_ok(port)
+                        || matches!((&p.port, proto, port),
+                            (PortSpec::Named(n), Proto::Udp, 53) if n == "dns")
+                        || matches!((&p.port, proto, port),
+                            (PortSpec::Named(n), Proto::Tcp, 53) if n == "dns-tcp"))
+            })
     }
 }
 
@@ -464,7 +476,10 @@ mod tests {
         ("no policy: not isolated", "kind: NetworkPolicy\nmetadata: {name: other, namespace: x}\nspec: {podSelector: {}, policyTypes: [Egress]}\n", "app", &[("app", "a")], MD, 80, Proto::Tcp, false, true),
         ("policy in another namespace never selects", "metadata: {namespace: other}\nspec: {podSelector: {}, policyTypes: [Egress]}\n", "app", &[], MD, 80, Proto::Tcp, false, true),
         ("ingress-only by default: not egress-isolated", "metadata: {namespace: app}\nspec: {podSelector: {}}\n", "app", &[], MD, 80, Proto::Tcp, false, true),
-        ("egress key implies Egress type", "metadata: {namespace: app}\nspec:\n  podSelector: {}\n  egress: []\n", "app", &[], MD, 80, Proto::Tcp, true, false),
+        ("egress: [] without policyTypes does not isolate", "metadata: {namespace: app}\nspec:\n  podSelector: {}\n  egress: []\n", "app", &[], MD, 80, Proto::Tcp, false, true),
+        ("egress: null without policyTypes does not isolate", "metadata: {namespace: app}\nspec:\n  podSelector: {}\n  egress:\n", "app", &[], MD, 80, Proto::Tcp, false, true),
+        ("policyTypes: [] is defaulted like an absent one", "metadata: {namespace: app}\nspec:\n  podSelector: {}\n  policyTypes: []\n  egress: []\n", "app", &[], MD, 80, Proto::Tcp, false, true),
+        ("non-empty egress without policyTypes isolates", "metadata: {namespace: app}\nspec:\n  podSelector: {}\n  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}]}]\n", "app", &[], MD, 80, Proto::Tcp, true, false),
         ("policyTypes Ingress only ignores egress rules", "metadata: {namespace: app}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  egress: []\n", "app", &[], MD, 80, Proto::Tcp, false, true),
         ("default deny egress", "metadata: {namespace: app}\nspec: {podSelector: {}, policyTypes: [Egress]}\n", "app", &[], MD, 80, Proto::Tcp, true, false),
         ("empty selector selects all pods in the namespace", "metadata: {namespace: app}\nspec: {podSelector: {}, policyTypes: [Egress]}\n", "app", &[("x", "y")], MD, 80, Proto::Tcp, true, false),

@@ -352,6 +352,27 @@ fn usage_errors_exit_2() {
     let o = run(&["why-forbidden", "connection refused", AUTHZ]);
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("no Forbidden message found"));
+    // A path that does not exist: no answer about an empty scan.
+    for args in [
+        &[
+            "can-i",
+            "--as",
+            "alice@example.com",
+            "get",
+            "pods",
+            "/nonexistent-kwi",
+        ][..],
+        &["graph", "/nonexistent-kwi"],
+        &["scopes", "/nonexistent-kwi"],
+    ] {
+        let o = run(args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(
+            o.stdout.is_empty(),
+            "{args:?}: no answer for a missing path"
+        );
+        assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent-kwi"));
+    }
 }
 
 // ---- why-forbidden ----

@@ -129,6 +129,14 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                     .and_then(Node::as_str)
                     .is_none_or(|p| p == np.name)
             })
+            // GKE labels only metadata-server pools with this: such a pod
+            // cannot be scheduled on this pool.
+            .filter(|w| {
+                w.spec
+                    .path(&["nodeSelector", "iam.gke.io/gke-metadata-server-enabled"])
+                    .and_then(Node::as_str)
+                    != Some("true")
+            })
             .collect();
         if landing.is_empty() && !m.objects.is_empty() {
             continue;

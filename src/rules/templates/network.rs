@@ -171,6 +171,12 @@ fn private(ip: IpAddr) -> bool {
     }
 }
 
+/// Whether an ipBlock peer contains `ip` (not carved out by `except`).
+fn peer_contains(peer: &Peer, ip: IpAddr) -> bool {
+    matches!(peer, Peer::IpBlock { cidr: Some(c), except, .. }
+        if c.contains(&ip) && !except.iter().any(|e| e.contains(&ip)))
+}
+
 /// Whether a peer can select the kube-dns pods (`k8s-app: kube-dns` in kube-system).
 fn peer_reaches_dns(peer: &Peer, policy_ns: &str, dns_ip: Option<IpAddr>) -> bool {
     let kube_system: &[(&str, &str)] = &[("kubernetes.io/metadata.name", "kube-system")];
@@ -182,7 +188,8 @@ fn peer_reaches_dns(peer: &Peer, policy_ns: &str, dns_ip: Option<IpAddr>) -> boo
             ..
         } => match dns_ip {
             Some(ip) => c.contains(&ip) && !except.iter().any(|e| e.contains(&ip)),
-            None => private(c.network()) || c.prefix_len() == 0,
+            // kube-dns has an IPv4 ClusterIP: `::/0` never reaches it.
+            None => c.network().is_ipv4() && (private(c.network()) || c.prefix_len() == 0),
         },
         Peer::IpBlock { .. } => false,
         Peer::Pods {
@@ -205,27 +212,45 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if !env_vars(w, "GCE_METADATA_HOST").is_empty() {
             return;
         }
-        let dns_ip = model.cluster_of(o).and_then(gke::kube_dns_ip);
+        let cluster = model.cluster_of(o);
+        let dns_ip = cluster.and_then(gke::kube_dns_ip);
+        // A pod of no known cluster may be on Cloud DNS or kube-dns: either is accepted.
+        let dns = cluster.map_or(gke::ClusterDns::Either, gke::cluster_dns);
+        let node_local = cluster.is_some_and(gke::node_local_dns);
+        let reaches = |peer: &Peer, ns: &str| {
+            (dns != gke::ClusterDns::CloudDns && peer_reaches_dns(peer, ns, dns_ip))
+                || (dns != gke::ClusterDns::KubeDns && peer_contains(peer, gke::CLOUD_DNS_IP))
+                || (node_local && peer_contains(peer, gke::NODE_LOCAL_DNS_IP))
+        };
         let reachable = egress.policies.iter().any(|p| {
             p.egress.iter().any(|r| {
                 (r.allows_port(53, Proto::Udp) || r.allows_port(53, Proto::Tcp))
-                    && (r.to.is_empty()
-                        || r.to
-                            .iter()
-                            .any(|peer| peer_reaches_dns(peer, p.namespace, dns_ip)))
+                    && (r.to.is_empty() || r.to.iter().any(|peer| reaches(peer, p.namespace)))
             })
         });
         if reachable {
             return;
         }
+        let target = match dns {
+            gke::ClusterDns::CloudDns => format!("Cloud DNS at {}", gke::CLOUD_DNS_IP),
+            _ => format!(
+                "kube-dns{}",
+                dns_ip.map(|ip| format!(" at {ip}")).unwrap_or_default()
+            ),
+        };
         let mut f = Finding::at(&ctx.rule.id, o.name_loc(),
             format!(
-                "{} uses Workload Identity but its NetworkPolicies block DNS (UDP/TCP 53 to kube-dns{}): client libraries cannot resolve metadata.google.internal",
+                "{} uses Workload Identity but its NetworkPolicies block DNS (UDP/TCP 53 to {target}): client libraries cannot resolve metadata.google.internal",
                 o.display(),
-                dns_ip.map(|ip| format!(" at {ip}")).unwrap_or_default()
             ),
         ).object(o.index);
         f = related_policies(f, model, egress);
+        if dns == gke::ClusterDns::CloudDns {
+            out.push(f.help(
+                "the cluster uses Cloud DNS: allow DNS to the metadata server address in the egress rules:\n- to:\n    - ipBlock:\n        cidr: 169.254.169.254/32\n  ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\nor set the env var GCE_METADATA_HOST=169.254.169.254 in the pod",
+            ));
+            return;
+        }
         out.push(f.help(
             "allow DNS in the egress rules:\n- to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n  ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\nor set the env var GCE_METADATA_HOST=169.254.169.254 in the pod",
         ));
