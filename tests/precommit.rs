@@ -51,7 +51,7 @@ fn snapshot(dir: &Path) -> String {
         std::fs::copy(&from, &to).unwrap();
     }
     let git = |args: &[&str]| ok(Command::new("git").current_dir(dir).args(args));
-    git(&["init", "-q"]);
+    git(&["init", "-q", "-b", "main"]);
     git(&["config", "user.email", "ci@example.com"]);
     git(&["config", "user.name", "ci"]);
     git(&["add", "."]);
@@ -88,10 +88,37 @@ impl Hook {
         }
         let repo = work.join("kwi-lint-snapshot");
         let rev = snapshot(&repo);
-        // The README's snippet, with this snapshot as the repository.
-        let config = format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: kwi-lint\n",
-            repo.display()
+        // The README's snippet, with this snapshot as the repository, pinned
+        // by `pre-commit autoupdate` as the README says.
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+                .unwrap();
+        let snippet = readme
+            .split("**pre-commit** (`.pre-commit-config.yaml`):")
+            .nth(1)
+            .and_then(|rest| rest.split("```yaml\n").nth(1))
+            .and_then(|block| block.split("```").next())
+            .expect("README has a pre-commit snippet");
+        let upstream = "https://github.com/kwi-lint/kwi-lint";
+        assert!(snippet.contains(upstream), "{snippet}");
+        let setup = work.join("autoupdate");
+        let _ = std::fs::remove_dir_all(&setup);
+        std::fs::create_dir_all(&setup).unwrap();
+        ok(Command::new("git").current_dir(&setup).args(["init", "-q"]));
+        let config_path = setup.join(".pre-commit-config.yaml");
+        std::fs::write(
+            &config_path,
+            snippet.replace(upstream, &repo.display().to_string()),
+        )
+        .unwrap();
+        ok(Command::new(&pre_commit)
+            .current_dir(&setup)
+            .env("PRE_COMMIT_HOME", work.join("cache"))
+            .arg("autoupdate"));
+        let config = std::fs::read_to_string(&config_path).unwrap();
+        assert!(
+            config.contains(&format!("rev: {rev}")),
+            "autoupdate pins the commit:\n{config}"
         );
         Hook {
             pre_commit,
