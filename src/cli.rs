@@ -714,6 +714,9 @@ fn lint(args: LintArgs) -> i32 {
     // The process ends after printing: freeing every node one by one would only cost time.
     std::mem::forget(scan);
     let mut outcome = outcome;
+    // Nothing linted is not a pass: a wrong path or a folder of symlinks
+    // would otherwise turn CI green without a word (the report is still printed).
+    let nothing_linted = !args.pre_commit && outcome.summary.files == 0 && !outcome.unreadable;
     if let Some(only) = &report_only {
         // A finding counts when anything it depends on changed: its own file,
         // a related span's file, or a file its object was assembled from.
@@ -799,7 +802,17 @@ fn lint(args: LintArgs) -> i32 {
         .map(level)
         .or(config.fail_level)
         .unwrap_or(Severity::Warning);
-    if outcome.unreadable {
+    if nothing_linted {
+        eprintln!(
+            "kwi-lint: no YAML or JSON file found in {}; nothing was linted (symlinks inside a folder are not followed: name them as paths)",
+            opts.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        2
+    } else if outcome.unreadable {
         2
     } else if outcome.findings.iter().any(|f| f.severity >= fail_level) {
         1

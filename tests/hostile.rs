@@ -2,6 +2,8 @@
 //! clear diagnostic with a position (or, for valid but empty input, nothing),
 //! in bounded time, and the other files are still linted.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -158,4 +160,22 @@ fn big_files_links_and_unreadable_paths() {
         Duration::from_secs(10),
     );
     assert_eq!(findings(&o), ["KWI001 ok.yaml:1:1"]);
+}
+
+/// A folder of symlinks to repositories lints nothing: that is a usage
+/// error (exit 2) with a word, not a green run; the symlink named as a path
+/// is followed.
+#[cfg(unix)]
+#[test]
+fn a_run_that_lints_no_file_says_so_and_exits_2() {
+    let dir = common::scratch("symlinked-repos");
+    let repo = std::fs::canonicalize("testdata/KWI402/bad").unwrap();
+    std::fs::create_dir_all(dir.join("links")).unwrap();
+    std::os::unix::fs::symlink(&repo, dir.join("links/repo")).unwrap();
+    let o = common::run(&[dir.join("links").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was linted"));
+    let o = common::run(&["--format", "json", dir.join("links/repo").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "the named symlink is followed");
+    assert_eq!(common::json(&o)["findings"].as_array().unwrap().len(), 1);
 }
