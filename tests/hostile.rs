@@ -30,21 +30,15 @@ fn run_bounded(args: &[&str], limit: Duration) -> Output {
 }
 
 fn findings(o: &Output) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON output");
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{}:{}",
-                f["rule"].as_str().unwrap(),
-                f["file"].as_str().unwrap().rsplit('/').next().unwrap(),
-                f["line"],
-                f["column"]
-            )
-        })
-        .collect()
+    common::findings_as(o, |f| {
+        format!(
+            "{} {}:{}:{}",
+            f["rule"].as_str().unwrap(),
+            f["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+            f["line"],
+            f["column"]
+        )
+    })
 }
 
 #[test]

@@ -40,18 +40,13 @@ fn kwi402(name: &str, files: &[(&str, String)]) -> Vec<String> {
         "KWI402",
         dir.to_str().unwrap(),
     ]);
-    json(&out)["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["rule"].as_str().unwrap(),
-                f["message"].as_str().unwrap()
-            )
-        })
-        .collect()
+    common::findings_as(&out, |f| {
+        format!(
+            "{} {}",
+            f["rule"].as_str().unwrap(),
+            f["message"].as_str().unwrap()
+        )
+    })
 }
 
 fn base(netpol: String) -> Vec<(&'static str, String)> {

@@ -6,23 +6,18 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{bin, json, scratch};
+use common::{bin, scratch};
 
 fn findings(o: &Output) -> Vec<String> {
-    json(o)["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{}:{}",
-                f["rule"].as_str().unwrap(),
-                f["file"].as_str().unwrap(),
-                f["line"],
-                f["column"]
-            )
-        })
-        .collect()
+    common::findings_as(o, |f| {
+        format!(
+            "{} {}:{}:{}",
+            f["rule"].as_str().unwrap(),
+            f["file"].as_str().unwrap(),
+            f["line"],
+            f["column"]
+        )
+    })
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -49,6 +49,16 @@ pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
 
+/// One line per finding of a `--format json` run, as `line` formats it.
+pub fn findings_as(o: &Output, line: impl Fn(&serde_json::Value) -> String) -> Vec<String> {
+    json(o)["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(line)
+        .collect()
+}
+
 /// Compares with tests/golden/NAME; `UPDATE_GOLDEN=1` rewrites it instead.
 pub fn golden(name: &str, actual: &str) {
     let path = format!("tests/golden/{name}");
