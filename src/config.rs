@@ -36,6 +36,18 @@ pub struct Assume {
     pub gke_version: Option<String>,
     pub dataplane_v2: Option<bool>,
     pub workload_pool: Option<String>,
+    /// Every pod is a Workload Identity pod.
+    pub workload_identity: bool,
+    /// Where pods resolve DNS when no cluster dump says.
+    pub dns: Option<AssumedDns>,
+}
+
+/// `assume: {dns: kube-dns|cloud-dns|nodelocal}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssumedDns {
+    KubeDns,
+    CloudDns,
+    NodeLocal,
 }
 
 #[derive(Clone, Debug)]
@@ -386,10 +398,35 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                             crate::wi::check_pool(&s).map_err(|e| r.err(av, e))?;
                             cfg.assume.workload_pool = Some(s)
                         }
+                        "workload_identity" => {
+                            cfg.assume.workload_identity = r.boolean(av, "workload_identity")?
+                        }
+                        "dns" => {
+                            let s = r.string(av, "dns")?;
+                            cfg.assume.dns =
+                                Some(match s.as_str() {
+                                    "kube-dns" => AssumedDns::KubeDns,
+                                    "cloud-dns" => AssumedDns::CloudDns,
+                                    "nodelocal" => AssumedDns::NodeLocal,
+                                    _ => return Err(r.err(
+                                        av,
+                                        format!(
+                                            "`{s}` is not one of kube-dns, cloud-dns, nodelocal"
+                                        ),
+                                    )),
+                                })
+                        }
                         _ => {
-                            return Err(
-                                r.unknown(ak, &["gke_version", "dataplane_v2", "workload_pool"])
-                            )
+                            return Err(r.unknown(
+                                ak,
+                                &[
+                                    "gke_version",
+                                    "dataplane_v2",
+                                    "workload_pool",
+                                    "workload_identity",
+                                    "dns",
+                                ],
+                            ))
                         }
                     }
                 }

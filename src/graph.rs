@@ -213,15 +213,18 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
     {
         let o = &model.objects[w.object];
         let ns = o.namespace;
-        let pool = model
-            .cluster_of(o)
-            .and_then(|c| c.pool().map(str::to_string));
         let ksa_obj = model.service_account_of(o, w.ksa);
         let gsa = ksa_obj
             .and_then(Model::wi_annotation)
             .and_then(|(_, v)| v.as_str())
             .map(str::to_string);
-        let covering = model.wi_members_covering(pool.as_deref(), ns, w.ksa);
+        let subject = model.subject_for(o, w.ksa);
+        let covering: Vec<_> = model
+            .wi_members_covering(&subject)
+            .into_iter()
+            .filter(|c| c.4 == wi::Coverage::Yes)
+            .map(|(p, b, n, m, _)| (p, b, n, m))
+            .collect();
         // Each finding breaks the first link (in chain order) it lies inside.
         let mut hits: BTreeMap<usize, Link> = BTreeMap::new();
         let mut hit = |found: Vec<usize>, link: Link| {

@@ -3,6 +3,40 @@
 pub const ANNOTATION: &str = "iam.gke.io/gcp-service-account";
 pub const WI_USER_ROLE: &str = "roles/iam.workloadIdentityUser";
 
+/// A GKE cluster as a `kubernetes.cluster/URL` principal set names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterRef {
+    /// Project ID (or number) in the URL.
+    pub project: String,
+    pub location: String,
+    pub name: String,
+}
+
+impl ClusterRef {
+    /// `https://container.googleapis.com/v1/projects/P/locations/L/clusters/C`
+    /// (`zones/` for `locations/`; `//container.googleapis.com/…` as Cloud
+    /// Asset Inventory writes it).
+    pub fn parse(url: &str) -> Option<ClusterRef> {
+        let rest = url
+            .strip_prefix("https://container.googleapis.com/v1/")
+            .or_else(|| url.strip_prefix("https://container.googleapis.com/v1beta1/"))
+            .or_else(|| url.strip_prefix("//container.googleapis.com/"))?;
+        let seg: Vec<&str> = rest.split('/').collect();
+        match seg.as_slice() {
+            ["projects", p, "locations" | "zones", l, "clusters", c]
+                if !p.is_empty() && !l.is_empty() && is_dns_label(c) =>
+            {
+                Some(ClusterRef {
+                    project: (*p).into(),
+                    location: (*l).into(),
+                    name: (*c).into(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What an IAM member string says about Kubernetes service accounts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Member {
@@ -25,17 +59,59 @@ pub enum Member {
         pool: String,
         ns: String,
     },
-    /// `principalSet://…/POOL/kubernetes.cluster/URL` or a
-    /// `principal://…/kubernetes.serviceaccount.uid/UID`: the pool is known, the KSA is not.
-    PoolWide {
+    /// `principalSet://…/POOL/kubernetes.cluster/URL`: every KSA of one cluster.
+    Cluster {
         number: String,
         pool: String,
-        what: String,
+        cluster: ClusterRef,
+    },
+    /// `principal://…/POOL/kubernetes.serviceaccount.uid/UID`: one KSA object.
+    Uid {
+        number: String,
+        pool: String,
+        uid: String,
+    },
+    /// `principalSet://…/POOL/*`: every identity of the pool.
+    Pool { number: String, pool: String },
+    /// `principalSet://…/POOL/attribute.A/V` or `…/group/G`: decided by
+    /// token attributes kwi-lint cannot see offline.
+    Attribute {
+        number: String,
+        pool: String,
+        selector: String,
     },
     /// A member that names a Google account or anything unrelated to WI.
     Other,
     /// Looks like a WI member but does not parse; the reason says why.
     Malformed(String),
+}
+
+/// Who a pod runs as, as far as the scan knows: the question every
+/// coverage check asks ("does this member cover KSA K in namespace N of
+/// cluster C?").
+#[derive(Clone, Debug, Default)]
+pub struct Subject<'s> {
+    /// The cluster's workload pool; `None`: not known (any pool).
+    pub pool: Option<&'s str>,
+    /// The number of the pool's project, from a project dump.
+    pub pool_number: Option<&'s str>,
+    pub ns: &'s str,
+    pub ksa: &'s str,
+    /// `metadata.uid` of the ServiceAccount, when the scan has it (kubectl dumps).
+    pub uid: Option<&'s str>,
+    /// The one cluster the pod runs on, when known: (project ID, project
+    /// number, location, name).
+    pub cluster: Option<(&'s str, Option<&'s str>, &'s str, &'s str)>,
+}
+
+/// Whether a member lets a subject act.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Coverage {
+    No,
+    /// It depends on what the scan does not show (which cluster, the KSA's
+    /// UID, token attributes).
+    Maybe,
+    Yes,
 }
 
 impl Member {
@@ -44,28 +120,103 @@ impl Member {
             Member::Legacy { pool, .. }
             | Member::Principal { pool, .. }
             | Member::Namespace { pool, .. }
-            | Member::PoolWide { pool, .. } => Some(pool),
+            | Member::Cluster { pool, .. }
+            | Member::Uid { pool, .. }
+            | Member::Pool { pool, .. }
+            | Member::Attribute { pool, .. } => Some(pool),
             _ => None,
         }
     }
+
+    /// The project number in a `principal://` path.
+    pub fn number(&self) -> Option<&str> {
+        match self {
+            Member::Principal { number, .. }
+            | Member::Namespace { number, .. }
+            | Member::Cluster { number, .. }
+            | Member::Uid { number, .. }
+            | Member::Pool { number, .. }
+            | Member::Attribute { number, .. } => Some(number),
+            _ => None,
+        }
+    }
+
+    /// The (namespace, KSA) it names; KSA `None` for a namespace-wide set.
+    pub fn names(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            Member::Legacy { ns, ksa, .. } | Member::Principal { ns, ksa, .. } => {
+                Some((ns, Some(ksa)))
+            }
+            Member::Namespace { ns, .. } => Some((ns, None)),
+            _ => None,
+        }
+    }
+
+    /// What it selects, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Member::Legacy { ns, ksa, .. } | Member::Principal { ns, ksa, .. } => {
+                format!("KSA {ns}/{ksa}")
+            }
+            Member::Namespace { ns, .. } => format!("every KSA in namespace {ns}"),
+            Member::Cluster { cluster, .. } => format!(
+                "every KSA of cluster {}/{}/{}",
+                cluster.project, cluster.location, cluster.name
+            ),
+            Member::Uid { uid, .. } => format!("the KSA with UID {uid}"),
+            Member::Pool { pool, .. } => format!("every KSA of the pool {pool}"),
+            Member::Attribute { selector, .. } => {
+                format!("the identities whose token attributes match `{selector}`")
+            }
+            Member::Other | Member::Malformed(_) => "no Kubernetes service account".into(),
+        }
+    }
+
+    /// Whether this member lets pods of `s` act.
+    pub fn coverage(&self, s: &Subject) -> Coverage {
+        let Some(pool) = self.pool() else {
+            return Coverage::No;
+        };
+        if s.pool.is_some_and(|want| want != pool) {
+            return Coverage::No;
+        }
+        // The path's project number must be the pool project's.
+        if let (Some(n), Some(want)) = (self.number(), s.pool_number) {
+            if n != want {
+                return Coverage::No;
+            }
+        }
+        let yes = |b: bool| if b { Coverage::Yes } else { Coverage::No };
+        match self {
+            Member::Legacy { ns, ksa, .. } | Member::Principal { ns, ksa, .. } => {
+                yes(ns == s.ns && ksa == s.ksa)
+            }
+            Member::Namespace { ns, .. } => yes(ns == s.ns),
+            Member::Cluster { cluster, .. } => match s.cluster {
+                Some((id, number, location, name)) => yes(cluster.name == name
+                    && cluster.location == location
+                    && (cluster.project == id || Some(cluster.project.as_str()) == number)),
+                None => Coverage::Maybe,
+            },
+            Member::Uid { uid, .. } => match s.uid {
+                Some(u) => yes(u == uid),
+                None => Coverage::Maybe,
+            },
+            Member::Pool { .. } if s.pool.is_some() => Coverage::Yes,
+            Member::Pool { .. } | Member::Attribute { .. } => Coverage::Maybe,
+            Member::Other | Member::Malformed(_) => Coverage::No,
+        }
+    }
+
     /// Whether this member lets pods using `ns/ksa` from `pool` act (pool `None`: any pool).
     pub fn covers(&self, pool: Option<&str>, ns: &str, ksa: &str) -> bool {
-        let pool_ok = |p: &str| pool.is_none_or(|want| want == p);
-        match self {
-            Member::Legacy {
-                pool: p,
-                ns: n,
-                ksa: k,
-            }
-            | Member::Principal {
-                pool: p,
-                ns: n,
-                ksa: k,
-                ..
-            } => pool_ok(p) && n == ns && k == ksa,
-            Member::Namespace { pool: p, ns: n, .. } => pool_ok(p) && n == ns,
-            _ => false,
-        }
+        let s = Subject {
+            pool,
+            ns,
+            ksa,
+            ..Subject::default()
+        };
+        self.coverage(&s) == Coverage::Yes
     }
 }
 
@@ -187,38 +338,51 @@ fn parse_principal(rest: &str, set: bool) -> Member {
     if let Err(e) = check_pool(pool) {
         return Member::Malformed(e);
     }
+    let number = number.to_string();
+    let pool = pool.to_string();
     let seg: Vec<&str> = selector.split('/').collect();
     match (set, seg.as_slice()) {
         (false, ["subject", "ns", ns, "sa", ksa]) if is_dns_label(ns) && is_dns_label(ksa) => {
             Member::Principal {
-                number: number.into(),
-                pool: pool.into(),
+                number,
+                pool,
                 ns: (*ns).into(),
                 ksa: (*ksa).into(),
             }
         }
-        (false, ["kubernetes.serviceaccount.uid", uid]) if !uid.is_empty() => Member::PoolWide {
-            number: number.into(),
-            pool: pool.into(),
-            what: format!("the KSA with UID {uid}"),
+        (false, ["kubernetes.serviceaccount.uid", uid]) if !uid.is_empty() => Member::Uid {
+            number,
+            pool,
+            uid: (*uid).into(),
         },
         (true, ["namespace", ns]) if is_dns_label(ns) => Member::Namespace {
-            number: number.into(),
-            pool: pool.into(),
+            number,
+            pool,
             ns: (*ns).into(),
         },
-        (true, ["kubernetes.cluster", ..]) if selector.len() > "kubernetes.cluster/".len() => {
-            Member::PoolWide {
-                number: number.into(),
-                pool: pool.into(),
-                what: "every KSA of one cluster".into(),
+        (true, ["kubernetes.cluster", ..]) => {
+            let url = &selector["kubernetes.cluster/".len().min(selector.len())..];
+            match ClusterRef::parse(url) {
+                Some(cluster) => Member::Cluster {
+                    number,
+                    pool,
+                    cluster,
+                },
+                None => Member::Malformed(format!(
+                    "`{url}` is not a cluster URL `https://container.googleapis.com/v1/projects/PROJECT_ID/locations/LOCATION/clusters/CLUSTER`"
+                )),
             }
         }
-        (true, [first, ..]) if *first == "group" || first.starts_with("attribute.") || *first == "*" => {
-            Member::Other
+        (true, ["*"]) => Member::Pool { number, pool },
+        (true, [first, _, ..]) if *first == "group" || first.starts_with("attribute.") => {
+            Member::Attribute {
+                number,
+                pool,
+                selector: selector.into(),
+            }
         }
         _ if set => Member::Malformed(format!(
-            "`{selector}` is not `namespace/NAMESPACE` or `kubernetes.cluster/URL`"
+            "`{selector}` is not `namespace/NAMESPACE`, `kubernetes.cluster/URL` or `*`"
         )),
         _ => Member::Malformed(format!(
             "`{selector}` is not `subject/ns/NAMESPACE/sa/KSA` or `kubernetes.serviceaccount.uid/UID`"
@@ -392,6 +556,61 @@ mod tests {
         assert!(s.covers(None, "app", "other"));
         assert!(matches!(
             parse_member("principal://iam.googleapis.com/projects/my-proj/locations/global/workloadIdentityPools/my-proj.svc.id.goog/subject/ns/app/sa/api"),
+            Member::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn principal_sets() {
+        const HEAD: &str =
+            "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog";
+        let s = Subject {
+            pool: Some("my-proj.svc.id.goog"),
+            pool_number: Some("123"),
+            ns: "app",
+            ksa: "api",
+            uid: Some("u-1"),
+            cluster: Some(("my-proj", Some("123"), "europe-west1", "prod")),
+        };
+        let cov = |m: &str| parse_member(m).coverage(&s);
+        let url =
+            "https://container.googleapis.com/v1/projects/my-proj/locations/europe-west1/clusters";
+        assert_eq!(
+            cov(&format!("{HEAD}/kubernetes.cluster/{url}/prod")),
+            Coverage::Yes
+        );
+        assert_eq!(
+            cov(&format!("{HEAD}/kubernetes.cluster/{url}/staging")),
+            Coverage::No
+        );
+        // The cluster URL may name the project by number.
+        assert_eq!(
+            cov(&format!("{HEAD}/kubernetes.cluster/https://container.googleapis.com/v1/projects/123/locations/europe-west1/clusters/prod")),
+            Coverage::Yes
+        );
+        assert_eq!(cov(&format!("{HEAD}/*")), Coverage::Yes);
+        assert_eq!(cov(&format!("{HEAD}/namespace/app")), Coverage::Yes);
+        assert_eq!(cov(&format!("{HEAD}/namespace/other")), Coverage::No);
+        assert_eq!(cov(&format!("{HEAD}/attribute.team/a")), Coverage::Maybe);
+        let uid = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog/kubernetes.serviceaccount.uid";
+        assert_eq!(cov(&format!("{uid}/u-1")), Coverage::Yes);
+        assert_eq!(cov(&format!("{uid}/u-2")), Coverage::No);
+        // A project number that is not the pool project's names another pool.
+        assert_eq!(
+            cov("principal://iam.googleapis.com/projects/999/locations/global/workloadIdentityPools/my-proj.svc.id.goog/subject/ns/app/sa/api"),
+            Coverage::No
+        );
+        // Unknown cluster: a cluster set may or may not cover.
+        let unknown = Subject {
+            cluster: None,
+            ..s.clone()
+        };
+        assert_eq!(
+            parse_member(&format!("{HEAD}/kubernetes.cluster/{url}/prod")).coverage(&unknown),
+            Coverage::Maybe
+        );
+        assert!(matches!(
+            parse_member(&format!("{HEAD}/kubernetes.cluster/prod")),
             Member::Malformed(_)
         ));
     }

@@ -1,5 +1,8 @@
 //! Walks `testdata/<RULE>/` and asserts, for every rule, the exact findings
 //! (rule, file, line, column) in `bad/` and none of that rule in `good/`.
+//! A rule's further situations (a fleet cluster, Cloud DNS, direct resource
+//! access) are cases of their own: `testdata/<RULE>/cases/<NAME>/` with the
+//! same `bad/`, `good/` and `expected.txt`, each linted as a separate scan.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -71,15 +74,39 @@ fn every_rule_has_bad_and_good_cases() {
     );
 }
 
-#[test]
-fn bad_cases_give_exactly_the_expected_findings() {
-    let mut failures = Vec::new();
+/// (rule, case folder): the rule's own folder, then each of its `cases/*`.
+fn cases() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
     for dir in rule_dirs() {
         let rule = dir
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("")
             .to_string();
+        let mut extra: Vec<PathBuf> = std::fs::read_dir(dir.join("cases"))
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        extra.sort();
+        out.push((rule.clone(), dir.clone()));
+        for case in extra {
+            assert!(
+                case.join("bad").is_dir()
+                    && case.join("good").is_dir()
+                    && case.join("expected.txt").is_file(),
+                "{} needs bad/, good/ and expected.txt",
+                case.display()
+            );
+            out.push((rule.clone(), case));
+        }
+    }
+    out
+}
+
+#[test]
+fn bad_cases_give_exactly_the_expected_findings() {
+    let mut failures = Vec::new();
+    for (rule, dir) in cases() {
+        let case = dir.display().to_string();
         let expected: Vec<String> = std::fs::read_to_string(dir.join("expected.txt"))
             .expect("expected.txt")
             .lines()
@@ -89,17 +116,19 @@ fn bad_cases_give_exactly_the_expected_findings() {
             .collect();
         assert!(
             !expected.is_empty(),
-            "{rule}: expected.txt lists no finding"
+            "{case}: expected.txt lists no finding"
         );
         let got = lint(&dir.join("bad"), &rule);
         if got != expected {
             failures.push(format!(
-                "{rule} bad/:\n  expected {expected:#?}\n  got      {got:#?}"
+                "{case}/bad:\n  expected {expected:#?}\n  got      {got:#?}"
             ));
         }
         let good = lint(&dir.join("good"), &rule);
         if !good.is_empty() {
-            failures.push(format!("{rule} good/ must be silent, got {good:#?}"));
+            failures.push(format!(
+                "{case}/good must be silent for {rule}, got {good:#?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

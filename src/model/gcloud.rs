@@ -24,7 +24,14 @@ pub struct Cluster<'a> {
     pub autopilot: bool,
 }
 
-impl Cluster<'_> {
+impl<'a> Cluster<'a> {
+    /// `fleet.project`: the fleet host project (ID or number) it is registered to.
+    pub fn fleet_project(&self) -> Option<&'a str> {
+        self.node
+            .path(&["fleet", "project"])
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+    }
     pub fn pool(&self) -> Option<&str> {
         self.workload_pool
             .and_then(Node::as_str)
@@ -141,6 +148,15 @@ pub struct Project<'a> {
     pub node: Node<'a>,
     pub id: Option<&'a str>,
     pub number: Option<String>,
+}
+
+/// A fleet membership dump: the cluster it registers and the fleet's pool.
+#[derive(Debug)]
+pub struct Membership<'a> {
+    /// `//container.googleapis.com/projects/P/locations/L/clusters/C`.
+    pub cluster_link: &'a str,
+    /// `authority.workloadIdentityPool`: `FLEET_HOST_PROJECT.svc.id.goog`.
+    pub pool: &'a str,
 }
 
 /// A custom IAM role (`gcloud iam roles describe … --format=json`).
@@ -294,6 +310,21 @@ impl<'a> Model<'a> {
                 || has("endpoint") && has("masterAuth");
             if is_cluster {
                 self.add_cluster(file, node, name, self_link);
+                return true;
+            }
+            // `gcloud container fleet memberships describe`: the fleet pool a
+            // member cluster's workloads use.
+            if let (Some(pool), Some(link)) = (
+                node.path(&["authority", "workloadIdentityPool"])
+                    .and_then(Node::as_str),
+                node.path(&["endpoint", "gkeCluster", "resourceLink"])
+                    .and_then(Node::as_str),
+            ) {
+                self.memberships.push(Membership {
+                    cluster_link: link,
+                    pool,
+                });
+                self.stats.gcloud_dumps += 1;
                 return true;
             }
             if let Some(perms) = node.get("includedPermissions").and_then(Node::as_seq) {

@@ -45,6 +45,7 @@ pub struct Model<'a> {
     pub projects: Vec<Project<'a>>,
     pub accounts: Vec<AccountEntry<'a>>,
     pub custom_roles: Vec<CustomRole<'a>>,
+    pub memberships: Vec<Membership<'a>>,
     /// GSA email → indexes into `policies`.
     pub policies_by_gsa: HashMap<String, Vec<usize>>,
     /// Every Workload Identity member of every policy, parsed once:
@@ -53,6 +54,13 @@ pub struct Model<'a> {
     /// (namespace, KSA) → indexes into `members` that name it, in policy order;
     /// KSA empty for a namespace-wide set.
     pub member_ksas: HashMap<(String, String), Vec<usize>>,
+    /// Indexes into `members` of sets that name no namespace (a cluster,
+    /// a KSA UID, the whole pool, token attributes): checked for every KSA.
+    pub member_sets: Vec<usize>,
+    /// `assume: {workload_pool: …}` from the config.
+    pub assumed_pool: Option<String>,
+    /// `assume: {workload_identity: true}`: every pod is a WI pod.
+    pub assume_wi: bool,
     /// Whether each file is one kwi-lint judges: it holds a Kubernetes
     /// object or a dump shape it knows (or, when broken, looks like one).
     pub ours: Vec<bool>,
@@ -76,6 +84,8 @@ impl<'a> Model<'a> {
         let mut m = Model {
             files: files.iter().collect(),
             kustomize_notes: &rendering.notes,
+            assumed_pool: config.assume.workload_pool.clone(),
+            assume_wi: config.assume.workload_identity,
             ..Model::default()
         };
         m.scopes.push(Scope {
@@ -294,12 +304,20 @@ impl<'a> Model<'a> {
                 for m in &b.members {
                     let parsed = wi::parse_member(m.as_str().unwrap_or(""));
                     let key = match &parsed {
-                        wi::Member::Other => continue,
-                        wi::Member::Legacy { ns, ksa, .. }
-                        | wi::Member::Principal { ns, ksa, .. } => Some((ns.clone(), ksa.clone())),
-                        wi::Member::Namespace { ns, .. } => Some((ns.clone(), String::new())),
-                        _ => None,
+                        wi::Member::Other | wi::Member::Malformed(_) => None,
+                        m => match m.names() {
+                            Some((ns, ksa)) => {
+                                Some((ns.to_string(), ksa.unwrap_or("").to_string()))
+                            }
+                            None => {
+                                self.member_sets.push(self.members.len());
+                                None
+                            }
+                        },
                     };
+                    if matches!(parsed, wi::Member::Other) {
+                        continue;
+                    }
                     if let Some(key) = key {
                         self.member_ksas
                             .entry(key)
@@ -322,43 +340,218 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The WI members that let pods using `ns/ksa` from `pool` act, in policy order:
-    /// an index lookup, not a scan of every member.
+    /// The number of project `id`, from a project dump.
+    pub fn project_number(&self, id: &str) -> Option<&str> {
+        self.projects
+            .iter()
+            .find(|p| p.id == Some(id))
+            .and_then(|p| p.number.as_deref())
+    }
+
+    /// The workload pool an object's KSAs belong to: its clusters' (when
+    /// every cluster it could run on has the same), else the assumed one;
+    /// `None`: not known.
+    pub fn pool_for(&self, o: &Object<'a>) -> Option<&str> {
+        let mut pools = self
+            .clusters_for(o)
+            .iter()
+            .filter_map(|c| self.clusters[*c].pool());
+        match (pools.next(), pools.next()) {
+            (Some(p), None) => Some(p),
+            (Some(_), Some(_)) => None,
+            (None, _) => self.assumed_pool.as_deref(),
+        }
+    }
+
+    /// The fleet pools a cluster may use instead of its project's: its
+    /// fleet host project's (`fleet.project`, a number mapped through a
+    /// project dump) and any fleet membership dump's for it. `None` in the
+    /// list's place when `fleet.project` is a number no dump names (the
+    /// pool cannot be checked).
+    pub fn fleet_pools(&self, c: &Cluster<'a>) -> (Vec<String>, bool) {
+        let mut pools = Vec::new();
+        let mut unknown = false;
+        if let Some(fp) = c.fleet_project() {
+            if fp.bytes().all(|b| b.is_ascii_digit()) {
+                match self
+                    .projects
+                    .iter()
+                    .find(|p| p.number.as_deref() == Some(fp))
+                    .and_then(|p| p.id)
+                {
+                    Some(id) => pools.push(format!("{id}.svc.id.goog")),
+                    None => unknown = true,
+                }
+            } else {
+                pools.push(format!("{fp}.svc.id.goog"));
+            }
+        }
+        for m in &self.memberships {
+            let link = wi::ClusterRef::parse(m.cluster_link);
+            if link.is_some_and(|l| {
+                l.name == c.name
+                    && c.location.is_none_or(|loc| loc == l.location)
+                    && c.project.as_deref().is_none_or(|p| {
+                        p == l.project || self.project_number(p) == Some(l.project.as_str())
+                    })
+            }) {
+                pools.push(m.pool.to_string());
+            }
+        }
+        (pools, unknown)
+    }
+
+    /// Who pods of object `o` running as KSA `ksa` are, for coverage checks.
+    pub fn subject_for<'s>(&'s self, o: &'s Object<'a>, ksa: &'s str) -> wi::Subject<'s> {
+        let pool = self.pool_for(o);
+        let pool_number = pool
+            .and_then(|p| p.strip_suffix(".svc.id.goog"))
+            .and_then(|id| self.project_number(id));
+        let uid = self
+            .service_account_of(o, ksa)
+            .and_then(|sa| sa.node.path(&["metadata", "uid"]))
+            .and_then(Node::as_str);
+        let cluster = self.cluster_of(o).and_then(|c| {
+            let id = c.project.as_deref()?;
+            Some((id, self.project_number(id), c.location?, c.name))
+        });
+        wi::Subject {
+            pool,
+            pool_number,
+            ns: o.namespace,
+            ksa,
+            uid,
+            cluster,
+        }
+    }
+
+    /// The WI members that may let subject `s` act, in policy order, with
+    /// how sure that is: an index lookup, not a scan of every member.
     pub fn wi_members_covering(
         &self,
-        pool: Option<&str>,
-        ns: &str,
-        ksa: &str,
-    ) -> Vec<(&Policy<'a>, &Binding<'a>, Node<'a>, &wi::Member)> {
-        let mut idx: Vec<usize> = [ksa, ""]
+        s: &wi::Subject,
+    ) -> Vec<(
+        &Policy<'a>,
+        &Binding<'a>,
+        Node<'a>,
+        &wi::Member,
+        wi::Coverage,
+    )> {
+        let mut idx: Vec<usize> = [s.ksa, ""]
             .iter()
-            .filter_map(|k| self.member_ksas.get(&(ns.to_string(), k.to_string())))
+            .filter_map(|k| self.member_ksas.get(&(s.ns.to_string(), k.to_string())))
             .flatten()
+            .chain(&self.member_sets)
             .copied()
             .collect();
         idx.sort_unstable();
+        idx.dedup();
         idx.into_iter()
-            .filter(|i| self.members[*i].3.covers(pool, ns, ksa))
-            .map(|i| {
+            .filter_map(|i| {
                 let (pi, bi, node, m) = &self.members[i];
-                let p = &self.policies[*pi];
-                (p, &p.bindings[*bi], *node, m)
+                let c = m.coverage(s);
+                (c != wi::Coverage::No).then(|| {
+                    let p = &self.policies[*pi];
+                    (p, &p.bindings[*bi], *node, m, c)
+                })
             })
             .collect()
     }
 
-    /// Is this workload a "WI pod" (SPEC §3 preamble)?
-    pub fn is_wi_workload(&self, w: &Workload<'a>) -> bool {
+    /// Why a workload is a "WI pod" (SPEC §3.1), or `None` when it is not.
+    pub fn wi_reason(&self, w: &Workload<'a>) -> Option<WiReason> {
         let o = &self.objects[w.object];
-        let ns = o.namespace;
-        self.service_account_of(o, w.ksa)
-            .is_some_and(|sa| Self::wi_annotation(sa).is_some())
-            || (!self.member_ksas.is_empty()
-                && (self
-                    .member_ksas
-                    .contains_key(&(ns.to_string(), w.ksa.to_string()))
-                    || self
-                        .member_ksas
-                        .contains_key(&(ns.to_string(), String::new()))))
+        if let Some((key, _)) = self
+            .service_account_of(o, w.ksa)
+            .and_then(Self::wi_annotation)
+        {
+            return Some(WiReason::Annotated(key.loc()));
+        }
+        if !self.members.is_empty() {
+            let s = self.subject_for(o, w.ksa);
+            if let Some((_, _, node, m, _)) = self
+                .wi_members_covering(&s)
+                .into_iter()
+                .find(|c| c.4 == wi::Coverage::Yes)
+            {
+                return Some(WiReason::Member(node.loc(), m.describe()));
+            }
+        }
+        let clusters = self.clusters_for(o);
+        let pooled = if clusters.is_empty() {
+            self.assumed_pool.is_some()
+        } else {
+            clusters.iter().all(|c| self.clusters[*c].pool().is_some())
+        };
+        if pooled {
+            if let Some(name) = google_env(w.spec) {
+                return Some(WiReason::CallsGoogle(
+                    name.loc(),
+                    name.as_str().unwrap_or("").to_string(),
+                ));
+            }
+        }
+        self.assume_wi.then_some(WiReason::Assumed)
     }
+
+    /// Is this workload a "WI pod" (SPEC §3.1)?
+    pub fn is_wi_workload(&self, w: &Workload<'a>) -> bool {
+        self.wi_reason(w).is_some()
+    }
+}
+
+/// What made a pod a Workload Identity pod.
+#[derive(Clone, Debug)]
+pub enum WiReason {
+    /// Its KSA carries `iam.gke.io/gcp-service-account` (the key node).
+    Annotated(Location),
+    /// An IAM member (its node) covers its KSA, namespace or cluster.
+    Member(Location, String),
+    /// It runs on a cluster with a workload pool and sets this variable.
+    CallsGoogle(Location, String),
+    /// `assume: {workload_identity: true}`.
+    Assumed,
+}
+
+impl WiReason {
+    /// Why, in words, for messages: "a WI pod: …".
+    pub fn describe(&self) -> String {
+        match self {
+            WiReason::Annotated(_) => format!("its KSA has the `{}` annotation", wi::ANNOTATION),
+            WiReason::Member(_, what) => format!("IAM grants roles to {what}"),
+            WiReason::CallsGoogle(_, var) => format!(
+                "it sets `{var}` on a cluster with a workload pool, so it calls Google APIs through the GKE metadata server"
+            ),
+            WiReason::Assumed => "the config says `assume: {workload_identity: true}`".into(),
+        }
+    }
+
+    /// Where the reason is written (none for the config assumption).
+    pub fn location(&self) -> Option<Location> {
+        match self {
+            WiReason::Annotated(l) | WiReason::Member(l, _) | WiReason::CallsGoogle(l, _) => {
+                Some(*l)
+            }
+            WiReason::Assumed => None,
+        }
+    }
+}
+
+/// The first env variable of any container that shows the pod calls Google
+/// APIs (its name node).
+fn google_env<'a>(spec: Node<'a>) -> Option<Node<'a>> {
+    const VARS: &[&str] = &[
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GCE_METADATA_HOST",
+    ];
+    ["initContainers", "containers"]
+        .iter()
+        .flat_map(|k| spec.seq_at(k))
+        .flat_map(|c| c.seq_at("env"))
+        .filter_map(|e| e.get("name"))
+        .find(|n| {
+            n.as_str()
+                .is_some_and(|v| VARS.contains(&v) || v.starts_with("CLOUDSDK_"))
+        })
 }

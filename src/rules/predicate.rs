@@ -279,7 +279,7 @@ impl PredicateCheck {
                         if !kind_ok(o.kind) || (p.wi_only && !model.is_wi_workload(w)) {
                             continue;
                         }
-                        self.apply(p, ctx, w.template, o, Some(w.ksa), &mut out);
+                        self.apply(p, ctx, w.template, o, Some(w), &mut out);
                     }
                 }
             }
@@ -293,9 +293,14 @@ impl PredicateCheck {
         ctx: &Ctx,
         root: Node<'_>,
         o: &crate::model::Object,
-        ksa: Option<&str>,
+        w: Option<&crate::model::Workload>,
         out: &mut Vec<Finding>,
     ) {
+        let ksa = w.map(|w| w.ksa);
+        let why = w
+            .filter(|_| p.wi_only)
+            .map(|w| crate::rules::templates::wi_why(ctx.model, w))
+            .unwrap_or_default();
         let (reached, deepest) = p.reach(root);
         let hits: Vec<(Option<Node<'_>>, Node<'_>)> = match p.op {
             Op::Absent => {
@@ -331,20 +336,14 @@ impl PredicateCheck {
                     .replace("{value}", value.as_str().unwrap_or(""))
                     .replace("{ksa}", ksa.unwrap_or(""))
                     .replace("{gsa}", gsa)
+                    .replace("{why}", &why)
             };
             let mut f = Finding::at(&ctx.rule.id, at, fill(&self.message)).object(o.index);
             if let Some(h) = &self.help {
                 f = f.help(fill(h));
             }
-            if p.wi_only {
-                if let Some(sa) = ksa.and_then(|k| ctx.model.service_account_of(o, k)) {
-                    if let Some((key, _)) = Model::wi_annotation(sa) {
-                        f = f.related_at(
-                            key.loc(),
-                            format!("{} is bound to a Google service account here", sa.display()),
-                        );
-                    }
-                }
+            if let Some(w) = w.filter(|_| p.wi_only) {
+                f = crate::rules::templates::wi_related(f, ctx.model, w);
             }
             out.push(f);
         }

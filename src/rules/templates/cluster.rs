@@ -67,15 +67,26 @@ pub fn pool_project(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         else {
             continue;
         };
-        let want = format!("{project}.svc.id.goog");
-        if pool == want {
+        let own = format!("{project}.svc.id.goog");
+        // A fleet member cluster uses its fleet host project's pool: correct,
+        // and the fix must keep it.
+        let (fleet, fleet_unknown) = ctx.model.fleet_pools(c);
+        if pool == own
+            || fleet.iter().any(|f| f == pool)
+            || fleet_unknown && wi::check_pool(pool).is_ok()
+        {
             continue;
         }
+        let want = fleet.first().cloned().unwrap_or_else(|| own.clone());
         let why = match wi::check_pool(pool) {
             Err(e) => e,
-            Ok(()) => {
-                format!("it should be `{want}` (a fleet host project's pool is the one exception)")
+            Ok(()) if fleet.is_empty() => {
+                format!("it should be `{want}`, unless the cluster belongs to a fleet hosted in project `{}`: nothing in the scan says so (no `fleet.project` in the dump, no `gcloud container fleet memberships describe` output for it)", pool.trim_end_matches(".svc.id.goog"))
             }
+            Ok(()) => format!(
+                "the cluster is registered to fleet host project `{}`, so it should be the fleet pool `{want}`",
+                c.fleet_project().unwrap_or(want.trim_end_matches(".svc.id.goog"))
+            ),
         };
         out.push(
             Finding::at(

@@ -2,23 +2,20 @@
 
 use super::{head, key_loc, Ctx, Params};
 use crate::finding::Finding;
-use crate::model::{Model, Object, PolicyResource};
+use crate::model::{Model, PolicyResource};
 use crate::parse::Node;
 use crate::wi::{self, Member};
 
-/// The pool an object's KSAs belong to: its cluster's (when every cluster it
-/// could run on has the same), else the assumed one; `None`: any pool.
-fn pool_for(ctx: &Ctx, o: &Object) -> Option<String> {
-    let m = ctx.model;
-    let mut pools = m
-        .clusters_for(o)
-        .iter()
-        .filter_map(|c| m.clusters[*c].pool());
-    match (pools.next(), pools.next()) {
-        (Some(p), None) => Some(p.to_string()),
-        (Some(_), Some(_)) => None,
-        (None, _) => ctx.config.assume.workload_pool.clone(),
-    }
+/// Whether a role lets a member get the GSA's tokens as Workload Identity
+/// does: `roles/iam.workloadIdentityUser`, or a custom role (from a role
+/// dump in the scan) that holds `iam.serviceAccounts.getAccessToken`.
+fn lets_act(model: &Model, role: &str) -> bool {
+    role == wi::WI_USER_ROLE
+        || model.custom_roles.iter().any(|r| {
+            r.name == role
+                && r.permissions
+                    .contains(&"iam.serviceAccounts.getAccessToken")
+        })
 }
 
 pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
@@ -37,13 +34,17 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if policies.is_empty() {
             continue;
         }
-        let pool = pool_for(ctx, o);
+        let pool = model.pool_for(o).map(str::to_string);
         let ns = o.namespace;
+        let subject = model.subject_for(o, ksa);
+        // A set that may cover the KSA (a cluster the scan cannot place it
+        // in, token attributes) is not reported: kwi-lint reports what it knows.
         let covered = policies.iter().any(|p| {
             p.bindings.iter().any(|b| {
-                b.role_str() == wi::WI_USER_ROLE
+                lets_act(model, b.role_str())
                     && b.members.iter().any(|m| {
-                        wi::parse_member(m.as_str().unwrap_or("")).covers(pool.as_deref(), ns, ksa)
+                        wi::parse_member(m.as_str().unwrap_or("")).coverage(&subject)
+                            != wi::Coverage::No
                     })
             })
         });
@@ -65,22 +66,33 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                             parsed = fixed;
                         }
                     }
-                    let (mpool, mns, mksa) = match &parsed {
-                        Member::Legacy { pool, ns, ksa }
-                        | Member::Principal { pool, ns, ksa, .. } => (pool, ns, Some(ksa)),
-                        Member::Namespace { pool, ns, .. } => (pool, ns, None),
-                        _ => continue,
-                    };
-                    if mns != ns {
-                        diffs.push(format!("namespace `{mns}` instead of `{ns}`"));
-                    }
-                    if let Some(k) = mksa.filter(|k| *k != ksa) {
-                        diffs.push(format!("service account `{k}` instead of `{ksa}`"));
+                    let Some(mpool) = parsed.pool() else { continue };
+                    if let Some((mns, mksa)) = parsed.names() {
+                        if mns != ns {
+                            diffs.push(format!("namespace `{mns}` instead of `{ns}`"));
+                        }
+                        if let Some(k) = mksa.filter(|k| *k != ksa) {
+                            diffs.push(format!("service account `{k}` instead of `{ksa}`"));
+                        }
+                    } else if parsed.coverage(&wi::Subject {
+                        pool: None,
+                        pool_number: None,
+                        ..subject.clone()
+                    }) == wi::Coverage::No
+                    {
+                        diffs.push(format!(
+                            "{} does not include KSA {ns}/{ksa}",
+                            parsed.describe()
+                        ));
                     }
                     if let Some(want) = pool.as_deref().filter(|w| *w != mpool) {
                         diffs.push(format!("pool `{mpool}` instead of `{want}`"));
+                    } else if let (Some(n), Some(want)) = (parsed.number(), subject.pool_number) {
+                        if n != want {
+                            diffs.push(format!("project number {n} instead of {want}"));
+                        }
                     }
-                    if b.role_str() != wi::WI_USER_ROLE {
+                    if !lets_act(model, b.role_str()) {
                         diffs.push(format!(
                             "role `{}` instead of `{}`",
                             b.role_str(),
@@ -152,13 +164,35 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         .iter()
         .filter_map(|c| Some((c.pool()?, c.file, c.workload_pool?)))
         .collect();
-    if pools.is_empty() {
-        return Vec::new();
-    }
+    // Fleet member clusters' pools are the fleet host project's: also right.
+    let fleet: Vec<String> = model
+        .clusters
+        .iter()
+        .flat_map(|c| model.fleet_pools(c).0)
+        .collect();
     let mut out = Vec::new();
     for (_, _, node, m) in model.wi_members() {
         let Some(pool) = m.pool() else { continue };
-        if pools.iter().any(|(cp, ..)| *cp == pool) {
+        if let (Some(n), Some(want)) = (
+            m.number(),
+            pool.strip_suffix(".svc.id.goog")
+                .and_then(|id| model.project_number(id)),
+        ) {
+            if n != want {
+                let raw = node.as_str().unwrap_or("");
+                out.push(
+                    Finding::at(&ctx.rule.id, node.loc(),
+                        format!("the path names project number {n}, but the pool `{pool}` belongs to project number {want}: the member matches no workload"),
+                    )
+                    .help(format!("grant the member `{}` instead", raw.replacen(&format!("/projects/{n}/"), &format!("/projects/{want}/"), 1))),
+                );
+                continue;
+            }
+        }
+        if pools.is_empty()
+            || pools.iter().any(|(cp, ..)| *cp == pool)
+            || fleet.iter().any(|f| f == pool)
+        {
             continue;
         }
         let names: Vec<&str> = pools.iter().map(|(cp, ..)| *cp).collect();
@@ -169,7 +203,7 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 format!("pool `{pool}` is not the workload pool of any scanned cluster ({})", names.join(", ")),
             )
             .related_at(cnode.loc(), "the cluster's workload pool")
-            .help(format!("grant the member `{fixed}` instead (the pool is the cluster project's, not the GSA's)")),
+            .help(format!("grant the member `{fixed}` instead (the pool is the cluster's workload pool, not the GSA project's)")),
         );
     }
     out
@@ -178,10 +212,20 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn member_unannotated(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for (p, _, node, m) in model.wi_members() {
+    for (p, b, node, m) in model.wi_members() {
         let Member::Legacy { ns, ksa, .. } = &m else {
             continue;
         };
+        // Only a GSA's policy makes the KSA act as the GSA; on a project or
+        // bucket the legacy member is direct resource access, no annotation needed.
+        let on_gsa = match &p.resource {
+            Some(PolicyResource::ServiceAccount(_)) => true,
+            None => lets_act(model, b.role_str()),
+            Some(_) => false,
+        };
+        if !on_gsa || !lets_act(model, b.role_str()) {
+            continue;
+        }
         let Some(sa) = model.service_account(ns, ksa) else {
             continue;
         };
@@ -251,4 +295,145 @@ pub fn role_on_project(ctx: &Ctx, params: &Params) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Namespaces Kubernetes and GKE create: a grant to them needs no manifest.
+const SYSTEM_NAMESPACES: &[&str] = &[
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "gke-managed-system",
+    "gmp-system",
+    "gmp-public",
+    "config-management-system",
+    "istio-system",
+];
+
+/// The name among `names` nearest to `name` (edit distance ≤ 2, and less
+/// than half its length: a typo, not another name).
+fn nearest<'n>(name: &str, names: impl Iterator<Item = &'n str>) -> Option<(&'n str, usize)> {
+    names
+        .filter(|n| *n != name)
+        .map(|n| (n, wi::edit_distance(name, n)))
+        .filter(|(_, d)| *d <= 2 && *d * 2 < name.chars().count())
+        .min_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(b.0)))
+}
+
+pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
+    let model = ctx.model;
+    let no_cluster = model.clusters.is_empty();
+    let mut out = Vec::new();
+    for (_, _, node, m) in model.wi_members() {
+        let Some((ns, ksa)) = m.names() else { continue };
+        let pool = m.pool();
+        // The objects of the clusters this pool serves: only their namespaces
+        // and KSAs can be judged (with no cluster dump, every object).
+        let ours = |o: &&crate::model::Object| match model.pool_for(o) {
+            Some(p) => Some(p) == pool,
+            None => no_cluster,
+        };
+        let objects: Vec<&crate::model::Object> =
+            model.objects.iter().filter(|o| ours(o)).collect();
+        if objects.is_empty() || SYSTEM_NAMESPACES.contains(&ns) {
+            continue;
+        }
+        let mut namespaces: Vec<&str> = objects
+            .iter()
+            .flat_map(|o| {
+                let own = (o.kind == "Namespace").then_some(o.name).flatten();
+                [Some(o.namespace).filter(|n| !n.is_empty()), own]
+            })
+            .flatten()
+            .collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        let raw = node.as_str().unwrap_or("");
+        if !namespaces.contains(&ns) {
+            let Some((near, _)) = nearest(ns, namespaces.iter().copied()) else {
+                continue;
+            };
+            let at = objects
+                .iter()
+                .find(|o| o.namespace == near || o.kind == "Namespace" && o.name == Some(near))
+                .map(|o| {
+                    o.node
+                        .path(&["metadata", "namespace"])
+                        .filter(|_| o.kind != "Namespace")
+                        .map(|n| n.loc())
+                        .unwrap_or_else(|| o.name_loc())
+                });
+            let mut f = Finding::at(&ctx.rule.id, node.loc(),
+                format!("the member names namespace `{ns}`, which no scanned manifest of its cluster defines or uses: it grants nothing (did you mean `{near}`?)"),
+            );
+            if let Some(at) = at {
+                f = f.related_at(at, format!("nearest miss: namespace `{near}`"));
+            }
+            out.push(f.help(format!(
+                "grant the member `{}` instead",
+                fix_member(raw, ns, near, "ns")
+            )));
+            continue;
+        }
+        let Some(ksa) = ksa.filter(|k| *k != "default") else {
+            continue;
+        };
+        // KSAs of the namespace: defined ServiceAccounts and names pods run as.
+        let mut ksas: Vec<(&str, crate::source::Location)> = objects
+            .iter()
+            .filter(|o| o.kind == "ServiceAccount" && o.namespace == ns)
+            .filter_map(|o| Some((o.name?, o.name_loc())))
+            .collect();
+        if ksas.is_empty() {
+            // The scan does not define this namespace's service accounts.
+            continue;
+        }
+        ksas.extend(
+            model
+                .workloads
+                .iter()
+                .filter(|w| {
+                    let o = &model.objects[w.object];
+                    o.namespace == ns && ours(&o)
+                })
+                .filter_map(|w| Some((w.ksa, w.ksa_node?.loc()))),
+        );
+        if ksas.iter().any(|(k, _)| *k == ksa) {
+            continue;
+        }
+        let Some((near, _)) = nearest(ksa, ksas.iter().map(|(k, _)| *k)) else {
+            continue;
+        };
+        let at = ksas.iter().find(|(k, _)| *k == near).map(|(_, l)| *l);
+        let mut f = Finding::at(&ctx.rule.id, node.loc(),
+            format!("the member names KSA {ns}/{ksa}, which no scanned manifest of its cluster defines or runs as: it grants nothing (did you mean `{near}`?)"),
+        );
+        if let Some(at) = at {
+            f = f.related_at(at, format!("nearest miss: KSA {ns}/{near}"));
+        }
+        out.push(f.help(format!(
+            "grant the member `{}` instead",
+            fix_member(raw, ksa, near, "sa")
+        )));
+    }
+    out
+}
+
+/// The member with one namespace or KSA name replaced, in either syntax.
+fn fix_member(raw: &str, from: &str, to: &str, part: &str) -> String {
+    let (legacy_from, legacy_to) = if part == "ns" {
+        (format!("[{from}/"), format!("[{to}/"))
+    } else {
+        (format!("/{from}]"), format!("/{to}]"))
+    };
+    if raw.contains(&legacy_from) {
+        return raw.replacen(&legacy_from, &legacy_to, 1);
+    }
+    let (pf, pt) = match part {
+        "ns" if raw.contains("/namespace/") => {
+            (format!("/namespace/{from}"), format!("/namespace/{to}"))
+        }
+        _ => (format!("/{part}/{from}"), format!("/{part}/{to}")),
+    };
+    raw.replacen(&pf, &pt, 1)
 }

@@ -19,8 +19,13 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .map(|n| n.loc())
             .unwrap_or_else(|| o.name_loc());
         let mut f = Finding::at(&ctx.rule.id, span,
-            format!("{} uses Workload Identity and its Istio sidecar captures traffic to 169.254.169.254: metadata requests fail until Envoy is ready", o.display()),
+            if s.native {
+                format!("{} uses Workload Identity ({}) and its Istio sidecar captures traffic to 169.254.169.254: the native sidecar starts before the app, but every token request still goes through Envoy, so it fails while Envoy drains at shutdown and under `outboundTrafficPolicy: REGISTRY_ONLY` without a ServiceEntry", o.display(), super::wi_why(model, w))
+            } else {
+                format!("{} uses Workload Identity ({}) and its Istio sidecar captures traffic to 169.254.169.254: metadata requests fail until Envoy is ready", o.display(), super::wi_why(model, w))
+            },
         ).object(o.index);
+        f = super::wi_related(f, model, w);
         if let Some(at) = s.injected_by {
             f = f.related_at(at, "the Istio sidecar is injected because of this");
         }
@@ -61,8 +66,9 @@ pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .map(|n| n.loc())
             .unwrap_or_else(|| o.name_loc());
         let mut f = Finding::at(&ctx.rule.id, span,
-                format!("{} uses Workload Identity behind an Istio sidecar without holdApplicationUntilProxyStarts: the app can ask for tokens before Envoy runs", o.display()),
+                format!("{} uses Workload Identity ({}) behind an Istio sidecar without holdApplicationUntilProxyStarts: the app can ask for tokens before Envoy runs", o.display(), super::wi_why(model, w)),
             ).object(o.index);
+        f = super::wi_related(f, model, w);
         if let Some(at) = s.injected_by {
             f = f.related_at(at, "the Istio sidecar is injected because of this");
         }

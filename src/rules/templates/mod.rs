@@ -106,6 +106,12 @@ const TEMPLATES: &[Template] = &[
         run: iam::member_unannotated,
     },
     Template {
+        name: "wi-member-unmatched",
+        post: false,
+        params: &[],
+        run: iam::member_unmatched,
+    },
+    Template {
         name: "role-on-project",
         post: false,
         params: &["roles"],
@@ -271,4 +277,28 @@ pub fn key_loc(node: Node<'_>, key: &str) -> Location {
     node.entry(key)
         .map(|(k, _)| k.loc())
         .unwrap_or_else(|| head(node))
+}
+
+/// Why a workload counts as a Workload Identity pod, for messages
+/// ("uses Workload Identity ({why})").
+pub fn wi_why(model: &crate::model::Model, w: &crate::model::Workload) -> String {
+    model
+        .wi_reason(w)
+        .map(|r| r.describe())
+        .unwrap_or_else(|| "not a Workload Identity pod".into())
+}
+
+/// Adds, as a related span, what made the workload a Workload Identity pod
+/// (the annotation, the IAM member, the env variable).
+pub fn wi_related(f: Finding, model: &crate::model::Model, w: &crate::model::Workload) -> Finding {
+    match model
+        .wi_reason(w)
+        .and_then(|r| r.location().map(|at| (at, r)))
+    {
+        Some((at, r)) => f.related_at(
+            at,
+            format!("this makes it a Workload Identity pod: {}", r.describe()),
+        ),
+        None => f,
+    }
 }

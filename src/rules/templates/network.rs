@@ -142,14 +142,19 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             .collect();
         let assumed = blocked.iter().find_map(|r| r.assumption.clone());
         let mut msg = format!(
-            "{} uses Workload Identity but its NetworkPolicies block egress to the GKE metadata server: {} is not allowed",
+            "{} uses Workload Identity ({}) but its NetworkPolicies block egress to the GKE metadata server: {} is not allowed",
             o.display(),
+            super::wi_why(model, w),
             needs.join("; ")
         );
         if let Some(a) = &assumed {
             msg.push_str(&format!(" ({a})"));
         }
-        let mut f = Finding::at(&ctx.rule.id, o.name_loc(), msg).object(o.index);
+        let mut f = super::wi_related(
+            Finding::at(&ctx.rule.id, o.name_loc(), msg).object(o.index),
+            model,
+            w,
+        );
         let first = blocked[0].any_of[0];
         if let Some((_, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
             f = f.related_at(r.node.loc(), describe_miss(&m, &first));
@@ -240,10 +245,12 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         };
         let mut f = Finding::at(&ctx.rule.id, o.name_loc(),
             format!(
-                "{} uses Workload Identity but its NetworkPolicies block DNS (UDP/TCP 53 to {target}): client libraries cannot resolve metadata.google.internal",
+                "{} uses Workload Identity ({}) but its NetworkPolicies block DNS (UDP/TCP 53 to {target}): client libraries cannot resolve metadata.google.internal",
                 o.display(),
+                super::wi_why(model, w),
             ),
         ).object(o.index);
+        f = super::wi_related(f, model, w);
         f = related_policies(f, model, egress);
         if dns == gke::ClusterDns::CloudDns {
             out.push(f.help(

@@ -177,13 +177,16 @@ pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 continue;
             }
             let mut f = Finding::at(&ctx.rule.id, name.loc(),
-                format!("{} uses Workload Identity but sets GOOGLE_APPLICATION_CREDENTIALS: the key file overrides Workload Identity", o.display()),
+                format!("{} uses Workload Identity ({}) but sets GOOGLE_APPLICATION_CREDENTIALS: the key file overrides Workload Identity", o.display(), super::wi_why(model, w)),
             ).object(o.index);
             if let Some((k, _)) = model
                 .service_account_of(o, w.ksa)
                 .and_then(Model::wi_annotation)
             {
                 f = f.related_at(k.loc(), "the KSA is bound to a GSA here");
+            } else if !matches!(model.wi_reason(w), Some(crate::model::WiReason::CallsGoogle(l, _)) if l == name.loc())
+            {
+                f = super::wi_related(f, model, w);
             }
             out.push(f.help("remove GOOGLE_APPLICATION_CREDENTIALS (and the mounted key) so that client libraries use Workload Identity"));
         }
@@ -247,7 +250,7 @@ pub fn init_waits(ctx: &Ctx, params: &Params) -> Vec<Finding> {
             continue;
         }
         out.push(
-            Finding::at(&ctx.rule.id, o.name_loc(), format!("{} uses Workload Identity and has no init container that waits for the GKE metadata server", o.display())).object(o.index)
+            super::wi_related(Finding::at(&ctx.rule.id, o.name_loc(), format!("{} uses Workload Identity ({}) and has no init container that waits for the GKE metadata server", o.display(), super::wi_why(model, w))).object(o.index), model, w)
                 .help("add an init container such as:\n- name: wait-for-metadata\n  image: gcr.io/google.com/cloudsdktool/cloud-sdk:alpine\n  command: [sh, -c, \"curl -sS -H 'Metadata-Flavor: Google' 'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token' --retry 30 --retry-connrefused --retry-max-time 60 --connect-timeout 3 --fail --retry-all-errors > /dev/null\"]"),
         );
     }
