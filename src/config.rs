@@ -403,18 +403,19 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                         }
                         "dns" => {
                             let s = r.string(av, "dns")?;
-                            cfg.assume.dns =
-                                Some(match s.as_str() {
-                                    "kube-dns" => AssumedDns::KubeDns,
-                                    "cloud-dns" => AssumedDns::CloudDns,
-                                    "nodelocal" => AssumedDns::NodeLocal,
-                                    _ => return Err(r.err(
+                            cfg.assume.dns = Some(match s.as_str() {
+                                "kube-dns" => AssumedDns::KubeDns,
+                                "cloud-dns" => AssumedDns::CloudDns,
+                                "nodelocal" => AssumedDns::NodeLocal,
+                                _ => {
+                                    return Err(r.err(
                                         av,
                                         format!(
                                             "`{s}` is not one of kube-dns, cloud-dns, nodelocal"
                                         ),
-                                    )),
-                                })
+                                    ))
+                                }
+                            })
                         }
                         _ => {
                             return Err(r.unknown(

@@ -128,6 +128,11 @@ pub fn explain(log: &str, rules: &[Rule]) -> (String, bool) {
                 let _ = writeln!(out, "  request: `{}` may not {req}", echo(&f.user));
             }
         }
+        if known.id == "direct-access-denied" {
+            for l in direct_access_advice(lines[at[0]]) {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
         out.push_str("  likely causes:\n");
         for c in &known.causes {
             let _ = writeln!(out, "    - {c}");
@@ -160,6 +165,84 @@ pub fn explain(log: &str, rules: &[Rule]) -> (String, bool) {
     (out, true)
 }
 
+/// Roles that grant common data permissions, for the binding to suggest.
+const ROLE_FOR_PERMISSION: &[(&str, &str)] = &[
+    ("storage.objects.get", "roles/storage.objectViewer"),
+    ("storage.objects.list", "roles/storage.objectViewer"),
+    ("storage.objects.create", "roles/storage.objectCreator"),
+    ("storage.objects.delete", "roles/storage.objectUser"),
+    ("storage.buckets.get", "roles/storage.legacyBucketReader"),
+    (
+        "secretmanager.versions.access",
+        "roles/secretmanager.secretAccessor",
+    ),
+    ("pubsub.topics.publish", "roles/pubsub.publisher"),
+    ("pubsub.subscriptions.consume", "roles/pubsub.subscriber"),
+    ("bigquery.jobs.create", "roles/bigquery.jobUser"),
+    ("bigquery.tables.getData", "roles/bigquery.dataViewer"),
+    ("bigquery.tables.get", "roles/bigquery.dataViewer"),
+    ("cloudsql.instances.connect", "roles/cloudsql.client"),
+    ("spanner.databases.read", "roles/spanner.databaseReader"),
+    ("datastore.entities.get", "roles/datastore.viewer"),
+    ("logging.logEntries.create", "roles/logging.logWriter"),
+    (
+        "monitoring.timeSeries.create",
+        "roles/monitoring.metricWriter",
+    ),
+    (
+        "artifactregistry.repositories.downloadArtifacts",
+        "roles/artifactregistry.reader",
+    ),
+];
+
+/// For a 403 naming a `principal://` member: who was refused, the
+/// permission, and the binding that grants it.
+fn direct_access_advice(line: &str) -> Vec<String> {
+    let Some(start) = line
+        .find("principal://")
+        .or_else(|| line.find("principalSet://"))
+    else {
+        return Vec::new();
+    };
+    let member: String = line[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | ',' | ')' | ']'))
+        .collect();
+    let member = member.trim_end_matches(['.', ':']).to_string();
+    let mut out = vec![format!(
+        "refused: `{}` ({})",
+        echo(&member),
+        crate::wi::parse_member(&member).describe()
+    )];
+    // `Permission 'storage.objects.get' denied`, `does not have storage.objects.get access`.
+    static PERMISSION: OnceLock<Regex> = OnceLock::new();
+    let re = PERMISSION.get_or_init(|| {
+        regex(r"(?:permission '|does not have |permission\(s\)?:? ?\[?\x22?)([a-z][a-zA-Z0-9]*\.[a-zA-Z0-9]+\.[a-zA-Z0-9]+)")
+            .expect("permission pattern")
+    });
+    let perm = re.captures(line).and_then(|c| c.get(1)).map(|m| m.as_str());
+    if let Some(p) = perm {
+        out.push(format!("missing permission: {p}"));
+        let role = ROLE_FOR_PERMISSION
+            .iter()
+            .find(|(perm, _)| *perm == p)
+            .map(|(_, r)| r.to_string());
+        let role_arg = role.unwrap_or_else(|| "ROLE".into());
+        out.push(
+            "grant it on the resource (here on its project; a bucket, dataset or secret has its own add-iam-policy-binding):".into(),
+        );
+        out.push(format!(
+            "  gcloud projects add-iam-policy-binding PROJECT_ID --role={role_arg} --member={member}"
+        ));
+        if role_arg == "ROLE" {
+            out.push(format!(
+                "  (ROLE: a predefined or custom role that includes {p})"
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,7 +253,7 @@ mod tests {
         let cat = catalogue();
         assert_eq!(
             cat.len(),
-            11,
+            12,
             "every entry of data/error-messages.yaml parses"
         );
         for k in cat {
@@ -203,5 +286,22 @@ mod tests {
         let (out, _) = explain("\u{1b}]0;x\u{7}DeployPatch failed\n", &[]);
         assert!(!out.contains('\u{1b}'));
         assert!(out.contains("\\u{1b}"));
+    }
+
+    #[test]
+    fn direct_access_403_names_the_member_and_the_binding() {
+        let log = "google.api_core.exceptions.Forbidden: 403 GET https://storage.googleapis.com/storage/v1/b/reports/o: principal://iam.googleapis.com/projects/402915551236/locations/global/workloadIdentityPools/northwind-data.svc.id.goog/subject/ns/reports/sa/exporter does not have storage.objects.list access to the Google Cloud Storage bucket. Permission 'storage.objects.list' denied on resource (or it may not exist).\n";
+        let (out, found) = explain(log, &[]);
+        assert!(found);
+        assert!(out.starts_with("[direct-access-denied]"), "{out}");
+        assert!(out.contains("(KSA reports/exporter)"), "{out}");
+        assert!(
+            out.contains("missing permission: storage.objects.list"),
+            "{out}"
+        );
+        assert!(
+            out.contains("gcloud projects add-iam-policy-binding PROJECT_ID --role=roles/storage.objectViewer --member=principal://iam.googleapis.com/projects/402915551236/locations/global/workloadIdentityPools/northwind-data.svc.id.goog/subject/ns/reports/sa/exporter\n"),
+            "{out}"
+        );
     }
 }

@@ -297,22 +297,42 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             ),
             None => (None, Some("none: the KSA has no GSA annotation".into())),
         };
-        // Roles on projects: held by the GSA, or granted to the KSA's principal directly.
-        let roles: Vec<(String, String, String)> = match &gsa {
+        // Roles on projects held by the GSA, then the roles granted to the
+        // KSA's own principal directly (direct resource access: a project, a
+        // bucket, any resource), beside the GSA chain.
+        let mut roles: Vec<(String, String, String)> = match &gsa {
             Some(email) => gsa_roles
                 .get(&email.to_ascii_lowercase())
                 .cloned()
                 .unwrap_or_default(),
-            None => covering
-                .iter()
-                .filter(|(p, b, _, _)| {
-                    b.role_str() != wi::WI_USER_ROLE
-                        && matches!(p.resource, Some(PolicyResource::Project { .. }))
-                })
-                .map(|(p, b, m, _)| role_entry(model, p, b, *m))
-                .collect(),
+            None => Vec::new(),
         };
-        let roles_note = if project_policies.is_empty() {
+        let direct: Vec<(String, String, String)> = covering
+            .iter()
+            .filter(|(p, b, _, _)| {
+                b.role_str() != wi::WI_USER_ROLE
+                    && !matches!(p.resource, Some(PolicyResource::ServiceAccount(_)))
+            })
+            .map(|(p, b, m, _)| {
+                let (role, resource, at) = role_entry(model, p, b, *m);
+                let resource = if resource.is_empty() {
+                    model.file_name(p.file).to_string()
+                } else {
+                    resource
+                };
+                // An annotated KSA's pods get the GSA's tokens: grants to
+                // the KSA's own principal are then not what they use.
+                let resource = if gsa.is_some() {
+                    format!("{resource} (direct, unused: the annotated KSA acts as its GSA)")
+                } else {
+                    format!("{resource} (direct)")
+                };
+                (role, resource, at)
+            })
+            .collect();
+        let any_direct = !direct.is_empty();
+        roles.extend(direct);
+        let roles_note = if project_policies.is_empty() && !any_direct {
             Some("unknown: no project IAM policy in the scan".to_string())
         } else if roles.is_empty() {
             Some("none on the scanned projects".to_string())

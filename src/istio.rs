@@ -34,6 +34,34 @@ pub struct Mesh {
     pub include: Option<Setting<String>>,
     pub hold: Option<Setting<bool>>,
     pub native: Option<Setting<bool>>,
+    /// The Istio (major, minor) release, from IstioOperator `spec.tag`, the
+    /// istiod image or a numbered revision label (`istio.io/rev: 1-27-1`).
+    pub version: Option<Setting<(u32, u32)>>,
+}
+
+/// Istio makes native sidecars the default from this release on.
+pub const NATIVE_DEFAULT_SINCE: (u32, u32) = (1, 27);
+
+/// `1.27.1`, `1.27.1-distroless`, `1-27-1` → (1, 27).
+fn istio_version(s: &str) -> Option<(u32, u32)> {
+    let mut it = s.split(['.', '-']);
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    (major == 1).then_some((major, minor))
+}
+
+impl Mesh {
+    /// Whether sidecars are native mesh-wide: the explicit setting, else
+    /// the release default.
+    pub fn native_default(&self) -> bool {
+        match &self.native {
+            Some(s) => s.value,
+            None => self
+                .version
+                .as_ref()
+                .is_some_and(|v| v.value >= NATIVE_DEFAULT_SINCE),
+        }
+    }
 }
 
 /// A comma-separated CIDR list; `*` means everything.
@@ -90,6 +118,45 @@ impl Mesh {
         let mut mesh = Mesh::default();
         for o in &model.objects {
             let at = |n: Node<'_>| n.loc();
+            let mut version = |n: Node<'_>, v: Option<(u32, u32)>| {
+                if let (Some(v), None) = (v, &mesh.version) {
+                    mesh.version = Some(Setting {
+                        value: v,
+                        origin: n.loc(),
+                    });
+                }
+            };
+            if let Some(n) = o
+                .node
+                .path(&["spec", "tag"])
+                .filter(|_| o.kind == "IstioOperator")
+            {
+                version(n, n.as_string().and_then(istio_version));
+            }
+            if o.kind == "Namespace" {
+                if let Some(n) = o.node.path(&["metadata", "labels", "istio.io/rev"]) {
+                    version(n, n.as_str().and_then(istio_version));
+                }
+            }
+            if o.kind == "Deployment"
+                && o.name
+                    .is_some_and(|n| n == "istiod" || n.starts_with("istiod-"))
+            {
+                for c in o
+                    .node
+                    .path(&["spec", "template", "spec"])
+                    .map(|s| s.seq_at("containers"))
+                    .unwrap_or_default()
+                {
+                    if let Some(img) = c.get("image") {
+                        let tag = img
+                            .as_str()
+                            .and_then(|i| i.rsplit_once(':'))
+                            .map(|(_, t)| t);
+                        version(img, tag.and_then(istio_version));
+                    }
+                }
+            }
             match (o.kind, o.name) {
                 ("IstioOperator", _) => {
                     let proxy = o.node.path(&["spec", "values", "global", "proxy"]);
@@ -267,12 +334,23 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
     };
     let ns_on =
         ns_label("istio-injection") == Some("enabled") || ns_label("istio.io/rev").is_some();
+    // A rendered pod (a kubectl dump) shows what the injector did.
+    let proxy_in = |key: &str| {
+        w.spec
+            .seq_at(key)
+            .iter()
+            .find(|c| c.get("name").and_then(Node::as_str) == Some("istio-proxy"))
+    };
+    let rendered_native = proxy_in("initContainers")
+        .is_some_and(|c| c.get("restartPolicy").and_then(Node::as_str) == Some("Always"));
+    let rendered = rendered_native || proxy_in("containers").is_some();
     // The injector skips host-network pods.
     let host_network = w.spec.get("hostNetwork").and_then(Node::as_bool) == Some(true);
-    let injected = !host_network
-        && pod_inject != Some("false")
-        && ns_label("istio-injection") != Some("disabled")
-        && (pod_inject == Some("true") || ns_on);
+    let injected = rendered
+        || !host_network
+            && pod_inject != Some("false")
+            && ns_label("istio-injection") != Some("disabled")
+            && (pod_inject == Some("true") || ns_on);
     let mut malformed = Vec::new();
     let exclude_node = annotation(w, EXCLUDE);
     let (exclude, exclude_at) = match exclude_node {
@@ -328,8 +406,14 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
     let hold = pod_hold
         .or(mesh.hold.as_ref().map(|s| s.value))
         .unwrap_or(false);
-    let native = annotation(w, NATIVE).and_then(Node::as_str) == Some("true")
-        || mesh.native.as_ref().is_some_and(|s| s.value);
+    // The pod annotation wins over the mesh-wide setting and the release default.
+    let native = rendered_native
+        || match annotation(w, NATIVE).and_then(Node::as_str) {
+            Some("true") => true,
+            Some("false") => false,
+            _ if rendered => false,
+            _ => mesh.native_default(),
+        };
     Sidecar {
         injected_by,
         injected,

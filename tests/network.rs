@@ -152,3 +152,25 @@ fn metadata_server_node_selector_keeps_pods_off_gce_metadata_pools() {
     );
     assert_eq!(lint("kwi303-pinned", pinned), 0);
 }
+
+#[test]
+fn assumed_dns_provider_decides_without_a_cluster_dump() {
+    let assume = |dns: &str| (".kwi-lint.yaml", format!("assume: {{dns: {dns}}}\n"));
+    let mut files = base(policy(KUBE_DNS));
+    files.push(assume("cloud-dns"));
+    let got = kwi402("dns-assume-cloud-kube-rule", &files);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("Cloud DNS at 169.254.169.254"), "{got:?}");
+
+    let mut files = base(policy(CLOUD_DNS));
+    files.push(assume("kube-dns"));
+    assert_eq!(kwi402("dns-assume-kube-cloud-rule", &files).len(), 1);
+
+    const NODE_LOCAL: &str = "    - to: [{ipBlock: {cidr: 169.254.20.10/32}}]\n      ports: [{protocol: UDP, port: 53}]\n";
+    let mut files = base(policy(NODE_LOCAL));
+    files.push(assume("nodelocal"));
+    assert_eq!(kwi402("dns-assume-nodelocal", &files), Vec::<String>::new());
+    let mut files = base(policy(NODE_LOCAL));
+    files.push(assume("kube-dns"));
+    assert_eq!(kwi402("dns-assume-kube-nodelocal-rule", &files).len(), 1);
+}

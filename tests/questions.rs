@@ -624,6 +624,20 @@ fn graph_attributes_a_shared_binding_by_member() {
 }
 
 #[test]
+fn graph_shows_direct_grants_and_pods_that_use_wi_without_a_gsa() {
+    let o = run(&["graph", "testdata/KWI401/cases/direct-access/bad"]);
+    let text = stdout(&o);
+    // The pod named by a principal:// grant on a bucket: its role, as a direct grant.
+    assert!(
+        text.contains("  role  roles/storage.objectViewer on testdata/KWI401/cases/direct-access/bad/bucket-policy.json (direct)  (testdata/KWI401/cases/direct-access/bad/bucket-policy.json:5:9)\n"),
+        "{text}"
+    );
+    // The pod that sets GOOGLE_CLOUD_PROJECT on a WI cluster is in the graph; the web server is not.
+    assert!(text.contains("\nDeployment reports/reporter  "), "{text}");
+    assert!(!text.contains("reports/web"), "{text}");
+}
+
+#[test]
 fn graph_of_a_scan_without_workload_identity() {
     let o = run(&["graph", AUTHZ]);
     assert_eq!(stdout(&o), "no Workload Identity workloads in the scan\n");

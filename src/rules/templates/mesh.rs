@@ -26,6 +26,10 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             },
         ).object(o.index);
         f = super::wi_related(f, model, w);
+        if s.native {
+            // Start-up is safe with a native sidecar; what is left is milder.
+            f = f.severity(crate::finding::Severity::Warning);
+        }
         if let Some(at) = s.injected_by {
             f = f.related_at(at, "the Istio sidecar is injected because of this");
         }

@@ -219,9 +219,16 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
         let cluster = model.cluster_of(o);
         let dns_ip = cluster.and_then(gke::kube_dns_ip);
-        // A pod of no known cluster may be on Cloud DNS or kube-dns: either is accepted.
-        let dns = cluster.map_or(gke::ClusterDns::Either, gke::cluster_dns);
-        let node_local = cluster.is_some_and(gke::node_local_dns);
+        // A pod of no known cluster uses what `assume: {dns: …}` says, else
+        // it may be on Cloud DNS or kube-dns: either is accepted.
+        use crate::config::AssumedDns;
+        let (dns, node_local) = match (cluster, ctx.config.assume.dns) {
+            (Some(c), _) => (gke::cluster_dns(c), gke::node_local_dns(c)),
+            (None, Some(AssumedDns::KubeDns)) => (gke::ClusterDns::KubeDns, false),
+            (None, Some(AssumedDns::CloudDns)) => (gke::ClusterDns::CloudDns, false),
+            (None, Some(AssumedDns::NodeLocal)) => (gke::ClusterDns::KubeDns, true),
+            (None, None) => (gke::ClusterDns::Either, false),
+        };
         let reaches = |peer: &Peer, ns: &str| {
             (dns != gke::ClusterDns::CloudDns && peer_reaches_dns(peer, ns, dns_ip))
                 || (dns != gke::ClusterDns::KubeDns && peer_contains(peer, gke::CLOUD_DNS_IP))
