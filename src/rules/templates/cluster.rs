@@ -20,9 +20,16 @@ fn wi_service_accounts<'m, 'a>(
     cluster: usize,
 ) -> Vec<&'m crate::model::Object<'a>> {
     let m = ctx.model;
+    // Annotated, or named by a WI member (direct resource access needs no annotation).
+    let named = |o: &crate::model::Object| {
+        let ns = o.namespace.to_string();
+        m.member_ksas
+            .contains_key(&(ns.clone(), o.name.unwrap_or("").to_string()))
+            || m.member_ksas.contains_key(&(ns, String::new()))
+    };
     m.objects
         .iter()
-        .filter(|o| o.kind == "ServiceAccount" && Model::wi_annotation(o).is_some())
+        .filter(|o| o.kind == "ServiceAccount" && (Model::wi_annotation(o).is_some() || named(o)))
         .filter(|o| m.known_clusters_for(o).contains(&cluster))
         .collect()
 }
@@ -44,11 +51,22 @@ pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut f = Finding::at(&ctx.rule.id, span,
             format!("cluster `{}` has Workload Identity disabled (no workloadIdentityConfig.workloadPool), but {} ServiceAccount(s) use it", c.name, users.len()),
         );
-        if let Some((key, _)) = Model::wi_annotation(first) {
-            f = f.related_at(
-                key.loc(),
-                format!("{} expects Workload Identity", first.display()),
-            );
+        match Model::wi_annotation(first) {
+            Some((key, _)) => {
+                f = f.related_at(
+                    key.loc(),
+                    format!("{} expects Workload Identity", first.display()),
+                )
+            }
+            None => {
+                f = f.related_at(
+                    first.name_loc(),
+                    format!(
+                        "{} is granted roles directly through Workload Identity",
+                        first.display()
+                    ),
+                )
+            }
         }
         out.push(f.help(format!(
             "gcloud container clusters update {}{} --workload-pool={project}.svc.id.goog",
