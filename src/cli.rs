@@ -337,11 +337,10 @@ pub fn main() -> i32 {
         }
         Some(Command::WhyForbidden { message, who, scan }) => {
             let text = if message == "-" {
-                let mut t = String::new();
-                if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
-                    return fail(format!("cannot read stdin: {e}"));
+                match crate::walk::read_stream(std::io::stdin(), 16 << 20) {
+                    Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                    Err(e) => return fail(format!("cannot read stdin: {e}")),
                 }
-                t
             } else {
                 message
             };
@@ -392,7 +391,7 @@ pub fn main() -> i32 {
             print!(
                 "{}",
                 match format {
-                    GraphFormat::Table => crate::graph::table(&g),
+                    GraphFormat::Table => crate::escape::report(&crate::graph::table(&g)),
                     GraphFormat::Dot => crate::graph::dot(&g),
                     GraphFormat::Mermaid => crate::graph::mermaid(&g),
                 }
@@ -409,7 +408,9 @@ pub fn main() -> i32 {
                 "{}",
                 match format {
                     _ if rendered => crate::commands::scopes::yaml(model),
-                    AnswerFormat::Text => crate::commands::scopes::text(model, objects),
+                    AnswerFormat::Text => {
+                        crate::escape::report(&crate::commands::scopes::text(model, objects))
+                    }
                     AnswerFormat::Json => crate::commands::scopes::json(model, objects),
                 }
             );
@@ -446,7 +447,7 @@ fn answer(
     print!(
         "{}",
         match who.format {
-            AnswerFormat::Text => authz::render(model, req, &a, project),
+            AnswerFormat::Text => crate::escape::report(&authz::render(model, req, &a, project)),
             AnswerFormat::Json => authz::json::render(model, req, &a, project),
         }
     );
@@ -554,24 +555,28 @@ fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i
 }
 
 fn explain_error(files: &[PathBuf]) -> i32 {
-    let mut text = String::new();
+    use std::io::Read;
+    // Streamed line by line: a 1 GB log costs a line of memory. Files may be
+    // pipes (`<(kubectl logs …)`); each ends with a line break.
+    let mut input: Box<dyn Read> = Box::new(std::io::empty());
     if files.is_empty() {
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-            return fail(format!("cannot read stdin: {e}"));
-        }
+        input = Box::new(std::io::stdin());
     }
     for f in files {
-        match std::fs::read(f) {
-            Ok(b) => {
-                text.push_str(&String::from_utf8_lossy(&b));
-                text.push('\n');
-            }
+        match std::fs::File::open(f) {
+            Ok(file) => input = Box::new(input.chain(file).chain(&b"\n"[..])),
             Err(e) => return fail(format!("cannot read {}: {e}", f.display())),
         }
     }
     let rules = rules::load(&[] as &[PathBuf]).unwrap_or_default();
-    let (out, found) = crate::errors::explain(&text, &rules);
-    print!("{out}");
+    let (out, found) = match crate::errors::explain_reader(
+        std::io::BufReader::with_capacity(1 << 16, input),
+        &rules,
+    ) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot read the log: {e}")),
+    };
+    print!("{}", crate::escape::report(&out));
     if found {
         0
     } else {
@@ -727,7 +732,7 @@ fn lint(args: LintArgs) -> i32 {
     }
     if args.verbose {
         for n in &outcome.notes {
-            eprintln!("note: {n}");
+            eprintln!("note: {}", crate::escape::text(n));
         }
     }
     if let Some(path) = &args.write_baseline {
@@ -744,7 +749,7 @@ fn lint(args: LintArgs) -> i32 {
         };
     }
     if let Some(path) = &args.baseline {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::walk::read_text_bounded(path, config.limits.max_file_size) {
             Ok(t) => t,
             Err(e) => return fail(format!("cannot read baseline {}: {e}", path.display())),
         };

@@ -252,7 +252,8 @@ const TOP_KEYS: &[&str] = &[
 
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let name = crate::walk::display_path(path);
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    // A config comes from the scanned repo: a regular file of sane size only.
+    let text = crate::walk::read_text_bounded(path, 1 << 20).map_err(|e| ConfigError {
         file: name.clone(),
         line: 1,
         column: 1,

@@ -82,54 +82,129 @@ fn echo(line: &str) -> String {
     s
 }
 
+/// Bytes of one log line that are matched; the rest of a longer line is skipped.
+const MAX_LINE: usize = 64 * 1024;
+/// Lines read after a `forbidden` message, which kubectl may wrap.
+const FORBIDDEN_WINDOW: usize = 6;
+
+/// Reads the next line of at most `MAX_LINE` bytes into `buf` (the rest of
+/// a longer line is read and dropped): memory stays bounded on a 1 GB log
+/// with no line break. Returns false at the end of the input.
+fn next_line(r: &mut impl std::io::BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    buf.clear();
+    let mut any = false;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = MAX_LINE.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        r.consume(take);
+        if done {
+            return Ok(true);
+        }
+    }
+}
+
+/// One recognised kind of message: where it first appeared and how often.
+struct Hit<'k> {
+    known: &'k Known,
+    first: usize,
+    first_line: String,
+    count: usize,
+    /// The first line and the ones after it (a wrapped `forbidden` message).
+    window: String,
+}
+
 /// Explains every known message in `log`. Returns the text and whether
 /// anything was recognised.
 pub fn explain(log: &str, rules: &[Rule]) -> (String, bool) {
-    let lines: Vec<&str> = log.lines().collect();
-    // (entry, line numbers), in order of first appearance.
-    let mut hits: Vec<(&Known, Vec<usize>)> = Vec::new();
-    for known in catalogue() {
-        if known.context.as_ref().is_some_and(|c| !c.is_match(log)) {
-            continue;
-        }
-        let at: Vec<usize> = lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| known.patterns.iter().any(|p| p.is_match(l)))
-            .map(|(i, _)| i)
-            .collect();
-        if !at.is_empty() {
-            hits.push((known, at));
-        }
+    match explain_reader(log.as_bytes(), rules) {
+        Ok(r) => r,
+        Err(e) => (format!("cannot read the log: {e}\n"), false),
     }
-    hits.sort_by_key(|(_, at)| at[0]);
+}
+
+/// `explain` over a stream, line by line with bounded memory; invalid
+/// UTF-8 is read lossily.
+pub fn explain_reader(
+    mut log: impl std::io::BufRead,
+    rules: &[Rule],
+) -> std::io::Result<(String, bool)> {
+    let cat = catalogue();
+    let mut hits: Vec<Option<Hit>> = cat.iter().map(|_| None).collect();
+    let mut context_seen = vec![false; cat.len()];
+    let mut buf = Vec::new();
+    let mut n = 0;
+    while next_line(&mut log, &mut buf)? {
+        let text = String::from_utf8_lossy(&buf);
+        let line = text.trim_end_matches(['\n', '\r']);
+        for (k, known) in cat.iter().enumerate() {
+            if known.context.as_ref().is_some_and(|c| c.is_match(line)) {
+                context_seen[k] = true;
+            }
+            if let Some(h) = hits[k].as_mut() {
+                if n - h.first < FORBIDDEN_WINDOW && known.id == "forbidden" {
+                    h.window.push('\n');
+                    h.window.push_str(line);
+                }
+            }
+            if known.patterns.iter().any(|p| p.is_match(line)) {
+                match hits[k].as_mut() {
+                    Some(h) => h.count += 1,
+                    None => {
+                        hits[k] = Some(Hit {
+                            known,
+                            first: n,
+                            first_line: line.to_string(),
+                            count: 1,
+                            window: line.to_string(),
+                        })
+                    }
+                }
+            }
+        }
+        n += 1;
+    }
+    let mut hits: Vec<Hit> = hits
+        .into_iter()
+        .zip(&context_seen)
+        .filter_map(|(h, seen)| h.filter(|h| h.known.context.is_none() || *seen))
+        .collect();
+    hits.sort_by_key(|h| h.first);
     let mut out = String::new();
     if hits.is_empty() {
         out.push_str("kwi-lint recognises none of these messages. It knows:\n");
         for k in catalogue() {
             let _ = writeln!(out, "  {:<26} {}", k.id, k.title);
         }
-        return (out, false);
+        return Ok((out, false));
     }
-    for (i, (known, at)) in hits.iter().enumerate() {
+    for (i, hit) in hits.iter().enumerate() {
+        let known = hit.known;
         if i > 0 {
             out.push('\n');
         }
         let _ = writeln!(out, "[{}] {}", known.id, known.title);
-        let _ = writeln!(out, "  line {}: {}", at[0] + 1, echo(lines[at[0]]));
-        if at.len() > 1 {
-            let _ = writeln!(out, "  (and {} more lines)", at.len() - 1);
+        let _ = writeln!(out, "  line {}: {}", hit.first + 1, echo(&hit.first_line));
+        if hit.count > 1 {
+            let _ = writeln!(out, "  (and {} more lines)", hit.count - 1);
         }
         if known.id == "forbidden" {
             // The message may be wrapped: read it from the first line on.
-            let window = lines[at[0]..(at[0] + 6).min(lines.len())].join("\n");
-            if let Some(f) = crate::authz::message::parse(&window) {
+            if let Some(f) = crate::authz::message::parse(&hit.window) {
                 let req = crate::authz::request::describe(&f.verb, &f.target, &f.namespace);
                 let _ = writeln!(out, "  request: `{}` may not {req}", echo(&f.user));
             }
         }
         if known.id == "direct-access-denied" {
-            for l in direct_access_advice(lines[at[0]]) {
+            for l in direct_access_advice(&hit.first_line) {
                 let _ = writeln!(out, "  {l}");
             }
         }
@@ -162,7 +237,7 @@ pub fn explain(log: &str, rules: &[Rule]) -> (String, bool) {
             let _ = writeln!(out, "  then: {n}");
         }
     }
-    (out, true)
+    Ok((out, true))
 }
 
 /// Roles that grant common data permissions, for the binding to suggest.

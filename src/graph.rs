@@ -339,14 +339,20 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         } else {
             None
         };
+        // Names from scanned files, escaped once for every graph format.
+        let esc = |s: &str| crate::escape::text(s).into_owned();
+        let roles = roles
+            .into_iter()
+            .map(|(r, on, at)| (esc(&r), esc(&on), at))
+            .collect();
         g.chains.push(Chain {
-            workload: format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?")),
+            workload: esc(&format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?"))),
             scope: (o.scope != crate::model::DEFAULT_SCOPE)
                 .then(|| model.scopes[o.scope].name.clone()),
             workload_at: model.location_at(o.name_loc()),
-            ksa: format!("{ns}/{}", w.ksa),
+            ksa: esc(&format!("{ns}/{}", w.ksa)),
             ksa_at: ksa_obj.map(|k| model.location_at(k.name_loc())),
-            gsa,
+            gsa: gsa.map(|g| esc(&g)),
             binding_at,
             binding_note,
             roles,
@@ -589,8 +595,12 @@ pub fn table(g: &Graph) -> String {
     s
 }
 
+/// Quotes and backslashes for DOT, after line breaks and controls are
+/// escaped (a raw newline in a label is one the file chose).
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    crate::escape::text(s)
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
 }
 
 /// Node ids shared by chains that share a KSA, GSA or role.
@@ -718,7 +728,7 @@ pub fn dot(g: &Graph) -> String {
 }
 
 fn mermaid_escape(s: &str) -> String {
-    s.replace('"', "#quot;")
+    crate::escape::text(s).replace('"', "#quot;")
 }
 
 pub fn mermaid(g: &Graph) -> String {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod errors;
+pub mod escape;
 pub mod finding;
 pub mod gke;
 pub mod graph;
@@ -22,7 +23,6 @@ pub mod suppress;
 pub mod walk;
 pub mod wi;
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -90,17 +90,15 @@ fn read_file(
     helm_chart: bool,
     limits: &parse::Limits,
 ) -> ParsedFile {
-    let mut f = match std::fs::metadata(path) {
-        Ok(m) if m.len() > limits.max_file_size => {
-            ParsedFile::too_large(id, display, m.len(), limits.max_file_size)
+    let mut f = match walk::read_bounded(path, limits.max_file_size) {
+        Ok(bytes) => {
+            let format = Format::from_name(&display);
+            parse::parse_bytes(id, display, bytes, format, helm_chart, limits)
         }
-        _ => match std::fs::read(path) {
-            Ok(bytes) => {
-                let format = Format::from_name(&display);
-                parse::parse_bytes(id, display, bytes, format, helm_chart, limits)
-            }
-            Err(e) => parse::unreadable(id, display, format!("cannot read file: {e}")),
-        },
+        Err(walk::ReadError::TooLarge(n)) => {
+            ParsedFile::too_large(id, display, n, limits.max_file_size)
+        }
+        Err(e) => parse::unreadable(id, display, format!("cannot read file: {e}")),
     };
     f.path = Some(path.to_path_buf());
     f
@@ -168,19 +166,28 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
             .stdin_filename
             .clone()
             .unwrap_or_else(|| "<stdin>".into());
-        let mut bytes = Vec::new();
         let id = files.len() as u32;
-        files.push(match std::io::stdin().read_to_end(&mut bytes) {
-            Ok(_) => parse::parse_bytes(
-                id,
-                name.clone(),
-                bytes,
-                Format::from_name(&name),
-                false,
-                limits,
-            ),
-            Err(e) => parse::unreadable(id, name, format!("cannot read standard input: {e}")),
-        });
+        // Read no more than the limit: `head -c 3G /dev/zero | kwi-lint -`
+        // stops at the limit, not after buffering the stream.
+        files.push(
+            match walk::read_stream(std::io::stdin().lock(), limits.max_file_size) {
+                Ok(bytes) => parse::parse_bytes(
+                    id,
+                    name.clone(),
+                    bytes,
+                    Format::from_name(&name),
+                    false,
+                    limits,
+                ),
+                Err(walk::ReadError::TooLarge(n)) => {
+                    // Piped on purpose: the limit is an error, not a skipped file.
+                    let mut f = ParsedFile::too_large(id, name, n, limits.max_file_size);
+                    f.looks_ours = true;
+                    f
+                }
+                Err(e) => parse::unreadable(id, name, format!("cannot read standard input: {e}")),
+            },
+        );
     }
     files
 }

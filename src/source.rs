@@ -2,7 +2,10 @@
 //! tree, miette, JSON and every other format, so all of them agree on
 //! positions (miette's own sources rescan the file for every label).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// Bytes per block of the column index.
+const BLOCK: usize = 256;
 
 /// Index of a file in the run's file table.
 pub type FileId = u32;
@@ -51,6 +54,11 @@ pub struct SourceFile {
     pub text: String,
     /// Byte offset where each line starts. Line 1 starts after a UTF-8 BOM.
     line_starts: Vec<u32>,
+    /// UTF-8 continuation bytes before each `BLOCK`-byte block, built on the
+    /// first column asked for past a block of a line: a column is then a
+    /// subtraction and a scan of at most one block, not a count from the
+    /// line's start (a minified one-line JSON file has 10⁵ findings on one line).
+    continuation_before: OnceLock<Vec<u32>>,
 }
 
 impl SourceFile {
@@ -71,6 +79,7 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            continuation_before: OnceLock::new(),
         })
     }
 
@@ -91,15 +100,41 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_index(offset);
         let start = (self.line_starts[line] as usize).min(offset);
-        let column = self
-            .text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - start);
+        let column = if offset - start <= BLOCK {
+            self.text
+                .get(start..offset)
+                .map(|s| s.chars().count())
+                .unwrap_or(offset - start)
+        } else {
+            (offset - start)
+                - (self.continuations_before(offset) - self.continuations_before(start))
+        };
         Position {
             line: line as u32 + 1,
             column: column as u32 + 1,
         }
+    }
+
+    /// UTF-8 continuation bytes in `text[..offset]`.
+    fn continuations_before(&self, offset: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let index = self.continuation_before.get_or_init(|| {
+            let mut acc = 0u32;
+            bytes
+                .chunks(BLOCK)
+                .map(|c| {
+                    let before = acc;
+                    acc += c.iter().filter(|b| (**b & 0xC0) == 0x80).count() as u32;
+                    before
+                })
+                .collect()
+        });
+        let block = offset / BLOCK;
+        let base = index.get(block).copied().unwrap_or(0) as usize;
+        base + bytes[block * BLOCK..offset.min(bytes.len())]
+            .iter()
+            .filter(|b| (**b & 0xC0) == 0x80)
+            .count()
     }
 
     /// Byte range of the (1-based) line `line`, without its line break.
@@ -141,8 +176,10 @@ impl SharedSource {
     }
 }
 
+/// Controls, bidi and zero-width characters (not line breaks and tabs,
+/// which the snippet lays out).
 fn is_unsafe_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+    crate::escape::needs_escape(c) && !matches!(c, '\n' | '\r' | '\t')
 }
 
 fn has_controls(text: &str) -> bool {
@@ -245,5 +282,27 @@ mod tests {
         assert_eq!(f.position(11), Position { line: 3, column: 1 });
         assert_eq!(f.line_span(1), (0, 4));
         assert_eq!(f.line_span(2), (5, 9));
+    }
+
+    #[test]
+    fn columns_on_long_lines_match_a_character_count() {
+        let line: String = (0..3000)
+            .map(|i| {
+                if i % 7 == 0 {
+                    'é'
+                } else if i % 11 == 0 {
+                    '世'
+                } else {
+                    'a'
+                }
+            })
+            .collect();
+        let text = format!("x\n{line}\n");
+        let f = SourceFile::new("a", text.clone());
+        for (off, _) in text.char_indices().step_by(37) {
+            let start = text[..off].rfind('\n').map_or(0, |i| i + 1);
+            let want = text[start..off].chars().count() as u32 + 1;
+            assert_eq!(f.position(off).column, want, "offset {off}");
+        }
     }
 }

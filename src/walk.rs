@@ -85,7 +85,9 @@ pub fn display_path(path: &Path) -> String {
         })
         .unwrap_or_else(|| path.to_path_buf());
     let s = shown.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").unwrap_or(&s).to_string()
+    // A file name can hold a line break or an escape sequence: shown escaped
+    // in every output (globs in the config see the same escaped name).
+    crate::escape::text(s.strip_prefix("./").unwrap_or(&s)).into_owned()
 }
 
 fn is_helm_template(path: &Path) -> bool {
@@ -181,4 +183,62 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> (Vec<Candidate>, Vec<W
     found.sort_by(|a, b| a.display.cmp(&b.display));
     found.dedup_by(|a, b| a.display == b.display);
     (found, errors)
+}
+
+/// Why a bounded read failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// More than the limit (the size when known, else `limit + 1`).
+    TooLarge(u64),
+    /// A device, FIFO or folder: reading it could block or never end.
+    NotRegular,
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge(n) => write!(f, "it is larger than the limit ({n} bytes or more)"),
+            ReadError::NotRegular => {
+                write!(f, "it is not a regular file (a device, FIFO or folder)")
+            }
+            ReadError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes from a stream; more is `TooLarge`, found
+/// after reading `limit + 1` bytes, never the whole stream.
+pub fn read_stream(r: impl std::io::Read, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    r.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge(limit + 1));
+    }
+    Ok(bytes)
+}
+
+/// Reads a regular file of at most `limit` bytes (a symlink is followed to
+/// one); the size is checked before reading, and again while reading (a
+/// file that grows).
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    // stat before open: opening a FIFO blocks until someone writes to it.
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge(meta.len()));
+    }
+    let f = std::fs::File::open(path).map_err(ReadError::Io)?;
+    read_stream(f, limit)
+}
+
+/// `read_bounded`, as text (invalid UTF-8 is an error, as for rule and config files).
+pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, ReadError> {
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|e| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }

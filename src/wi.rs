@@ -498,21 +498,61 @@ pub fn is_zone(location: &str) -> bool {
         && parts[1].bytes().any(|b| b.is_ascii_digit())
 }
 
-/// Levenshtein distance, for near-miss names.
+/// Distances above this are all "far": near-miss suggestions never need more.
+const FAR: usize = 64;
+
+/// Levenshtein distance, for near-miss names; every distance above 64 is
+/// reported as 65, so that a 500 KB name from an untrusted file costs
+/// O(len × 129), not O(len²).
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    edit_distance_at_most(a, b, FAR).unwrap_or(FAR + 1)
+}
+
+/// The Levenshtein distance when it is at most `max` (banded: only cells
+/// within `max` of the diagonal can hold such a distance).
+pub fn edit_distance_at_most(a: &str, b: &str, max: usize) -> Option<usize> {
+    // Compare lengths before collecting: a huge name against a short one
+    // costs the short one's length.
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let n = short.chars().count();
+    if long.chars().take(n + max + 1).count() > n + max {
+        return None;
+    }
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let big = max + 1;
+    let mut prev: Vec<usize> = (0..=b.len()).map(|j| j.min(big)).collect();
+    let mut cur = vec![big; b.len() + 1];
+    for i in 1..=a.len() {
+        let lo = i.saturating_sub(max).max(1);
+        let hi = (i + max).min(b.len());
+        // Cells left of the band keep `big` from the start; the one right of
+        // it is reset below, so each row costs O(band), not O(len).
+        cur[0] = i.min(big);
+        if lo > 1 {
+            cur[lo - 1] = big;
+        }
+        let mut row_min = cur[0];
+        for j in lo..=hi {
+            let v = (prev[j - 1] + usize::from(a[i - 1] != b[j - 1]))
+                .min(prev[j] + 1)
+                .min(cur[j - 1] + 1)
+                .min(big);
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if hi < b.len() {
+            cur[hi + 1] = big;
+        }
+        if row_min > max {
+            return None;
         }
         std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    Some(prev[b.len()]).filter(|d| *d <= max)
 }
 
 #[cfg(test)]
@@ -649,6 +689,65 @@ mod tests {
             check_gsa_email("app-gsa@my-proj.example.com.iam.gserviceaccount.com"),
             None
         );
+    }
+
+    #[test]
+    fn bounded_edit_distance() {
+        assert_eq!(edit_distance("analytics", "analytcs"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance_at_most("kitten", "sitting", 2), None);
+        assert_eq!(edit_distance_at_most("kitten", "sitting", 3), Some(3));
+        let long = "a".repeat(500_000);
+        assert_eq!(edit_distance(&long, "alice@example.com"), 65);
+        assert_eq!(edit_distance(&long, &long), 0);
+        assert_eq!(edit_distance(&format!("{long}x"), &format!("y{long}")), 2);
+        // The band gives the textbook distance whenever it is within `max`.
+        fn naive(a: &str, b: &str) -> usize {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+            for (i, row) in d.iter_mut().enumerate() {
+                row[0] = i;
+            }
+            for (j, cell) in d[0].iter_mut().enumerate() {
+                *cell = j;
+            }
+            for i in 1..=a.len() {
+                for j in 1..=b.len() {
+                    d[i][j] = (d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]))
+                        .min(d[i - 1][j] + 1)
+                        .min(d[i][j - 1] + 1);
+                }
+            }
+            d[a.len()][b.len()]
+        }
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "acb",
+            "kube-dns",
+            "kube-dsn",
+            "kubedns",
+            "analytics",
+            "analytcs",
+            "anlytics-x",
+            "xyz",
+        ];
+        for a in words {
+            for b in words {
+                for max in 0..5 {
+                    let n = naive(a, b);
+                    assert_eq!(
+                        edit_distance_at_most(a, b, max),
+                        (n <= max).then_some(n),
+                        "{a} {b} {max}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -17,9 +17,24 @@ fn run_bounded(args: &[&str], limit: Duration) -> Output {
         .spawn()
         .expect("spawn");
     let start = Instant::now();
+    // Drain the pipes while it runs: a report larger than a pipe buffer
+    // would otherwise block the child until the limit.
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
     loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Output {
+                status,
+                stdout: out.join().unwrap_or_default(),
+                stderr: err.join().unwrap_or_default(),
+            };
         }
         if start.elapsed() > limit {
             let _ = child.kill();
@@ -172,4 +187,83 @@ fn a_run_that_lints_no_file_says_so_and_exits_2() {
     let o = common::run(&["--format", "json", dir.join("links/repo").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "the named symlink is followed");
     assert_eq!(common::json(&o)["findings"].as_array().unwrap().len(), 1);
+}
+
+/// What a forged line or a terminal escape would look like in any output.
+fn forged(text: &str, github: bool) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        // Our own GitHub annotations are the only lines that may start with `::`.
+        let ours = github
+            && ["::error file=", "::warning file=", "::notice file="]
+                .iter()
+                .any(|p| line.starts_with(p));
+        if t.starts_with("::") && !ours {
+            bad.push(format!("line {}: starts a workflow command: {line}", i + 1));
+        }
+    }
+    for c in text.chars() {
+        let invisible = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}');
+        if (c.is_control() && c != '\n') || invisible {
+            bad.push(format!("raw {:?}", c));
+        }
+    }
+    bad
+}
+
+#[test]
+fn scanned_names_cannot_forge_output_in_any_format() {
+    let dir = common::scratch("forge");
+    // A file name with a line break and a workflow command in it.
+    std::fs::write(
+        dir.join("nl\n::error file=x::PWN.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  annotations:\n    iam.gke.io/gcp-service-accounts: x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("objs.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"web\\n::error::x\\e[2J\\u202e\"\n  namespace: prod\nspec:\n  template:\n    spec:\n      serviceAccountName: \"api\\n::warning::y\\a\"\n      containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: \"api\\n::warning::y\\a\"\n  namespace: prod\n  annotations:\n    iam.gke.io/gcp-service-account: \"x\\u200b@b-project.iam.gserviceaccount.com\\e]0;t\\a\"\n# a comment with a raw CR\r::error::cr \u{1b}[31m and \u{2066}bidi\u{2069}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: \"rb\\n::error::z\\e]0;t\\a\", namespace: prod}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: \"r\\r::error::q\"}\nsubjects: [{kind: User, name: \"u\\n::error::s@example.com\\u2066\"}]\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let message = "Error from server (Forbidden): pods is forbidden: User \"u\u{1b}[2J\" cannot list resource \"pods\" in API group \"\" in the namespace \"prod\"";
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("human", vec!["--color", "never", d]),
+        ("human -v", vec!["-v", "--color", "never", d]),
+        ("github", vec!["--format", "github", d]),
+        ("json", vec!["--format", "json", d]),
+        ("sarif", vec!["--format", "sarif", d]),
+        ("junit", vec!["--format", "junit", d]),
+        ("graph", vec!["graph", d]),
+        ("graph dot", vec!["graph", "--format", "dot", d]),
+        ("graph mermaid", vec!["graph", "--format", "mermaid", d]),
+        (
+            "can-i",
+            vec!["can-i", "--as", "u", "list", "pods", "-n", "prod", d],
+        ),
+        ("why-forbidden", vec!["why-forbidden", message, d]),
+        ("scopes", vec!["scopes", d]),
+    ];
+    let mut failures = Vec::new();
+    for (what, args) in cases {
+        let o = run_bounded(&args, Duration::from_secs(30));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for b in forged(&all, what == "github") {
+            failures.push(format!("{what}: {b}"));
+        }
+    }
+    // explain-error echoes log lines.
+    let o = common::run_stdin(
+        &["explain-error"],
+        "\u{1b}]0;x\u{7}DeployPatch failed \u{202e}\n::error::e DeployPatch failed\n",
+    );
+    for b in forged(&String::from_utf8_lossy(&o.stdout), false) {
+        failures.push(format!("explain-error: {b}"));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

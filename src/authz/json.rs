@@ -184,7 +184,7 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
     let out = Output {
         version: 1,
         request: JsonRequest {
-            subject: req.subject.username(),
+            subject: req.subject.username().into_owned(),
             subject_kind: match req.subject {
                 Subject::User(_) => "User",
                 Subject::ServiceAccount { .. } => "ServiceAccount",

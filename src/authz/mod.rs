@@ -162,8 +162,8 @@ fn rbac_line(model: &Model, g: &Grant) -> String {
         let _ = write!(
             s,
             " (subject {} `{}`)",
-            subject.get("kind").and_then(Node::as_str).unwrap_or("?"),
-            subject.get("name").and_then(Node::as_str).unwrap_or("?")
+            crate::escape::text(subject.get("kind").and_then(Node::as_str).unwrap_or("?")),
+            crate::escape::text(subject.get("name").and_then(Node::as_str).unwrap_or("?"))
         );
     }
     if let Some(role) = &g.role {
@@ -188,7 +188,7 @@ fn iam_line(model: &Model, g: &IamGrant) -> String {
     let mut s = format!(
         "{}  {} holds {} on {}",
         model.location(g.file, g.member.span()),
-        g.member.as_str().unwrap_or("?"),
+        crate::escape::text(g.member.as_str().unwrap_or("?")),
         g.role_name,
         g.resource
     );
@@ -243,8 +243,8 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
             Subject::User(_) => "User",
             Subject::ServiceAccount { .. } => "ServiceAccount",
         },
-        req.subject.username(),
-        req.groups.join(", ")
+        crate::escape::text(&req.subject.username()),
+        crate::escape::text(&req.groups.join(", "))
     );
     if !req.iam_permissions.is_empty() {
         let _ = writeln!(s, "  IAM permission: {}", req.iam_permissions.join(" or "));
@@ -292,12 +292,12 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
         for g in &answer.near_rbac {
             let _ = writeln!(s, "  {}", rbac_line(model, g));
             for (_, why) in &g.misses {
-                let _ = writeln!(s, "      but {why}");
+                let _ = writeln!(s, "      but {}", crate::escape::text(why));
             }
         }
         for g in answer.near_iam.iter().take(MAX_NEAR) {
             let _ = writeln!(s, "  {}", iam_line(model, g));
-            let _ = writeln!(s, "      but {}", iam_miss(req, g));
+            let _ = writeln!(s, "      but {}", crate::escape::text(&iam_miss(req, g)));
         }
         s.push_str("\nleast privilege: apply this Role and RoleBinding\n\n");
         s.push_str(&least_privilege_yaml(req));
@@ -311,7 +311,7 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
     if !answer.notes.is_empty() {
         s.push('\n');
         for n in &answer.notes {
-            let _ = writeln!(s, "note: {n}");
+            let _ = writeln!(s, "note: {}", crate::escape::text(n));
         }
     }
     s

@@ -27,10 +27,16 @@ impl Src<'_> {
     /// `RoleBinding dev/readers`, `built-in ClusterRole view`.
     pub fn display(&self) -> String {
         let builtin = if self.file.is_none() { "built-in " } else { "" };
+        let esc = crate::escape::text;
         if self.namespace.is_empty() {
-            format!("{builtin}{} `{}`", self.kind, self.name)
+            format!("{builtin}{} `{}`", self.kind, esc(self.name))
         } else {
-            format!("{builtin}{} `{}/{}`", self.kind, self.namespace, self.name)
+            format!(
+                "{builtin}{} `{}/{}`",
+                self.kind,
+                esc(self.namespace),
+                esc(self.name)
+            )
         }
     }
 }
@@ -257,7 +263,9 @@ fn subject_miss(subject: Node<'_>, b: &Src, req: &Request) -> Option<(u32, Strin
             let bare = name
                 .trim_start_matches("user:")
                 .trim_start_matches("serviceAccount:");
-            if bare.eq_ignore_ascii_case(&user) || crate::wi::edit_distance(bare, &user) <= 2 {
+            if bare.eq_ignore_ascii_case(&user)
+                || crate::wi::edit_distance_at_most(bare, &user, 2).is_some()
+            {
                 Some((
                     1,
                     format!("its subject is User `{name}`, not `{user}` (KWI902)"),
@@ -295,7 +303,7 @@ fn subject_miss(subject: Node<'_>, b: &Src, req: &Request) -> Option<(u32, Strin
                 )),
                 Subject::ServiceAccount { namespace, name: n }
                     if namespace == ns
-                        && (crate::wi::edit_distance(n, name) <= 2
+                        && (crate::wi::edit_distance_at_most(n, name, 2).is_some()
                             || name.starts_with(n.as_str())
                             || n.starts_with(name)) =>
                 {

@@ -81,7 +81,7 @@ pub fn resolve(
                             byte_start: r.at.span.start as usize,
                             byte_end: r.at.span.end as usize,
                             file: rf,
-                            message: r.message.clone(),
+                            message: crate::escape::text(&r.message).into_owned(),
                         }
                     })
                     .collect(),
@@ -100,11 +100,12 @@ pub fn resolve(
                 rule: f.rule,
                 name,
                 severity,
-                message: f.message,
+                // Messages quote scanned names: escaped once here, for every format.
+                message: crate::escape::text(&f.message).into_owned(),
                 file,
                 byte_start: bs,
                 byte_end: be,
-                help: f.help,
+                help: f.help.map(|h| crate::escape::lines(&h).into_owned()),
             }
         })
         .collect();

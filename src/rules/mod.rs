@@ -88,6 +88,9 @@ impl std::fmt::Display for RuleError {
     }
 }
 
+/// A rule file is a page of YAML; a larger one is not a rule.
+const MAX_RULE_FILE: u64 = 1 << 20;
+
 const RULE_KEYS: &[&str] = &[
     "id", "name", "severity", "enabled", "category", "summary", "why", "fix", "examples", "check",
 ];
@@ -269,12 +272,15 @@ pub fn load(extra_dirs: &[impl AsRef<Path>]) -> Result<Vec<Rule>, RuleError> {
         paths.sort();
         for p in paths {
             let origin = crate::walk::display_path(&p);
-            let text = std::fs::read_to_string(&p).map_err(|e| RuleError {
-                file: origin.clone(),
-                line: 1,
-                column: 1,
-                message: format!("cannot read rule file: {e}"),
-            })?;
+            // A rule folder may come from an untrusted repo's config: only
+            // regular files, and not more than a rule file needs.
+            let text =
+                crate::walk::read_text_bounded(&p, MAX_RULE_FILE).map_err(|e| RuleError {
+                    file: origin.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read rule file: {e}"),
+                })?;
             let r = parse_rule(&origin, &text)?;
             rules.insert(r.id.clone(), r);
         }

@@ -26,7 +26,7 @@ fn near_miss(k: &str, key: &str, max: usize) -> bool {
     lower == key
         || normalise(k) == normalise(key)
         || normalise(k) == normalise(&format!("{key}s"))
-        || wi::edit_distance(&lower, key) <= max
+        || wi::edit_distance_at_most(&lower, key, max).is_some()
 }
 
 /// Every metadata node: objects and the pod templates inside workloads.

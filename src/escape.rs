@@ -1,0 +1,85 @@
+//! One escaping function for everything a scanned file can put on a
+//! screen: object names, subjects, file names, messages, snippets. A name
+//! such as `"web\n::error::x\e[2J"` must not start a GitHub workflow
+//! command, clear a terminal or reorder text (Trojan Source bidi controls).
+
+use std::borrow::Cow;
+
+/// Characters shown as `\u{…}`: C0 and C1 controls (newline and tab
+/// included), DEL, bidi embeddings, overrides, isolates and marks, and
+/// zero-width or invisible formatting characters.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
+fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) && !keep(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A scanned value on one line: every control and invisible character escaped.
+pub fn text(s: &str) -> Cow<'_, str> {
+    escape_where(s, |_| false)
+}
+
+/// Text of ours that may span lines (a fix, a YAML block): line breaks
+/// stay, everything else is escaped as by `text`.
+pub fn lines(s: &str) -> Cow<'_, str> {
+    escape_where(s, |c| c == '\n')
+}
+
+/// A whole report of a question command: `lines`, and a line that starts
+/// with `::` (a GitHub workflow command) gets a backslash before it.
+pub fn report(s: &str) -> String {
+    let escaped = lines(s);
+    let mut out = String::with_capacity(escaped.len());
+    for line in escaped.split_inclusive('\n') {
+        if line.trim_start().starts_with("::") {
+            out.push('\\');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls_bidi_and_zero_width() {
+        assert_eq!(
+            text("web\n::error::x\u{1b}[2J"),
+            "web\\u{a}::error::x\\u{1b}[2J"
+        );
+        assert_eq!(
+            text("a\u{202e}b\u{2066}c\u{200b}d\r\u{7}"),
+            "a\\u{202e}b\\u{2066}c\\u{200b}d\\u{d}\\u{7}"
+        );
+        assert!(matches!(text("plain name-1"), Cow::Borrowed(_)));
+        assert_eq!(lines("a:\n  b\u{1b}"), "a:\n  b\\u{1b}");
+        assert_eq!(
+            report("ok\n::error::x\n  ::warning::y\n"),
+            "ok\n\\::error::x\n\\  ::warning::y\n"
+        );
+    }
+}
