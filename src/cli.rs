@@ -739,7 +739,7 @@ fn lint(args: LintArgs) -> i32 {
         return match std::fs::write(path, report::baseline::write(&outcome.findings)) {
             Ok(()) => {
                 eprintln!(
-                    "kwi-lint: wrote {} findings to {}",
+                    "kwi-lint: wrote {} finding(s) to {}",
                     outcome.findings.len(),
                     path.display()
                 );
@@ -753,10 +753,16 @@ fn lint(args: LintArgs) -> i32 {
             Ok(t) => t,
             Err(e) => return fail(format!("cannot read baseline {}: {e}", path.display())),
         };
+        let before = outcome.findings.len();
         match report::baseline::filter(std::mem::take(&mut outcome.findings), &text) {
             Ok(kept) => outcome.findings = kept,
             Err(e) => return fail(format!("{}: {e}", path.display())),
         }
+        eprintln!(
+            "kwi-lint: the baseline {} hid {} known finding(s)",
+            path.display(),
+            before - outcome.findings.len()
+        );
         outcome.recount();
     }
     let color = match args.color.unwrap_or(Color::Auto) {

@@ -189,7 +189,33 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
             },
         );
     }
+    alias_budget(&mut files, limits);
     files
+}
+
+/// Aliases share nodes, but every walk over a tree follows them: besides
+/// each file's budget, the run as a whole may reach at most 50 files' worth
+/// of alias nodes. Files past it (in scan order, so any thread count gives
+/// the same result) are reported and their documents dropped.
+fn alias_budget(files: &mut [ParsedFile], limits: &parse::Limits) {
+    let run_budget = (limits.max_alias_nodes as u64).saturating_mul(50);
+    let mut used = 0u64;
+    for f in files.iter_mut() {
+        used = used.saturating_add(f.alias_nodes);
+        if f.alias_nodes > 0 && used > run_budget {
+            f.tree = parse::Tree::new(f.id, f.source.clone());
+            f.alias_nodes = 0;
+            f.looks_ours = true;
+            f.problems.push(parse::FileProblem {
+                kind: parse::ProblemKind::Syntax,
+                span: source::Span::default(),
+                message: format!(
+                    "aliases in the files scanned so far expand to more than {run_budget} nodes; this file's documents were skipped"
+                ),
+                help: Some("raise `limits.max_alias_nodes` (the run allows 50 times it) or exclude generated files".into()),
+            });
+        }
+    }
 }
 
 /// Runs rules on a built model: the findings, suppressions applied, resolved.
@@ -229,7 +255,73 @@ pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<
         }
     }
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
-    report::resolve(kept, &sources, rules)
+    let spans: Vec<Option<(usize, source::Location)>> = kept
+        .iter()
+        .map(|(f, _)| f.object.map(|o| (o, f.at)))
+        .collect();
+    let mut resolved = report::resolve(kept, &sources, rules);
+    // `resolve` sorts: match identities by object and span, not by position.
+    let mut identities: std::collections::HashMap<(usize, source::Location), String> =
+        std::collections::HashMap::new();
+    for (o, at) in spans.into_iter().flatten() {
+        identities.entry((o, at)).or_insert_with(|| {
+            let obj = &model.objects[o];
+            format!(
+                "{}/{}/{} {}",
+                obj.kind,
+                obj.namespace,
+                obj.name.unwrap_or(""),
+                node_path(obj.node, at)
+            )
+        });
+    }
+    let ids: std::collections::HashMap<*const SourceFile, u32> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (Arc::as_ptr(s), i as u32))
+        .collect();
+    for r in &mut resolved {
+        if let Some(o) = r.object {
+            let at = source::Location {
+                file: ids.get(&Arc::as_ptr(&r.file)).copied().unwrap_or(0),
+                span: source::Span::new(r.byte_start, r.byte_end),
+            };
+            r.identity = identities.get(&(o, at)).cloned();
+        }
+    }
+    resolved
+}
+
+/// The keys and indexes from `root` down to the node at `at`
+/// (`metadata.annotations.iam.gke.io/gcp-service-account`).
+fn node_path(root: parse::Node<'_>, at: source::Location) -> String {
+    let inside = |n: parse::Node<'_>| {
+        n.file() == at.file && n.span().start <= at.span.start && at.span.end <= n.span().end
+    };
+    let mut path = Vec::new();
+    let mut node = root;
+    'down: loop {
+        for (k, v) in node.entries() {
+            if inside(k) {
+                path.push(k.as_str().unwrap_or("?").to_string());
+                break 'down;
+            }
+            if inside(v) {
+                path.push(k.as_str().unwrap_or("?").to_string());
+                node = v;
+                continue 'down;
+            }
+        }
+        for (i, item) in node.items().enumerate() {
+            if inside(item) {
+                path.push(i.to_string());
+                node = item;
+                continue 'down;
+            }
+        }
+        break;
+    }
+    path.join(".")
 }
 
 /// Lints already parsed files.
@@ -331,4 +423,64 @@ pub fn fuzz_one(data: &[u8]) {
     let _ = report::github::render(&out.findings, &out.summary);
     let _ = report::junit::render(&out.findings, &out.summary, all);
     let _ = report::baseline::write(&out.findings);
+}
+
+/// The question commands on arbitrary bytes, for the fuzzer: the input is
+/// both a log (`explain-error`, the Forbidden-message parser of
+/// `why-forbidden`) and the scanned file, and its first lines are read as
+/// `can-i` arguments (user, verb, resource, namespace). Any panic is a bug.
+pub fn fuzz_question(data: &[u8]) {
+    let _ = errors::explain_reader(data, &[]);
+    let text = String::from_utf8_lossy(data);
+    let config = Config::default();
+    let files = vec![parse::parse_bytes(
+        0,
+        "scan.yaml".to_string(),
+        data.to_vec(),
+        Format::Yaml,
+        false,
+        &config.limits,
+    )];
+    let scan = Scan::new(files);
+    let model = scan.model(&config);
+    let mut requests = Vec::new();
+    if let Some(f) = authz::message::parse(&text) {
+        let subject = f.subject();
+        let _ = subject.problem();
+        requests.push(authz::Request {
+            groups: subject.implicit_groups(),
+            subject,
+            verb: f.verb.clone(),
+            target: f.target.clone(),
+            namespace: f.namespace.clone(),
+            iam_permissions: f.permissions.clone(),
+            notes: Vec::new(),
+        });
+    }
+    let mut args = text.lines().map(str::trim);
+    if let (Some(user), Some(verb), Some(resource)) = (args.next(), args.next(), args.next()) {
+        let namespace = args.next().unwrap_or("").to_string();
+        let mut notes = Vec::new();
+        let (target, namespaced) =
+            authz::request::parse_resource(&model, resource, None, None, &mut notes);
+        let subject = authz::Subject::parse(user);
+        let iam_permissions = authz::request::iam_permission(verb, &target)
+            .into_iter()
+            .collect();
+        requests.push(authz::Request {
+            groups: subject.implicit_groups(),
+            subject,
+            verb: verb.to_string(),
+            target,
+            namespace: if namespaced { namespace } else { String::new() },
+            iam_permissions,
+            notes,
+        });
+    }
+    for req in &requests {
+        let answer = authz::evaluate(&model, req, Some("fuzz-project"));
+        let _ = escape::report(&authz::render(&model, req, &answer, Some("fuzz-project")));
+        let _ = authz::json::render(&model, req, &answer, Some("fuzz-project"));
+    }
+    let _ = graph::table(&graph::build(&model, &[]));
 }

@@ -279,6 +279,57 @@ fn a_user_rule_runs_without_rust() {
 }
 
 #[test]
+fn a_user_rule_cannot_silently_replace_a_built_in_one() {
+    let dir = scratch("user-rule-clash");
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    let off = "id: KWI101\nname: my-off-switch\nsummary: s\nenabled: false\ncheck:\n  template: wi-binding-missing\n";
+    std::fs::write(dir.join("rules/KWI101.yaml"), off).unwrap();
+    std::fs::write(
+        dir.join("sa.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  annotations:\n    iam.gke.io/gcp-service-accounts: x\n",
+    )
+    .unwrap();
+    let args = |_: ()| {
+        run(&[
+            "--format",
+            "json",
+            "--rules-dir",
+            dir.join("rules").to_str().unwrap(),
+            dir.join("sa.yaml").to_str().unwrap(),
+        ])
+    };
+    let o = args(());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("KWI101.yaml:1:1: rule KWI101 clashes with KWI101"),
+        "{err}"
+    );
+    assert!(err.contains("override: true"), "{err}");
+    // A clash by name is one too.
+    std::fs::write(
+        dir.join("rules/KWI101.yaml"),
+        "id: ACME101\nname: wi-annotation-misspelled\nsummary: s\ncheck:\n  template: wi-binding-missing\n",
+    )
+    .unwrap();
+    assert_eq!(args(()).status.code(), Some(2));
+    // Said on purpose, it replaces the built-in rule.
+    std::fs::write(
+        dir.join("rules/KWI101.yaml"),
+        format!("override: true\n{off}"),
+    )
+    .unwrap();
+    let o = args(());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(rules_of(&o), Vec::<String>::new());
+}
+
+#[test]
 fn crlf_and_bom_keep_exact_positions() {
     let dir = scratch("crlf");
     let text = format!("\u{feff}{}", SA_WITH_PREFIX.replace('\n', "\r\n"));
@@ -531,6 +582,40 @@ fn baseline_round_trip_survives_moved_lines() {
         .status
         .code(),
         Some(2)
+    );
+}
+
+#[test]
+fn baseline_does_not_hide_the_same_mistake_on_another_object() {
+    let dir = scratch("baseline-identity");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let sa = |ns: &str, name: &str| {
+        format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {ns}\n  annotations:\n    iam.gke.io/gcp-service-accounts: app@acme-prod.iam.gserviceaccount.com\n")
+    };
+    std::fs::write(repo.join("sa.yaml"), sa("a", "api")).unwrap();
+    let baseline = dir.join("baseline.json");
+    let b = baseline.to_str().unwrap();
+    let r = repo.to_str().unwrap();
+    assert_eq!(run(&["--write-baseline", b, r]).status.code(), Some(0));
+    assert!(std::fs::read_to_string(&baseline)
+        .unwrap()
+        .contains("\"version\": 2"));
+    assert_eq!(
+        rules_of(&run(&["--format", "json", "--baseline", b, r])),
+        Vec::<String>::new()
+    );
+    // a/api is fixed, and prod/payments gets the same typo in the same file.
+    std::fs::write(repo.join("sa.yaml"), sa("prod", "payments")).unwrap();
+    let o = run(&["--format", "json", "--baseline", b, r]);
+    assert_eq!(rules_of(&o), ["KWI101 7"]);
+    assert_eq!(o.status.code(), Some(1));
+    // A version 1 baseline (no object in the key) is still read.
+    let v1 = r#"{"version": 1, "findings": []}"#;
+    std::fs::write(&baseline, v1).unwrap();
+    assert_eq!(
+        rules_of(&run(&["--format", "json", "--baseline", b, r])),
+        ["KWI101 7"]
     );
 }
 

@@ -193,6 +193,51 @@ fn yaml_that_expands_stays_small_and_fast() {
 }
 
 #[test]
+fn the_alias_budget_holds_for_the_whole_run() {
+    let dir = common::scratch("limits-run-aliases");
+    // 60 files, each just under its own budget: a list of 15,000 anchored
+    // once and aliased 6 times (90,006 alias nodes, within go-yaml's ratio).
+    let items = vec!["x"; 15_000].join(", ");
+    let doc = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  l: &l [{items}]\n{}",
+        (0..6).map(|i| format!("  c{i}: *l\n")).collect::<String>()
+    );
+    for i in 0..60 {
+        write(&dir, &format!("f{i:02}.yaml"), &doc);
+    }
+    let r = measure(&["--format", "json", dir.to_str().unwrap()], Input::None);
+    within("60 files of aliases", &r, 20.0, 600.0);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let over: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("files scanned so far expand")
+        })
+        .map(|f| {
+            f["file"]
+                .as_str()
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    // 5,000,000 nodes are 55 files' worth: the other 5 are reported, in scan order.
+    assert_eq!(
+        over.first().map(String::as_str),
+        Some("f55.yaml"),
+        "{over:?}"
+    );
+    assert_eq!(over.len(), 5, "{over:?}");
+}
+
+#[test]
 fn many_findings_on_one_line_or_many_suppressions_stay_fast() {
     let dir = common::scratch("limits-findings");
     // A minified JSON List of 80,000 objects with one finding each (11.6 MB): was 90 s.

@@ -1,6 +1,9 @@
 //! Baselines: record today's findings so that only new ones are reported.
-//! A finding is keyed by rule, file, message and the text of its node, not by
-//! its line, so unrelated edits that move lines keep it matched.
+//! A finding is keyed by rule, file, message, the text of its node and (for
+//! a finding about an object) the object's kind/namespace/name and the
+//! node's path in it, not by its line: unrelated edits that move lines keep
+//! it matched, and a new object with the same mistake is a new finding.
+//! Version 1 files (without the object) are still read.
 
 use std::collections::HashMap;
 
@@ -34,19 +37,29 @@ fn fnv(parts: &[&str]) -> String {
     format!("{h:016x}")
 }
 
-pub fn fingerprint(f: &Resolved) -> String {
+const VERSION: u32 = 2;
+
+/// The fingerprint a baseline of `version` recorded for this finding.
+fn fingerprint_v(f: &Resolved, version: u32) -> String {
     let node = f
         .file
         .text
         .get(f.byte_start..f.byte_end)
         .unwrap_or("")
         .trim();
-    fnv(&[&f.rule, &f.file.name, &f.message, node])
+    match (version, &f.identity) {
+        (1, _) | (_, None) => fnv(&[&f.rule, &f.file.name, &f.message, node]),
+        (_, Some(id)) => fnv(&[&f.rule, &f.file.name, &f.message, node, id]),
+    }
+}
+
+pub fn fingerprint(f: &Resolved) -> String {
+    fingerprint_v(f, VERSION)
 }
 
 pub fn write(findings: &[Resolved]) -> String {
     let file = BaselineFile {
-        version: 1,
+        version: VERSION,
         findings: findings
             .iter()
             .map(|f| Entry {
@@ -67,7 +80,7 @@ pub fn write(findings: &[Resolved]) -> String {
 pub fn filter(findings: Vec<Resolved>, baseline_text: &str) -> Result<Vec<Resolved>, String> {
     let file: BaselineFile =
         serde_json::from_str(baseline_text).map_err(|e| format!("not a kwi-lint baseline: {e}"))?;
-    if file.version != 1 {
+    if !(1..=VERSION).contains(&file.version) {
         return Err(format!(
             "baseline version {} is not supported",
             file.version
@@ -79,14 +92,18 @@ pub fn filter(findings: Vec<Resolved>, baseline_text: &str) -> Result<Vec<Resolv
     }
     Ok(findings
         .into_iter()
-        .filter(
-            |f| match budget.get_mut(&(f.rule.clone(), f.file.name.clone(), fingerprint(f))) {
+        .filter(|f| {
+            match budget.get_mut(&(
+                f.rule.clone(),
+                f.file.name.clone(),
+                fingerprint_v(f, file.version),
+            )) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
                     false
                 }
                 _ => true,
-            },
-        )
+            }
+        })
         .collect())
 }

@@ -32,6 +32,10 @@ pub struct Resolved {
     pub inputs: Vec<String>,
     /// The object it is about (index into the model's objects), if any.
     pub object: Option<usize>,
+    /// `Kind/namespace/name` of that object and the path of the node inside
+    /// it (`metadata.annotations.KEY`): part of the baseline fingerprint, so
+    /// a new object with the same typo is a new finding.
+    pub identity: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +101,7 @@ pub fn resolve(
                     names
                 },
                 object: f.object,
+                identity: None,
                 rule: f.rule,
                 name,
                 severity,

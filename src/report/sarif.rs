@@ -82,7 +82,7 @@ pub fn render(findings: &[Resolved], _summary: &Summary, rules: &[Rule]) -> Stri
                 "level": level(f.severity),
                 "message": {"text": f.message},
                 "locations": [location(&f.file.name, (f.start.line, f.start.column), Some((f.end.line, f.end.column)), (f.byte_start, f.byte_end))],
-                "partialFingerprints": {"kwiLint/v1": super::baseline::fingerprint(f)},
+                "partialFingerprints": {"kwiLint/v2": super::baseline::fingerprint(f)},
             });
             if !f.related.is_empty() {
                 result["relatedLocations"] = Value::Array(

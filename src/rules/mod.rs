@@ -68,6 +68,8 @@ pub struct Rule {
     pub check: Check,
     /// Where the rule was defined (`rules/KWI201.yaml` or a user's path).
     pub origin: String,
+    /// `override: true`: it replaces the rule of the same id on purpose.
+    pub overrides: bool,
 }
 
 #[derive(Debug)]
@@ -93,6 +95,7 @@ const MAX_RULE_FILE: u64 = 1 << 20;
 
 const RULE_KEYS: &[&str] = &[
     "id", "name", "severity", "enabled", "category", "summary", "why", "fix", "examples", "check",
+    "override",
 ];
 
 /// Parses one rule file.
@@ -246,11 +249,19 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
         good_example: example("good"),
         check,
         origin: origin.to_string(),
+        overrides: match root.get("override") {
+            Some(n) => n
+                .as_bool()
+                .ok_or_else(|| err(Some(n), "`override` must be true or false".into()))?,
+            None => false,
+        },
     })
 }
 
 /// Built-in rules plus the `*.yaml` files of each extra folder, sorted by id.
-/// A user's rule with a built-in id replaces the built-in one.
+/// A user's rule whose id or name is taken (by a built-in or another user
+/// rule) is an error unless it says `override: true`: a repo's rule folder
+/// must not silently turn a built-in check off.
 pub fn load(extra_dirs: &[impl AsRef<Path>]) -> Result<Vec<Rule>, RuleError> {
     let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
     for (origin, text) in BUILTIN_RULES {
@@ -282,6 +293,24 @@ pub fn load(extra_dirs: &[impl AsRef<Path>]) -> Result<Vec<Rule>, RuleError> {
                     message: format!("cannot read rule file: {e}"),
                 })?;
             let r = parse_rule(&origin, &text)?;
+            let clash = rules
+                .values()
+                .find(|o| o.id == r.id || o.name == r.name)
+                .map(|o| (o.id.clone(), o.origin.clone()));
+            if let Some((id, other)) = clash.as_ref().filter(|_| !r.overrides) {
+                return Err(RuleError {
+                    file: origin.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "rule {} clashes with {id} defined in {other}: give it another id and name, or add `override: true` to replace {id} on purpose",
+                        r.id
+                    ),
+                });
+            }
+            if let Some((id, _)) = clash {
+                rules.remove(&id);
+            }
             rules.insert(r.id.clone(), r);
         }
     }
