@@ -77,6 +77,21 @@ pub struct Config {
     pub fail_level: Option<Severity>,
     /// Path glob → rule ids, names or prefixes ignored there.
     pub per_path_ignores: Vec<(String, Vec<String>)>,
+    /// Every rule id, name or selector the config names, with its position:
+    /// checked against the loaded rules, so a typo is an error, not a no-op.
+    pub rule_refs: Vec<RuleRef>,
+}
+
+/// A rule named in the config (a `rules:` key, or a selector in `select`,
+/// `ignore`, `per_path_ignores`).
+#[derive(Clone, Debug)]
+pub struct RuleRef {
+    pub text: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// A `rules:` key must be a whole id or name; selectors may be prefixes.
+    pub whole: bool,
 }
 
 impl Default for Config {
@@ -96,6 +111,7 @@ impl Default for Config {
             rules_dirs: Vec::new(),
             fail_level: None,
             per_path_ignores: Vec::new(),
+            rule_refs: Vec::new(),
         }
     }
 }
@@ -167,6 +183,27 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    fn rule_ref(&self, node: Node<'_>, text: &str, whole: bool) -> RuleRef {
+        let p = self.source.position(node.span().start as usize);
+        RuleRef {
+            text: text.to_string(),
+            file: self.source.name.clone(),
+            line: p.line,
+            column: p.column,
+            whole,
+        }
+    }
+    /// The items of a selector list (or the one scalar) with their positions.
+    fn selector_refs(&self, node: Node<'_>) -> Vec<RuleRef> {
+        let nodes: Vec<Node<'_>> = match node.as_seq() {
+            Some(items) => items.collect(),
+            None => vec![node],
+        };
+        nodes
+            .into_iter()
+            .filter_map(|n| Some(self.rule_ref(n, n.as_str()?, false)))
+            .collect()
+    }
     fn err(&self, node: Node<'_>, message: impl Into<String>) -> ConfigError {
         let p = self.source.position(node.span().start as usize);
         ConfigError {
@@ -297,6 +334,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
             "rules" => {
                 for (id, setting) in r.map(v, "rules")? {
                     let id_s = r.string(id, "rule id")?;
+                    cfg.rule_refs.push(r.rule_ref(id, &id_s, true));
                     let mut s = RuleSetting::default();
                     if let Some(b) = setting.as_bool() {
                         s.enabled = Some(b);
@@ -314,8 +352,14 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                     cfg.rules.insert(id_s, s);
                 }
             }
-            "select" => cfg.select = r.strings(v, "select")?,
-            "ignore" => cfg.ignore = r.strings(v, "ignore")?,
+            "select" => {
+                cfg.select = r.strings(v, "select")?;
+                cfg.rule_refs.extend(r.selector_refs(v));
+            }
+            "ignore" => {
+                cfg.ignore = r.strings(v, "ignore")?;
+                cfg.rule_refs.extend(r.selector_refs(v));
+            }
             "exclude" => cfg.exclude = r.strings(v, "exclude")?,
             "rules_dir" => {
                 cfg.rules_dirs = r
@@ -332,6 +376,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                         .map_err(|e| r.err(pk, e))?;
                     cfg.per_path_ignores
                         .push((glob, r.strings(pv, "per_path_ignores value (rule ids)")?));
+                    cfg.rule_refs.extend(r.selector_refs(pv));
                 }
             }
             "clusters" => {

@@ -372,7 +372,43 @@ pub fn lint_files(
 pub fn load_rules(config: &Config, extra_dirs: &[PathBuf]) -> Result<Vec<Rule>, rules::RuleError> {
     let mut dirs = config.rules_dirs.clone();
     dirs.extend(extra_dirs.iter().cloned());
-    rules::load(&dirs)
+    let all = rules::load(&dirs)?;
+    // A rule the config names must exist: `rules: {KWI999: off}` or a
+    // misspelt name would otherwise change nothing, silently.
+    for r in &config.rule_refs {
+        let known = if r.whole {
+            all.iter().any(|x| x.id == r.text || x.name == r.text)
+        } else {
+            all.iter().any(|x| rules::selector_matches(x, &r.text))
+        };
+        if known {
+            continue;
+        }
+        let near = all
+            .iter()
+            .flat_map(|x| [x.id.as_str(), x.name.as_str()])
+            .map(|c| {
+                (
+                    wi::edit_distance(&r.text.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                    c,
+                )
+            })
+            .filter(|(d, _)| *d <= 3)
+            .min();
+        let hint = near
+            .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        return Err(rules::RuleError {
+            file: r.file.clone(),
+            line: r.line,
+            column: r.column,
+            message: format!(
+                "`{}` names no rule{hint}; `kwi-lint rules` lists them",
+                r.text
+            ),
+        });
+    }
+    Ok(all)
 }
 
 /// One fuzzing round: the first byte picks the file name (YAML, JSON, NDJSON),

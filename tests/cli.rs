@@ -740,3 +740,68 @@ fn generated_corpus_output_is_identical_for_any_thread_count() {
     };
     assert_eq!(strip(&human[0]), strip(&human[1]));
 }
+
+#[test]
+fn fix_commands_print_on_one_line_that_a_shell_can_split() {
+    // Narrow terminal: miette would wrap at ~100 columns, or at COLUMNS.
+    let human = common::bin()
+        .env("COLUMNS", "60")
+        .args(["--color", "never", "testdata/demo"])
+        .output()
+        .expect("run");
+    let human = String::from_utf8_lossy(&human.stdout).into_owned();
+    let o = run(&["--format", "json", "testdata/demo"]);
+    let v = json(&o);
+    let mut commands = 0;
+    for f in v["findings"].as_array().unwrap() {
+        let Some(help) = f["help"].as_str() else {
+            continue;
+        };
+        let first = help.lines().next().unwrap_or("");
+        if !(first.starts_with("gcloud ") || first.starts_with("kubectl ")) {
+            continue;
+        }
+        commands += 1;
+        assert!(
+            human
+                .lines()
+                .any(|l| l.trim_start().trim_start_matches("help: ") == first),
+            "`{first}` is not on one line of the human output"
+        );
+        // A shell splits it: quotes are balanced, every flag is `--name` or `--name=value`.
+        assert_eq!(first.matches('"').count() % 2, 0, "{first}");
+        for word in first.split_whitespace().filter(|w| w.starts_with('-')) {
+            assert!(
+                word.starts_with("--") && word.len() > 2 && !word.ends_with('='),
+                "bad flag `{word}` in `{first}`"
+            );
+        }
+    }
+    assert!(commands >= 4, "the demo has {commands} fix commands");
+    assert!(!human.contains("Advice: \n"), "an empty Advice line");
+}
+
+#[test]
+fn config_typos_in_rule_names_are_errors_with_a_position() {
+    let dir = scratch("config-typos");
+    std::fs::write(dir.join("sa.yaml"), SA_WITH_PREFIX).unwrap();
+    for (config, want) in [
+        ("rules:\n  KWI999: off\n", ".kwi-lint.yaml:2:3: `KWI999` names no rule"),
+        ("rules:\n  wi-bindng-missing: off\n", ".kwi-lint.yaml:2:3: `wi-bindng-missing` names no rule (did you mean `wi-binding-missing`?)"),
+        ("per_path_ignores:\n  \"dumps/**\": [KWI2O4]\n", ".kwi-lint.yaml:2:16: `KWI2O4` names no rule (did you mean `KWI204`?)"),
+        ("select: [KWI1, KWI999]\n", ".kwi-lint.yaml:1:16: `KWI999` names no rule"),
+    ] {
+        std::fs::write(dir.join(".kwi-lint.yaml"), config).unwrap();
+        let o = run(&[dir.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{config}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{config}: {err}");
+    }
+    // Names, ids and prefixes that exist are fine.
+    std::fs::write(
+        dir.join(".kwi-lint.yaml"),
+        "rules:\n  KWI104: off\n  wi-default-identity: {enabled: false}\nselect: [KWI1, KWI2]\nignore: [wi-binding-missing]\n",
+    )
+    .unwrap();
+    assert_eq!(run(&[dir.to_str().unwrap()]).status.code(), Some(1));
+}

@@ -155,14 +155,24 @@ pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
+    // Never wrap: a fix command, an email or an annotation key broken over
+    // two lines cannot be pasted (the terminal wraps long lines itself).
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_context_lines(1)
-        .with_width(100);
+        .with_width(100)
+        .with_wrap_lines(false);
     let mut out = String::new();
     let mut sources = HashMap::new();
     for f in findings {
-        let report = build(f, &mut sources);
-        if handler.render_report(&mut out, &report).is_err() {
+        let mut report = build(f, &mut sources);
+        // Related spans are drawn as reports of their own: miette would put
+        // an empty `Advice: ` line before each.
+        let related = std::mem::take(&mut report.related);
+        let mut failed = handler.render_report(&mut out, &report).is_err();
+        for r in &related {
+            failed |= handler.render_report(&mut out, r).is_err();
+        }
+        if failed {
             out.push_str(&format!(
                 "{}:{}:{}: {} {}\n",
                 f.file.name,
