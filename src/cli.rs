@@ -103,8 +103,8 @@ pub struct LintArgs {
     /// Also print how each IAM policy's resource was determined.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Parse only and report parse problems (the benchmark floor).
-    #[arg(long, hide = true)]
+    /// Benchmark floor: walk, read and parse only (no model, no rules), then print the count.
+    #[arg(long)]
     pub parse_only: bool,
     /// Report only findings that this baseline file does not already record.
     #[arg(long, value_name = "FILE")]
@@ -226,6 +226,7 @@ pub enum Command {
     Explain {
         /// Rule id or name, e.g. KWI201.
         rule: String,
+        /// Extra rule folders, to explain a rule of your own.
         #[arg(long)]
         rules_dir: Vec<PathBuf>,
     },

@@ -243,6 +243,25 @@ fn iam_only_grant() {
         "{text}"
     );
     assert!(text.contains("gcloud projects add-iam-policy-binding acme-prod --member=user:bob@example.com --role=roles/container.viewer"), "{text}");
+    // Asserting the group makes its IAM grant count, as for RBAC Group subjects.
+    let o = can_i(&[
+        "--as",
+        "bob@example.com",
+        "--as-group",
+        "platform@example.com",
+        "list",
+        "roles",
+        "-n",
+        "kube-system",
+        AUTHZ,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("request:"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("group:platform@example.com holds roles/container.developer"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -296,10 +315,12 @@ fn least_privilege_yaml_applied_back_allows_the_request() {
         let before = can_i(&a);
         assert_eq!(code(&before), 1, "{}", stdout(&before));
         let text = stdout(&before);
-        let start = text
-            .find("least privilege: apply this Role and RoleBinding\n\n")
-            .expect("least-privilege YAML")
-            + "least privilege: apply this Role and RoleBinding\n\n".len();
+        let head = if args.contains(&"-n") {
+            "least privilege: apply this Role and RoleBinding\n\n"
+        } else {
+            "least privilege: apply this ClusterRole and ClusterRoleBinding\n\n"
+        };
+        let start = text.find(head).expect("least-privilege YAML") + head.len();
         let rest = &text[start..];
         let end = rest
             .find("\nor with IAM")

@@ -83,6 +83,7 @@ fn member_matches(member: &str, subject_member: &str) -> Option<Certainty> {
 pub fn evaluate<'a>(
     model: &Model<'a>,
     subject: &Subject,
+    groups: &[String],
     permission: &str,
     project: Option<&str>,
 ) -> Vec<IamGrant<'a>> {
@@ -111,9 +112,19 @@ pub fn evaluate<'a>(
         for b in &p.bindings {
             let role_name = b.role_str();
             for m in &b.members {
-                let Some(certainty) = member_matches(m.as_str().unwrap_or(""), &subject_member)
-                else {
-                    continue;
+                let member = m.as_str().unwrap_or("");
+                // A group asserted with `--as-group` counts as IAM membership,
+                // as it does for RBAC Group subjects.
+                let asserted = member
+                    .strip_prefix("group:")
+                    .is_some_and(|g| groups.iter().any(|x| x.eq_ignore_ascii_case(g)));
+                let certainty = if asserted {
+                    Certainty::Yes
+                } else {
+                    match member_matches(member, &subject_member) {
+                        Some(c) => c,
+                        None => continue,
+                    }
                 };
                 let has_permission = match role_permissions(model, role_name) {
                     Some(perms) => Some(perms.contains(&permission)),

@@ -71,7 +71,7 @@ pub fn evaluate<'a>(model: &Model<'a>, req: &Request, project: Option<&str>) -> 
         );
     } else {
         for perm in &req.iam_permissions {
-            for g in iam::evaluate(model, &req.subject, perm, project) {
+            for g in iam::evaluate(model, &req.subject, &req.groups, perm, project) {
                 if g.allows() {
                     iam_grants.push(g);
                 } else if g.has_permission == Some(true) {
@@ -299,7 +299,11 @@ pub fn render(model: &Model, req: &Request, answer: &Answer, project: Option<&st
             let _ = writeln!(s, "  {}", iam_line(model, g));
             let _ = writeln!(s, "      but {}", crate::escape::text(&iam_miss(req, g)));
         }
-        s.push_str("\nleast privilege: apply this Role and RoleBinding\n\n");
+        s.push_str(if req.namespace.is_empty() {
+            "\nleast privilege: apply this ClusterRole and ClusterRoleBinding\n\n"
+        } else {
+            "\nleast privilege: apply this Role and RoleBinding\n\n"
+        });
         s.push_str(&least_privilege_yaml(req));
         if let Some(cmd) = iam_alternative(model, req, project) {
             let _ = write!(
