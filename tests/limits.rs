@@ -23,10 +23,10 @@ struct Run {
     max_rss_mb: f64,
 }
 
-/// Runs kwi-lint with `args`, writing `stdin_bytes` zero bytes (or `text`)
-/// to its stdin, and measures it. Kills it after 120 s.
+/// Runs kwi-lint with `args`, writing `input` to its stdin, and measures
+/// it. Kills it after 120 s.
 fn measure(args: &[&str], input: Input) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))
+    let mut child = common::bin()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
