@@ -2,14 +2,16 @@
 # Benchmark kwi-lint against its parse-only floor and against checkov, on the
 # same generated corpora, in one run. Prints a Markdown table (README's).
 #
-#   bench/run.sh                 # 2,000 and 20,000 files; checkov on 2,000
-#   CHECKOV_20K=1 bench/run.sh   # also checkov on 20,000 (capped at 25 min)
-#   SIZES="2000" bench/run.sh    # quicker
+#   bench/run.sh                 # 2,000 and 20,000 files, 5 interleaved rounds
+#   CHECKOV=1 bench/run.sh       # also checkov on 2,000 (installed from PyPI)
+#   CHECKOV=1 CHECKOV_20K=1 bench/run.sh   # and on 20,000 (capped at 25 min)
+#   SIZES="2000" RUNS=3 bench/run.sh       # quicker
+# Medians with min–max, peak RSS from /usr/bin/time, load before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_DIR:-target/bench}
 SIZES=${SIZES:-"2000 20000"}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 mkdir -p "$OUT"
 cargo build --release --quiet
 BIN=$PWD/target/release/kwi-lint
@@ -18,32 +20,31 @@ BIN=$PWD/target/release/kwi-lint
 for n in $SIZES; do
   [ -f "$OUT/c$n.done" ] || { python3 bench/gen_corpus.py --files "$n" --seed 2 --out "$OUT/c$n" --gcloud --force > /dev/null 2>&1 && touch "$OUT/c$n.done"; }
 done
-if [ ! -x "$OUT/venv/bin/checkov" ]; then
+# checkov is installed and run only when asked (it takes minutes).
+if [ -n "${CHECKOV:-}" ] && [ ! -x "$OUT/venv/bin/checkov" ]; then
   python3 -m venv "$OUT/venv"
   "$OUT/venv/bin/pip" install --quiet checkov
 fi
 
-# best-of-RUNS wall time (s) and peak RSS (KB) of a command
-measure() {
-  local best="" rss=""
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > /dev/null 2>&1 || true
-    read -r t m < <(tail -n 1 "$OUT/time.txt")
-    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; fi
-  done
-  echo "$best $rss"
+# One timed run: "seconds peak_rss_kb".
+once() {
+  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > /dev/null 2>&1 || true
+  tail -n 1 "$OUT/time.txt"
 }
-
 instr() { # instructions counted by callgrind (single thread: deterministic)
   { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null || true; } | awk '/Collected/ {print $4}'
 }
+# median, min and max of the numbers on stdin
+stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%s %s %s\n", m, v[1], v[NR]}'; }
 
-row() { # name files bytes seconds rss_kb
-  awk -v n="$1" -v f="$2" -v b="$3" -v s="$4" -v r="$5" 'BEGIN {
-    printf "| %s | %d | %.1f | %.2f | %.0f | %.1f | %.0f (%.1f× input) |\n", n, f, b/1e6, s, f/s, b/1e6/s, r/1024, r*1024/b }'
+row() { # name files bytes median min max rss_kb
+  awk -v n="$1" -v f="$2" -v b="$3" -v s="$4" -v lo="$5" -v hi="$6" -v r="$7" 'BEGIN {
+    printf "| %s | %d | %.1f | %.2f (%.2f–%.2f) | %.0f | %.1f | %.0f (%.1f× input) |\n", n, f, b/1e6, s, lo, hi, f/s, b/1e6/s, r/1024, r*1024/b }'
 }
 
-echo "| run | files | MB | wall s | files/s | MB/s | peak RSS MB |"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(date -u +%F)"
+echo
+echo "| run | files | MB | wall s, median (min–max) | files/s | MB/s | peak RSS MB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 declare -A KWI FLOOR CHECKOV
 for n in $SIZES; do
@@ -51,21 +52,31 @@ for n in $SIZES; do
   files=$(find "$dir" -type f | wc -l)
   bytes=$(find "$dir" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
   cat $(find "$dir" -type f) > /dev/null  # warm the page cache for everyone
-  read -r s r < <(measure "$BIN" --parse-only "$dir"); FLOOR[$n]=$s
-  row "parse-only floor ($n)" "$files" "$bytes" "$s" "$r"
-  read -r s r < <(measure "$BIN" --format json "$dir"); KWI[$n]=$s
-  row "kwi-lint, all rules ($n)" "$files" "$bytes" "$s" "$r"
-  # The question commands scan the same way, then answer from the model.
-  read -r s r < <(measure "$BIN" graph "$dir")
-  row "kwi-lint graph ($n)" "$files" "$bytes" "$s" "$r"
-  read -r s r < <(measure "$BIN" can-i --as system:serviceaccount:ci:deployer patch deployments -n shop "$dir")
-  row "kwi-lint can-i ($n)" "$files" "$bytes" "$s" "$r"
-  if [ "$n" -le 2000 ] || [ -n "${CHECKOV_20K:-}" ]; then
-    read -r s r < <(RUNS=1 measure timeout 1500 "$OUT/venv/bin/checkov" -d "$dir" --framework kubernetes --quiet --compact --skip-download)
+  names=("parse-only floor" "kwi-lint, all rules" "kwi-lint graph" "kwi-lint can-i")
+  cmds=("$BIN --parse-only $dir" "$BIN --format json $dir" "$BIN graph $dir" "$BIN can-i --as system:serviceaccount:ci:deployer patch deployments -n shop $dir")
+  rm -f "$OUT"/t.* "$OUT"/m.*
+  # Interleaved: each round runs every command once, so load changes hit all alike.
+  for _ in $(seq "$RUNS"); do
+    for i in "${!cmds[@]}"; do
+      read -r t m < <(once ${cmds[$i]})
+      echo "$t" >> "$OUT/t.$i"; echo "$m" >> "$OUT/m.$i"
+    done
+  done
+  for i in "${!cmds[@]}"; do
+    read -r med lo hi < <(stats < "$OUT/t.$i")
+    rss=$(sort -g "$OUT/m.$i" | tail -n 1)
+    row "${names[$i]} ($n)" "$files" "$bytes" "$med" "$lo" "$hi" "$rss"
+    [ "$i" = 0 ] && FLOOR[$n]=$med
+    [ "$i" = 1 ] && KWI[$n]=$med
+  done
+  if [ -x "$OUT/venv/bin/checkov" ] && { [ "$n" -le 2000 ] || [ -n "${CHECKOV_20K:-}" ]; }; then
+    read -r s r < <(once timeout 1500 "$OUT/venv/bin/checkov" -d "$dir" --framework kubernetes --quiet --compact --skip-download)
     CHECKOV[$n]=$s
-    row "checkov --framework kubernetes ($n)" "$files" "$bytes" "$s" "$r"
+    row "checkov --framework kubernetes ($n, once)" "$files" "$bytes" "$s" "$s" "$s" "$r"
   fi
 done
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 for n in $SIZES; do
   awk -v k="${KWI[$n]}" -v f="${FLOOR[$n]}" -v n="$n" 'BEGIN { printf "- %s files: kwi-lint / parse-only floor = %.2f\n", n, k/f }'
@@ -82,5 +93,6 @@ awk -v k="$ik" -v f="$if" -v b="$bytes" -v n="$first" 'BEGIN {
   printf "- instructions per input byte (%s files, callgrind): kwi-lint %.0f, parse-only floor %.0f (ratio %.2f)\n", n, k/b, f/b, k/f }'
 # A pre-commit-sized repository: 20 files.
 [ -f "$OUT/c20.done" ] || { python3 bench/gen_corpus.py --files 20 --seed 2 --out "$OUT/c20" --force > /dev/null 2>&1 && touch "$OUT/c20.done"; }
-read -r s r < <(RUNS=10 measure "$BIN" "$OUT/c20")
-echo "- 20-file repository (pre-commit): ${s} s wall (best of 10)"
+for _ in $(seq 10); do once "$BIN" "$OUT/c20" | cut -d' ' -f1; done > "$OUT/t.c20"
+read -r med lo hi < <(stats < "$OUT/t.c20")
+echo "- 20-file repository (pre-commit): ${med} s wall (median of 10, ${lo}–${hi})"

@@ -313,56 +313,90 @@ const SYSTEM_NAMESPACES: &[&str] = &[
 /// The name among `names` nearest to `name` (edit distance ≤ 2, and less
 /// than half its length: a typo, not another name).
 fn nearest<'n>(name: &str, names: impl Iterator<Item = &'n str>) -> Option<(&'n str, usize)> {
+    let limit = 2.min((name.chars().count().saturating_sub(1)) / 2);
     names
         .filter(|n| *n != name)
-        .map(|n| (n, wi::edit_distance(name, n)))
-        .filter(|(_, d)| *d <= 2 && *d * 2 < name.chars().count())
+        .filter_map(|n| Some((n, wi::edit_distance_at_most(name, n, limit)?)))
         .min_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(b.0)))
+}
+
+/// What the manifests of one pool's clusters define: namespaces (with a
+/// place that names each) and KSAs per namespace (defined ServiceAccounts
+/// and names pods run as), built once for every member to look up.
+#[derive(Default)]
+struct Defined<'a> {
+    namespaces: std::collections::BTreeMap<&'a str, crate::source::Location>,
+    service_accounts: std::collections::HashMap<&'a str, Vec<(&'a str, crate::source::Location)>>,
+    run_as: std::collections::HashMap<&'a str, Vec<(&'a str, crate::source::Location)>>,
 }
 
 pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let no_cluster = model.clusters.is_empty();
+    // Objects by the pool their clusters serve (`None`: no pool known,
+    // judged only when the scan has no cluster dump at all).
+    let mut by_pool: std::collections::HashMap<Option<&str>, Defined> = Default::default();
+    for o in &model.objects {
+        let pool = model.pool_for(o);
+        if pool.is_none() && !no_cluster {
+            continue;
+        }
+        let d = by_pool.entry(pool).or_default();
+        if !o.namespace.is_empty() {
+            let at = o
+                .node
+                .path(&["metadata", "namespace"])
+                .map(|n| n.loc())
+                .unwrap_or_else(|| o.name_loc());
+            d.namespaces.entry(o.namespace).or_insert(at);
+        }
+        match (o.kind, o.name) {
+            ("Namespace", Some(n)) => {
+                d.namespaces.insert(n, o.name_loc());
+            }
+            ("ServiceAccount", Some(n)) => d
+                .service_accounts
+                .entry(o.namespace)
+                .or_default()
+                .push((n, o.name_loc())),
+            _ => {}
+        }
+    }
+    for w in &model.workloads {
+        let o = &model.objects[w.object];
+        let pool = model.pool_for(o);
+        if let (Some(d), Some(k)) = (by_pool.get_mut(&pool), w.ksa_node) {
+            d.run_as
+                .entry(o.namespace)
+                .or_default()
+                .push((w.ksa, k.loc()));
+        }
+    }
     let mut out = Vec::new();
     for (_, _, node, m) in model.wi_members() {
         let Some((ns, ksa)) = m.names() else { continue };
-        let pool = m.pool();
-        // The objects of the clusters this pool serves: only their namespaces
-        // and KSAs can be judged (with no cluster dump, every object).
-        let ours = |o: &&crate::model::Object| match model.pool_for(o) {
-            Some(p) => Some(p) == pool,
-            None => no_cluster,
-        };
-        let objects: Vec<&crate::model::Object> =
-            model.objects.iter().filter(|o| ours(o)).collect();
-        if objects.is_empty() || SYSTEM_NAMESPACES.contains(&ns) {
+        if SYSTEM_NAMESPACES.contains(&ns) {
             continue;
         }
-        let mut namespaces: Vec<&str> = objects
+        let views: Vec<&Defined> = [m.pool(), None]
             .iter()
-            .flat_map(|o| {
-                let own = (o.kind == "Namespace").then_some(o.name).flatten();
-                [Some(o.namespace).filter(|n| !n.is_empty()), own]
-            })
-            .flatten()
+            .filter(|p| p.is_some() || no_cluster)
+            .filter_map(|p| by_pool.get(p))
             .collect();
-        namespaces.sort_unstable();
-        namespaces.dedup();
+        if views
+            .iter()
+            .all(|d| d.namespaces.is_empty() && d.service_accounts.is_empty())
+        {
+            continue;
+        }
         let raw = node.as_str().unwrap_or("");
-        if !namespaces.contains(&ns) {
-            let Some((near, _)) = nearest(ns, namespaces.iter().copied()) else {
+        if !views.iter().any(|d| d.namespaces.contains_key(ns)) {
+            let Some((near, _)) =
+                nearest(ns, views.iter().flat_map(|d| d.namespaces.keys().copied()))
+            else {
                 continue;
             };
-            let at = objects
-                .iter()
-                .find(|o| o.namespace == near || o.kind == "Namespace" && o.name == Some(near))
-                .map(|o| {
-                    o.node
-                        .path(&["metadata", "namespace"])
-                        .filter(|_| o.kind != "Namespace")
-                        .map(|n| n.loc())
-                        .unwrap_or_else(|| o.name_loc())
-                });
+            let at = views.iter().find_map(|d| d.namespaces.get(near)).copied();
             let mut f = Finding::at(&ctx.rule.id, node.loc(),
                 format!("the member names namespace `{ns}`, which no scanned manifest of its cluster defines or uses: it grants nothing (did you mean `{near}`?)"),
             );
@@ -378,26 +412,24 @@ pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let Some(ksa) = ksa.filter(|k| *k != "default") else {
             continue;
         };
-        // KSAs of the namespace: defined ServiceAccounts and names pods run as.
-        let mut ksas: Vec<(&str, crate::source::Location)> = objects
+        let defined: Vec<(&str, crate::source::Location)> = views
             .iter()
-            .filter(|o| o.kind == "ServiceAccount" && o.namespace == ns)
-            .filter_map(|o| Some((o.name?, o.name_loc())))
+            .flat_map(|d| d.service_accounts.get(ns).into_iter().flatten())
+            .copied()
             .collect();
-        if ksas.is_empty() {
+        if defined.is_empty() {
             // The scan does not define this namespace's service accounts.
             continue;
         }
-        ksas.extend(
-            model
-                .workloads
-                .iter()
-                .filter(|w| {
-                    let o = &model.objects[w.object];
-                    o.namespace == ns && ours(&o)
-                })
-                .filter_map(|w| Some((w.ksa, w.ksa_node?.loc()))),
-        );
+        let ksas: Vec<(&str, crate::source::Location)> = defined
+            .into_iter()
+            .chain(
+                views
+                    .iter()
+                    .flat_map(|d| d.run_as.get(ns).into_iter().flatten())
+                    .copied(),
+            )
+            .collect();
         if ksas.iter().any(|(k, _)| *k == ksa) {
             continue;
         }
