@@ -67,19 +67,11 @@ pub fn catalogue() -> &'static [Known] {
 
 /// A log line made safe for a terminal: control characters escaped, long lines cut.
 fn echo(line: &str) -> String {
-    let mut s = String::new();
-    for (i, c) in line.trim().chars().enumerate() {
-        if i >= 200 {
-            s.push('…');
-            break;
-        }
-        if c.is_control() {
-            let _ = write!(s, "\\u{{{:x}}}", c as u32);
-        } else {
-            s.push(c);
-        }
+    let line = line.trim();
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", crate::escape::text(&line[..cut])),
+        None => crate::escape::text(line).into_owned(),
     }
-    s
 }
 
 /// Bytes of one log line that are matched; the rest of a longer line is skipped.

@@ -207,17 +207,6 @@ impl Member {
             Member::Other | Member::Malformed(_) => Coverage::No,
         }
     }
-
-    /// Whether this member lets pods using `ns/ksa` from `pool` act (pool `None`: any pool).
-    pub fn covers(&self, pool: Option<&str>, ns: &str, ksa: &str) -> bool {
-        let s = Subject {
-            pool,
-            ns,
-            ksa,
-            ..Subject::default()
-        };
-        self.coverage(&s) == Coverage::Yes
-    }
 }
 
 fn is_dns_label(s: &str) -> bool {
@@ -591,9 +580,21 @@ mod tests {
             Member::Other
         );
         let p = parse_member("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog/subject/ns/app/sa/api");
-        assert!(p.covers(Some("my-proj.svc.id.goog"), "app", "api"));
+        let api = |pool| Subject {
+            pool,
+            ns: "app",
+            ksa: "api",
+            ..Subject::default()
+        };
+        assert_eq!(p.coverage(&api(Some("my-proj.svc.id.goog"))), Coverage::Yes);
         let s = parse_member("principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/my-proj.svc.id.goog/namespace/app");
-        assert!(s.covers(None, "app", "other"));
+        assert_eq!(
+            s.coverage(&Subject {
+                ksa: "other",
+                ..api(None)
+            }),
+            Coverage::Yes
+        );
         assert!(matches!(
             parse_member("principal://iam.googleapis.com/projects/my-proj/locations/global/workloadIdentityPools/my-proj.svc.id.goog/subject/ns/app/sa/api"),
             Member::Malformed(_)

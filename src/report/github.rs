@@ -6,7 +6,7 @@ use crate::finding::Severity;
 
 /// Escaping of a command's message (control characters are shown, not sent).
 pub fn escape_data(s: &str) -> String {
-    super::sanitize(s)
+    crate::escape::lines(s)
         .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 
-use super::{sanitize, summary_line, Resolved, Summary};
+use super::{summary_line, Resolved, Summary};
 use crate::finding::Severity;
 use crate::source::{SharedSource, SourceFile};
 
@@ -100,10 +100,10 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
                 f.file.name,
                 f.start.line,
                 f.start.column,
-                sanitize(&f.message)
+                f.message.clone()
             )
         } else {
-            sanitize(&f.message)
+            f.message.clone()
         },
         code: Some(format!("{}({})", f.rule, f.name)),
         severity: miette_severity(f.severity),
@@ -113,7 +113,7 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
             f.byte_start,
             f.byte_end - f.byte_start,
         ),
-        help: f.help.as_deref().map(sanitize),
+        help: f.help.clone(),
         related: f
             .related
             .iter()
@@ -129,10 +129,10 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
                         r.file.name,
                         r.start.line,
                         r.start.column,
-                        sanitize(&r.message)
+                        r.message.clone()
                     )
                 } else {
-                    sanitize(&r.message)
+                    r.message.clone()
                 },
                 code: None,
                 severity: miette::Severity::Advice,
@@ -179,7 +179,7 @@ pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
                 f.start.line,
                 f.start.column,
                 f.rule,
-                sanitize(&f.message)
+                f.message.clone()
             ));
         }
         out.push('\n');

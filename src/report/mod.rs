@@ -139,23 +139,6 @@ pub fn resolve(
     out
 }
 
-/// Values from scanned files are echoed in messages: never let them carry
-/// terminal control sequences.
-pub fn sanitize(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() && c != '\n') {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 pub fn summary_line(s: &Summary) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     format!(

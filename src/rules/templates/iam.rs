@@ -373,6 +373,21 @@ pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
     }
     let mut out = Vec::new();
+    // One finding: the member, what it names, the nearest defined name.
+    let unmatched = |node: Node,
+                     what: String,
+                     near: &str,
+                     miss: String,
+                     at: Option<crate::source::Location>,
+                     fixed: String| {
+        let mut f = Finding::at(&ctx.rule.id, node.loc(),
+            format!("the member names {what}, which no scanned manifest of its cluster defines or uses: it grants nothing (did you mean `{near}`?)"),
+        );
+        if let Some(at) = at {
+            f = f.related_at(at, format!("nearest miss: {miss}"));
+        }
+        f.help(format!("grant the member `{fixed}` instead"))
+    };
     for (_, _, node, m) in model.wi_members() {
         let Some((ns, ksa)) = m.names() else { continue };
         if SYSTEM_NAMESPACES.contains(&ns) {
@@ -397,16 +412,14 @@ pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 continue;
             };
             let at = views.iter().find_map(|d| d.namespaces.get(near)).copied();
-            let mut f = Finding::at(&ctx.rule.id, node.loc(),
-                format!("the member names namespace `{ns}`, which no scanned manifest of its cluster defines or uses: it grants nothing (did you mean `{near}`?)"),
-            );
-            if let Some(at) = at {
-                f = f.related_at(at, format!("nearest miss: namespace `{near}`"));
-            }
-            out.push(f.help(format!(
-                "grant the member `{}` instead",
-                fix_member(raw, ns, near, "ns")
-            )));
+            out.push(unmatched(
+                node,
+                format!("namespace `{ns}`"),
+                near,
+                format!("namespace `{near}`"),
+                at,
+                fix_member(raw, ns, near, "ns"),
+            ));
             continue;
         }
         let Some(ksa) = ksa.filter(|k| *k != "default") else {
@@ -437,16 +450,14 @@ pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             continue;
         };
         let at = ksas.iter().find(|(k, _)| *k == near).map(|(_, l)| *l);
-        let mut f = Finding::at(&ctx.rule.id, node.loc(),
-            format!("the member names KSA {ns}/{ksa}, which no scanned manifest of its cluster defines or runs as: it grants nothing (did you mean `{near}`?)"),
-        );
-        if let Some(at) = at {
-            f = f.related_at(at, format!("nearest miss: KSA {ns}/{near}"));
-        }
-        out.push(f.help(format!(
-            "grant the member `{}` instead",
-            fix_member(raw, ksa, near, "sa")
-        )));
+        out.push(unmatched(
+            node,
+            format!("KSA {ns}/{ksa}"),
+            near,
+            format!("KSA {ns}/{near}"),
+            at,
+            fix_member(raw, ksa, near, "sa"),
+        ));
     }
     out
 }
