@@ -779,34 +779,40 @@ fn lint(args: LintArgs) -> i32 {
             let skip = |f: &report::Resolved| {
                 !args.verbose && f.rule == "KWI001" && f.severity == crate::finding::Severity::Info
             };
-            let shown: Vec<report::Resolved> = outcome
-                .findings
-                .iter()
-                .filter(|f| !skip(f))
-                .cloned()
-                .collect();
-            let skipped = outcome.findings.len() - shown.len();
+            let skipped = outcome.findings.iter().filter(|f| skip(f)).count();
             let mut summary = outcome.summary.clone();
             summary.infos -= skipped;
-            let mut t = report::human::render(&shown, &summary, color);
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let shown = outcome.findings.iter().filter(|f| !skip(f));
+            let mut written = report::human::write(&mut out, shown, &summary, color);
             if skipped > 0 {
-                t.push_str(&format!(
-                    "{skipped} file(s) skipped: templates, or files that are neither Kubernetes nor gcloud and do not parse (`-v` lists them)\n"
+                written = written.and_then(|_| writeln!(
+                    out,
+                    "{skipped} file(s) skipped: templates, or files that are neither Kubernetes nor gcloud and do not parse (`-v` lists them)"
                 ));
             }
-            t
+            if written.and_then(|_| out.flush()).is_err() {
+                return 2;
+            }
+            String::new()
         }
-        OutputFormat::Json => report::json::render(&outcome.findings, &outcome.summary),
-        OutputFormat::Sarif => report::sarif::render(&outcome.findings, &outcome.summary, &active),
-        OutputFormat::Github => report::github::render(&outcome.findings, &outcome.summary),
+        // JSON and SARIF are written as they are serialized (a report can be
+        // larger than everything else the run holds).
+        OutputFormat::Json | OutputFormat::Sarif | OutputFormat::Github => String::new(),
         OutputFormat::Junit => report::junit::render(&outcome.findings, &outcome.summary, &active),
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-        .is_err()
-    {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = match format {
+        OutputFormat::Json => report::json::write(&mut stdout, &outcome.findings, &outcome.summary),
+        OutputFormat::Sarif => {
+            report::sarif::write(&mut stdout, &outcome.findings, &outcome.summary, &active)
+        }
+        OutputFormat::Github => {
+            report::github::write(&mut stdout, &outcome.findings, &outcome.summary)
+        }
+        _ => stdout.write_all(text.as_bytes()),
+    };
+    if written.and_then(|_| stdout.flush()).is_err() {
         return 2;
     }
     let fail_level = args

@@ -18,25 +18,25 @@ pub enum ExprOp {
 }
 
 #[derive(Clone, Debug)]
-pub struct Expr {
-    pub key: String,
+pub struct Expr<'a> {
+    pub key: &'a str,
     pub op: ExprOp,
-    pub values: Vec<String>,
+    pub values: Vec<&'a str>,
 }
 
 /// A label selector. `invalid` selectors select nothing, as the API server
 /// would have rejected them.
 #[derive(Clone, Debug, Default)]
-pub struct Selector {
-    pub labels: Vec<(String, String)>,
-    pub exprs: Vec<Expr>,
+pub struct Selector<'a> {
+    pub labels: Vec<(&'a str, &'a str)>,
+    pub exprs: Vec<Expr<'a>>,
     pub invalid: bool,
 }
 
 pub type Labels<'a> = [(&'a str, &'a str)];
 
-impl Selector {
-    pub fn parse(node: Option<Node<'_>>) -> Selector {
+impl<'a> Selector<'a> {
+    pub fn parse(node: Option<Node<'a>>) -> Selector<'a> {
         let mut s = Selector::default();
         let Some(node) = node else { return s };
         if node.is_null() {
@@ -48,7 +48,7 @@ impl Selector {
         }
         for (k, v) in node.map_at("matchLabels") {
             match (k.as_str(), v.as_str()) {
-                (Some(k), Some(v)) => s.labels.push((k.to_string(), v.to_string())),
+                (Some(k), Some(v)) => s.labels.push((k, v)),
                 _ => s.invalid = true,
             }
         }
@@ -67,17 +67,8 @@ impl Selector {
                 s.invalid = true;
                 continue;
             };
-            let values: Vec<String> = e
-                .seq_at("values")
-                .iter()
-                .filter_map(Node::as_str)
-                .map(str::to_string)
-                .collect();
-            s.exprs.push(Expr {
-                key: key.to_string(),
-                op,
-                values,
-            });
+            let values: Vec<&str> = e.seq_at("values").iter().filter_map(Node::as_str).collect();
+            s.exprs.push(Expr { key, op, values });
         }
         s
     }
@@ -88,12 +79,12 @@ impl Selector {
             return false;
         }
         let get = |k: &str| labels.iter().find(|(lk, _)| *lk == k).map(|(_, v)| *v);
-        self.labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
+        self.labels.iter().all(|(k, v)| get(k) == Some(*v))
             && self.exprs.iter().all(|e| match e.op {
-                ExprOp::In => get(&e.key).is_some_and(|v| e.values.iter().any(|x| x == v)),
-                ExprOp::NotIn => get(&e.key).is_none_or(|v| !e.values.iter().any(|x| x == v)),
-                ExprOp::Exists => get(&e.key).is_some(),
-                ExprOp::DoesNotExist => get(&e.key).is_none(),
+                ExprOp::In => get(e.key).is_some_and(|v| e.values.contains(&v)),
+                ExprOp::NotIn => get(e.key).is_none_or(|v| !e.values.contains(&v)),
+                ExprOp::Exists => get(e.key).is_some(),
+                ExprOp::DoesNotExist => get(e.key).is_none(),
             })
     }
 }
@@ -156,8 +147,8 @@ pub enum Peer<'a> {
     },
     Pods {
         node: Node<'a>,
-        namespaces: Option<Selector>,
-        pods: Option<Selector>,
+        namespaces: Option<Selector<'a>>,
+        pods: Option<Selector<'a>>,
     },
 }
 
@@ -176,7 +167,7 @@ pub struct NetworkPolicy<'a> {
     pub file: u32,
     pub node: Node<'a>,
     pub namespace: &'a str,
-    pub pod_selector: Selector,
+    pub pod_selector: Selector<'a>,
     pub egress_type: bool,
     pub egress: Vec<EgressRule<'a>>,
 }

@@ -53,7 +53,7 @@ pub struct SourceFile {
     /// The text as read. Invalid UTF-8 is replaced for display only.
     pub text: String,
     /// Byte offset where each line starts. Line 1 starts after a UTF-8 BOM.
-    line_starts: Vec<u32>,
+    line_starts: OnceLock<Vec<u32>>,
     /// UTF-8 continuation bytes before each `BLOCK`-byte block, built on the
     /// first column asked for past a block of a line: a column is then a
     /// subtraction and a scan of at most one block, not a count from the
@@ -63,34 +63,47 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: String) -> Arc<SourceFile> {
-        let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
-        line_starts.push(bom);
-        // A line ends at LF, CRLF or a lone CR (old Mac files), as YAML says.
-        let bytes = text.as_bytes();
-        line_starts.extend(
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|(i, b)| **b == b'\n' || **b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
-                .map(|(i, _)| i as u32 + 1),
-        );
         Arc::new(SourceFile {
             name: name.into(),
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
             continuation_before: OnceLock::new(),
+        })
+    }
+
+    /// Byte offset where each line starts, built on the first position asked
+    /// for: most files of a run have no finding and never need it.
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            let bytes = self.text.as_bytes();
+            let mut starts = vec![self.bom_len() as u32];
+            // A line ends at LF, CRLF or a lone CR (old Mac files), as YAML says.
+            starts.extend(
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, b)| {
+                        **b == b'\n' || **b == b'\r' && bytes.get(i + 1) != Some(&b'\n')
+                    })
+                    .map(|(i, _)| i as u32 + 1),
+            );
+            starts.shrink_to_fit();
+            starts
         })
     }
 
     /// Length of a UTF-8 BOM at the start of the text (0 or 3).
     pub fn bom_len(&self) -> usize {
-        self.line_starts[0] as usize
+        if self.text.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        }
     }
 
     /// 0-based line index containing `offset`.
     fn line_index(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&(offset as u32)) {
+        match self.line_starts().binary_search(&(offset as u32)) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         }
@@ -99,7 +112,7 @@ impl SourceFile {
     pub fn position(&self, offset: usize) -> Position {
         let offset = offset.min(self.text.len());
         let line = self.line_index(offset);
-        let start = (self.line_starts[line] as usize).min(offset);
+        let start = (self.line_starts()[line] as usize).min(offset);
         let column = if offset - start <= BLOCK {
             self.text
                 .get(start..offset)
@@ -139,10 +152,10 @@ impl SourceFile {
 
     /// Byte range of the (1-based) line `line`, without its line break.
     pub fn line_span(&self, line: usize) -> (usize, usize) {
-        let i = line.saturating_sub(1).min(self.line_starts.len() - 1);
-        let start = self.line_starts[i] as usize;
-        let mut end = self
-            .line_starts
+        let starts = self.line_starts();
+        let i = line.saturating_sub(1).min(starts.len() - 1);
+        let start = starts[i] as usize;
+        let mut end = starts
             .get(i + 1)
             .map(|s| *s as usize - 1)
             .unwrap_or(self.text.len());
@@ -153,7 +166,7 @@ impl SourceFile {
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 
     pub fn slice(&self, span: Span) -> &str {
@@ -233,10 +246,10 @@ impl miette::SourceCode for SharedSource {
         let ctx_start = if first_ctx == 0 {
             0
         } else {
-            file.line_starts[first_ctx] as usize
+            file.line_starts()[first_ctx] as usize
         };
         let ctx_end = file
-            .line_starts
+            .line_starts()
             .get(last_ctx + 1)
             .map(|s| *s as usize)
             .unwrap_or(len);

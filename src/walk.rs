@@ -210,8 +210,19 @@ impl std::fmt::Display for ReadError {
 /// Reads at most `limit` bytes from a stream; more is `TooLarge`, found
 /// after reading `limit + 1` bytes, never the whole stream.
 pub fn read_stream(r: impl std::io::Read, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_stream_sized(r, limit, 0)
+}
+
+/// `read_stream` into a buffer of `expected` bytes (plus one, to see the end
+/// without growing): every file's text is kept until the report, so its
+/// buffer should be its size, not a doubling of it.
+fn read_stream_sized(
+    r: impl std::io::Read,
+    limit: u64,
+    expected: u64,
+) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(expected.min(limit).saturating_add(1) as usize);
     r.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
@@ -234,7 +245,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         return Err(ReadError::TooLarge(meta.len()));
     }
     let f = std::fs::File::open(path).map_err(ReadError::Io)?;
-    read_stream(f, limit)
+    read_stream_sized(f, limit, meta.len())
 }
 
 /// `read_bounded`, as text (invalid UTF-8 is an error, as for rule and config files).

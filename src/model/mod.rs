@@ -73,6 +73,9 @@ pub struct Model<'a> {
     /// Entries of kustomizations that could not be evaluated (KWI007).
     pub kustomize_notes: &'a [kustomize::Note],
     pub stats: Stats,
+    /// `wi_reason` of every workload, by object index, computed once: eight
+    /// rules ask it of every pod, and each answer walks the IAM members.
+    wi_reasons: std::sync::OnceLock<HashMap<usize, WiReason>>,
 }
 
 impl<'a> Model<'a> {
@@ -460,6 +463,18 @@ impl<'a> Model<'a> {
 
     /// Why a workload is a "WI pod" (SPEC §3.1), or `None` when it is not.
     pub fn wi_reason(&self, w: &Workload<'a>) -> Option<WiReason> {
+        self.wi_reasons
+            .get_or_init(|| {
+                self.workloads
+                    .iter()
+                    .filter_map(|w| Some((w.object, self.find_wi_reason(w)?)))
+                    .collect()
+            })
+            .get(&w.object)
+            .cloned()
+    }
+
+    fn find_wi_reason(&self, w: &Workload<'a>) -> Option<WiReason> {
         let o = &self.objects[w.object];
         if let Some((key, _)) = self
             .service_account_of(o, w.ksa)

@@ -239,7 +239,10 @@ pub fn parse_bytes(
             .push(template::note(Span::new(at, at + 2), "Helm chart template"));
         return f;
     }
+    f.tree.reserve_for(body.len());
     let errors = parse_body(&mut f, base, format, limits);
+    f.tree.shrink();
+    f.comments.shrink_to_fit();
     if let Some(m) = marker {
         // A template that parses only by accident (`{{ x }}` read as a flow
         // mapping) or not at all is skipped whole, with one note.

@@ -69,16 +69,65 @@ impl Tag {
 /// Text stored in the tree rather than sliced from the file.
 const SLICE: u32 = u32::MAX;
 
+/// A node in 16 bytes: most of a run's memory is nodes (a Kubernetes
+/// manifest has one per 12 bytes of text), and every tree lives until the report.
 #[derive(Clone, Copy, Debug)]
 struct Raw {
     span: Span,
     /// Scalar: index into `owned`, or `SLICE`. Collection: first child in `kids`.
     data: u32,
-    /// Collection: number of ids in `kids` (two per mapping entry).
-    len: u32,
-    kind: Kind,
-    style: Style,
-    tag: Tag,
+    /// Kind (2 bits), style (3), tag (4) and, for a collection, the number of
+    /// ids in `kids` (23 bits; `LONG` means it is in `Tree::long`).
+    meta: u32,
+}
+
+const KINDS: [Kind; 3] = [Kind::Scalar, Kind::Map, Kind::Seq];
+const STYLES: [Style; 5] = [
+    Style::Plain,
+    Style::SingleQuoted,
+    Style::DoubleQuoted,
+    Style::Literal,
+    Style::Folded,
+];
+const TAGS: [Tag; 11] = [
+    Tag::None,
+    Tag::NonSpecific,
+    Tag::Str,
+    Tag::Int,
+    Tag::Float,
+    Tag::Bool,
+    Tag::Null,
+    Tag::Binary,
+    Tag::Timestamp,
+    Tag::Merge,
+    Tag::Other,
+];
+const _: () = assert!(std::mem::size_of::<Raw>() == 16);
+const LEN_SHIFT: u32 = 9;
+/// A collection with this many ids or more keeps its length in `Tree::long`.
+const LONG: u32 = u32::MAX >> LEN_SHIFT;
+
+impl Raw {
+    fn new(span: Span, data: u32, kind: Kind, style: Style, tag: Tag, len: u32) -> Raw {
+        let index = |n: usize| n as u32;
+        let kind = index(KINDS.iter().position(|k| *k == kind).unwrap_or(0));
+        let style = index(STYLES.iter().position(|s| *s == style).unwrap_or(0));
+        let tag = index(TAGS.iter().position(|t| *t == tag).unwrap_or(0));
+        Raw {
+            span,
+            data,
+            meta: kind | style << 2 | tag << 5 | len.min(LONG) << LEN_SHIFT,
+        }
+    }
+    fn kind(&self) -> Kind {
+        KINDS[(self.meta & 3) as usize % 3]
+    }
+    fn style(&self) -> Style {
+        STYLES[(self.meta >> 2 & 7) as usize % 5]
+    }
+    fn tag(&self) -> Tag {
+        TAGS[(self.meta >> 5 & 15) as usize % 11]
+    }
 }
 
 /// A key that appeared twice in one mapping (KWI002).
@@ -103,6 +152,8 @@ pub struct Tree {
     nodes: Vec<Raw>,
     kids: Vec<NodeId>,
     owned: Vec<Box<str>>,
+    /// Lengths of collections with `LONG` ids or more, by node id (ascending).
+    long: Vec<(NodeId, u32)>,
     /// The file of each node, for trees assembled from several files
     /// (kustomize); empty when every node is in `file`.
     origin: Vec<FileId>,
@@ -117,6 +168,7 @@ impl Tree {
             nodes: Vec::new(),
             kids: Vec::new(),
             owned: Vec::new(),
+            long: Vec::new(),
             origin: Vec::new(),
             docs: Vec::new(),
         }
@@ -157,28 +209,19 @@ impl Tree {
             }
             None => SLICE,
         };
-        self.push(Raw {
-            span,
-            data,
-            len: 0,
-            kind: Kind::Scalar,
-            style,
-            tag,
-        })
+        self.push(Raw::new(span, data, Kind::Scalar, style, tag, 0))
     }
 
     /// Adds a mapping (`kids` = key, value, key, value, …) or a sequence.
     pub fn add_collection(&mut self, kind: Kind, span: Span, tag: Tag, kids: &[NodeId]) -> NodeId {
         let data = self.kids.len() as u32;
         self.kids.extend_from_slice(kids);
-        self.push(Raw {
-            span,
-            data,
-            len: kids.len() as u32,
-            kind,
-            style: Style::Plain,
-            tag,
-        })
+        let len = kids.len() as u32;
+        let id = self.push(Raw::new(span, data, kind, Style::Plain, tag, len));
+        if len >= LONG {
+            self.long.push((id, len));
+        }
+        id
     }
 
     fn push(&mut self, raw: Raw) -> NodeId {
@@ -224,12 +267,29 @@ impl Tree {
         self.origin[id as usize] = file;
     }
 
+    /// Room for the nodes of `bytes` bytes of text: Kubernetes YAML averages
+    /// 12 bytes per node, so the arena rarely grows (a grown one leaves holes).
+    pub fn reserve_for(&mut self, bytes: usize) {
+        self.nodes.reserve(bytes / 10 + 4);
+        self.kids.reserve(bytes / 10 + 4);
+    }
+
+    /// Gives back what the arena did not use: every tree lives until the
+    /// report, so slack is kept for the whole run.
+    pub fn shrink(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.kids.shrink_to_fit();
+        self.owned.shrink_to_fit();
+        self.docs.shrink_to_fit();
+    }
+
     /// Heap bytes held by this tree besides the file's text (for `--stats`).
     pub fn heap_bytes(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Raw>()
             + self.kids.capacity() * 4
             + self.owned.iter().map(|s| s.len() + 16).sum::<usize>()
             + self.origin.capacity() * 4
+            + self.long.capacity() * 8
     }
 }
 
@@ -292,15 +352,15 @@ impl<'a> Node<'a> {
     }
 
     pub fn kind(self) -> Kind {
-        self.raw().kind
+        self.raw().kind()
     }
 
     pub fn style(self) -> Style {
-        self.raw().style
+        self.raw().style()
     }
 
     pub fn tag(self) -> Tag {
-        self.raw().tag
+        self.raw().tag()
     }
 
     pub fn is_map(self) -> bool {
@@ -318,11 +378,11 @@ impl<'a> Node<'a> {
     /// The scalar's text, whatever its type; `None` for collections.
     pub fn text(self) -> Option<&'a str> {
         let r = self.raw();
-        if r.kind != Kind::Scalar {
+        if r.kind() != Kind::Scalar {
             return None;
         }
         Some(if r.data == SLICE {
-            self.tree.slice_text(r.span, r.style)
+            self.tree.slice_text(r.span, r.style())
         } else {
             &self.tree.owned[r.data as usize]
         })
@@ -364,10 +424,21 @@ impl<'a> Node<'a> {
 
     fn kids(self) -> &'a [NodeId] {
         let r = self.raw();
-        if r.kind == Kind::Scalar {
+        if r.kind() == Kind::Scalar {
             return &[];
         }
-        &self.tree.kids[r.data as usize..(r.data + r.len) as usize]
+        let mut len = r.meta >> LEN_SHIFT;
+        if len == LONG {
+            let long = &self.tree.long;
+            len = long
+                .binary_search_by_key(&self.id, |(id, _)| *id)
+                .map_or(0, |i| long[i].1);
+        }
+        let start = r.data as usize;
+        self.tree
+            .kids
+            .get(start..start + len as usize)
+            .unwrap_or(&[])
     }
 
     /// Entries of a mapping, empty for anything else.
@@ -569,5 +640,32 @@ mod tests {
         assert_eq!(root.entries().len(), 2);
         assert_eq!(root.entries().next_back().unwrap().0.text(), Some("b"));
         assert!(root.get("c").is_none());
+    }
+
+    #[test]
+    fn kind_style_and_tag_survive_packing() {
+        let src = SourceFile::new("t", "x".to_string());
+        let mut t = Tree::new(0, src);
+        for (i, style) in STYLES.iter().enumerate() {
+            let tag = TAGS[i * 2 % TAGS.len()];
+            let n = t.add_scalar(Span::new(0, 1), *style, tag, None);
+            assert_eq!((t.node(n).style(), t.node(n).tag()), (*style, tag));
+        }
+        let s = t.add_scalar(Span::new(0, 1), Style::Plain, Tag::Other, None);
+        let q = t.add_collection(Kind::Seq, Span::new(0, 1), Tag::Merge, &[s, s]);
+        assert_eq!((t.node(q).kind(), t.node(q).tag()), (Kind::Seq, Tag::Merge));
+        assert_eq!(t.node(q).items().len(), 2);
+    }
+
+    #[test]
+    fn a_collection_longer_than_the_packed_length_keeps_every_item() {
+        let src = SourceFile::new("t", "x".to_string());
+        let mut t = Tree::new(0, src);
+        let s = t.add_scalar(Span::new(0, 1), Style::Plain, Tag::None, None);
+        let n = LONG as usize + 3;
+        let big = t.add_collection(Kind::Seq, Span::new(0, 1), Tag::None, &vec![s; n]);
+        let small = t.add_collection(Kind::Seq, Span::new(0, 1), Tag::None, &[s]);
+        assert_eq!(t.node(big).items().len(), n);
+        assert_eq!(t.node(small).items().len(), 1);
     }
 }

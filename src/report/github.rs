@@ -18,7 +18,17 @@ pub fn escape_property(s: &str) -> String {
 }
 
 pub fn render(findings: &[Resolved], summary: &Summary) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    let _ = write(&mut out, findings, summary);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes one workflow command per finding, as each is made.
+pub fn write(
+    out: &mut impl std::io::Write,
+    findings: &[Resolved],
+    summary: &Summary,
+) -> std::io::Result<()> {
     for f in findings {
         let level = match f.severity {
             Severity::Error => "error",
@@ -36,8 +46,9 @@ pub fn render(findings: &[Resolved], summary: &Summary) -> String {
                 r.file.name, r.start.line, r.start.column, r.message
             ));
         }
-        out.push_str(&format!(
-            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+        writeln!(
+            out,
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
             escape_property(&f.file.name),
             f.start.line,
             f.start.column,
@@ -45,9 +56,7 @@ pub fn render(findings: &[Resolved], summary: &Summary) -> String {
             f.end.column,
             escape_property(&format!("{} {}", f.rule, f.name)),
             escape_data(&message)
-        ));
+        )?;
     }
-    out.push_str(&escape_data(&super::summary_line(summary)));
-    out.push('\n');
-    out
+    writeln!(out, "{}", escape_data(&super::summary_line(summary)))
 }

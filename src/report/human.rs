@@ -150,6 +150,18 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
 }
 
 pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
+    let mut out = Vec::new();
+    let _ = write(&mut out, findings.iter(), summary, color);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes each finding as it is drawn, then the summary line.
+pub fn write<'f>(
+    out: &mut impl std::io::Write,
+    findings: impl Iterator<Item = &'f Resolved>,
+    summary: &Summary,
+    color: bool,
+) -> std::io::Result<()> {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -161,30 +173,26 @@ pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
         .with_context_lines(1)
         .with_width(100)
         .with_wrap_lines(false);
-    let mut out = String::new();
+    let mut text = String::new();
     let mut sources = HashMap::new();
     for f in findings {
+        text.clear();
         let mut report = build(f, &mut sources);
         // Related spans are drawn as reports of their own: miette would put
         // an empty `Advice: ` line before each.
         let related = std::mem::take(&mut report.related);
-        let mut failed = handler.render_report(&mut out, &report).is_err();
+        let mut failed = handler.render_report(&mut text, &report).is_err();
         for r in &related {
-            failed |= handler.render_report(&mut out, r).is_err();
+            failed |= handler.render_report(&mut text, r).is_err();
         }
         if failed {
-            out.push_str(&format!(
+            text.push_str(&format!(
                 "{}:{}:{}: {} {}\n",
-                f.file.name,
-                f.start.line,
-                f.start.column,
-                f.rule,
-                f.message.clone()
+                f.file.name, f.start.line, f.start.column, f.rule, f.message
             ));
         }
-        out.push('\n');
+        text.push('\n');
+        out.write_all(text.as_bytes())?;
     }
-    out.push_str(&summary_line(summary));
-    out.push('\n');
-    out
+    writeln!(out, "{}", summary_line(summary))
 }

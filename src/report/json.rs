@@ -43,42 +43,58 @@ struct JsonSummary {
 #[derive(Serialize)]
 struct Output<'a> {
     version: u32,
-    findings: Vec<Item<'a>>,
+    findings: Items<'a>,
     summary: JsonSummary,
 }
 
-pub fn render(findings: &[Resolved], summary: &Summary) -> String {
-    let out = Output {
-        version: 1,
-        findings: findings
+/// The findings, serialized one at a time as they are written: a run with
+/// 10⁵ findings never holds their JSON (or a copy of them) in memory.
+struct Items<'a>(&'a [Resolved]);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(item))
+    }
+}
+
+fn item(f: &Resolved) -> Item<'_> {
+    Item {
+        rule: &f.rule,
+        name: &f.name,
+        severity: f.severity.as_str(),
+        message: &f.message,
+        file: &f.file.name,
+        line: f.start.line,
+        column: f.start.column,
+        end_line: f.end.line,
+        end_column: f.end.column,
+        byte_start: f.byte_start,
+        byte_end: f.byte_end,
+        related: f
+            .related
             .iter()
-            .map(|f| Item {
-                rule: &f.rule,
-                name: &f.name,
-                severity: f.severity.as_str(),
-                message: &f.message,
-                file: &f.file.name,
-                line: f.start.line,
-                column: f.start.column,
-                end_line: f.end.line,
-                end_column: f.end.column,
-                byte_start: f.byte_start,
-                byte_end: f.byte_end,
-                related: f
-                    .related
-                    .iter()
-                    .map(|r| Related {
-                        file: &r.file.name,
-                        line: r.start.line,
-                        column: r.start.column,
-                        byte_start: r.byte_start,
-                        byte_end: r.byte_end,
-                        message: &r.message,
-                    })
-                    .collect(),
-                help: f.help.as_deref(),
+            .map(|r| Related {
+                file: &r.file.name,
+                line: r.start.line,
+                column: r.start.column,
+                byte_start: r.byte_start,
+                byte_end: r.byte_end,
+                message: &r.message,
             })
             .collect(),
+        help: f.help.as_deref(),
+    }
+}
+
+/// Writes the report to `out` as it is serialized.
+pub fn write(
+    out: &mut impl std::io::Write,
+    findings: &[Resolved],
+    summary: &Summary,
+) -> std::io::Result<()> {
+    let report = Output {
+        version: 1,
+        findings: Items(findings),
         summary: JsonSummary {
             errors: summary.errors,
             warnings: summary.warnings,
@@ -87,8 +103,14 @@ pub fn render(findings: &[Resolved], summary: &Summary) -> String {
             objects: summary.objects,
         },
     };
-    let mut s =
-        serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
+}
+
+pub fn render(findings: &[Resolved], summary: &Summary) -> String {
+    let mut out = Vec::new();
+    if let Err(e) = write(&mut out, findings, summary) {
+        return format!("{{\"error\": \"{e}\"}}\n");
+    }
+    String::from_utf8(out).unwrap_or_default()
 }

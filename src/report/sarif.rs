@@ -1,5 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0 as GitHub code scanning reads it.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{Resolved, Summary};
@@ -56,8 +57,8 @@ fn location(
     json!({"physicalLocation": {"artifactLocation": {"uri": uri(file)}, "region": region}})
 }
 
-pub fn render(findings: &[Resolved], _summary: &Summary, rules: &[Rule]) -> String {
-    let descriptors: Vec<Value> = rules
+fn descriptors(rules: &[Rule]) -> Vec<Value> {
+    rules
         .iter()
         .map(|r| {
             let help = format!("{}\n\nHow to fix:\n{}", r.why, r.fix);
@@ -72,55 +73,101 @@ pub fn render(findings: &[Resolved], _summary: &Summary, rules: &[Rule]) -> Stri
                 "properties": {"tags": [r.category.clone()]},
             })
         })
-        .collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let mut result = json!({
-                "ruleId": f.rule,
-                "ruleIndex": rules.iter().position(|r| r.id == f.rule).unwrap_or(0),
-                "level": level(f.severity),
-                "message": {"text": f.message},
-                "locations": [location(&f.file.name, (f.start.line, f.start.column), Some((f.end.line, f.end.column)), (f.byte_start, f.byte_end))],
-                "partialFingerprints": {"kwiLint/v2": super::baseline::fingerprint(f)},
-            });
-            if !f.related.is_empty() {
-                result["relatedLocations"] = Value::Array(
-                    f.related
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| {
-                            let mut l = location(&r.file.name, (r.start.line, r.start.column), None, (r.byte_start, r.byte_end));
-                            l["id"] = json!(i + 1);
-                            l["message"] = json!({"text": r.message});
-                            l
-                        })
-                        .collect(),
-                );
-            }
-            if let Some(h) = &f.help {
-                // A SARIF `fix` must carry artifact changes; ours is a command or a
-                // YAML change, so it travels as text in the result's properties.
-                result["properties"] = json!({"fix": h});
-            }
-            result
-        })
-        .collect();
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+        .collect()
+}
+
+fn result(f: &Resolved, rules: &[Rule]) -> Value {
+    let mut result = json!({
+        "ruleId": f.rule,
+        "ruleIndex": rules.iter().position(|r| r.id == f.rule).unwrap_or(0),
+        "level": level(f.severity),
+        "message": {"text": f.message},
+        "locations": [location(&f.file.name, (f.start.line, f.start.column), Some((f.end.line, f.end.column)), (f.byte_start, f.byte_end))],
+        "partialFingerprints": {"kwiLint/v2": super::baseline::fingerprint(f)},
+    });
+    if !f.related.is_empty() {
+        result["relatedLocations"] = Value::Array(
+            f.related
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut l = location(
+                        &r.file.name,
+                        (r.start.line, r.start.column),
+                        None,
+                        (r.byte_start, r.byte_end),
+                    );
+                    l["id"] = json!(i + 1);
+                    l["message"] = json!({"text": r.message});
+                    l
+                })
+                .collect(),
+        );
+    }
+    if let Some(h) = &f.help {
+        // A SARIF `fix` must carry artifact changes; ours is a command or a
+        // YAML change, so it travels as text in the result's properties.
+        result["properties"] = json!({"fix": h});
+    }
+    result
+}
+
+// The log's shape, keys in the order serde_json's maps print them (sorted):
+// results are built and written one at a time, never all held as values.
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    runs: [Run<'a>; 1],
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    column_kind: &'static str,
+    results: Results<'a>,
+    tool: Value,
+}
+
+struct Results<'a> {
+    findings: &'a [Resolved],
+    rules: &'a [Rule],
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.findings.iter().map(|f| result(f, self.rules)))
+    }
+}
+
+/// Writes the log to `out` as it is serialized.
+pub fn write(
+    out: &mut impl std::io::Write,
+    findings: &[Resolved],
+    _summary: &Summary,
+    rules: &[Rule],
+) -> std::io::Result<()> {
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        runs: [Run {
+            column_kind: "unicodeCodePoints",
+            results: Results { findings, rules },
+            tool: json!({"driver": {
                 "name": "kwi-lint",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": descriptors,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
+                "rules": descriptors(rules),
+            }}),
         }],
-    });
-    let mut s = serde_json::to_string_pretty(&log).unwrap_or_default();
-    s.push('\n');
-    s
+        version: "2.1.0",
+    };
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    out.write_all(b"\n")
+}
+
+pub fn render(findings: &[Resolved], summary: &Summary, rules: &[Rule]) -> String {
+    let mut out = Vec::new();
+    let _ = write(&mut out, findings, summary, rules);
+    String::from_utf8(out).unwrap_or_default()
 }

@@ -371,6 +371,22 @@ pub struct Ctx<'m, 'a> {
     pub suppressions: &'m [crate::suppress::Suppression],
     /// Suppressions that matched no finding (filled for post-phase templates).
     pub unused_suppressions: &'m [crate::suppress::Suppression],
+    /// What several rules derive from the model, built once per run.
+    pub shared: &'m Shared<'a>,
+}
+
+/// Derived data more than one rule needs, built by the first that asks.
+#[derive(Default)]
+pub struct Shared<'a> {
+    network_policies: std::sync::OnceLock<templates::network::ByNamespace<'a>>,
+}
+
+impl<'a> Shared<'a> {
+    /// The NetworkPolicies of the model, by namespace.
+    pub fn network_policies(&self, model: &Model<'a>) -> &templates::network::ByNamespace<'a> {
+        self.network_policies
+            .get_or_init(|| templates::network::policies(model))
+    }
 }
 
 /// Whether a rule runs after suppressions are applied.
@@ -386,6 +402,7 @@ pub fn run(
     suppressions: &[crate::suppress::Suppression],
     unused_suppressions: &[crate::suppress::Suppression],
 ) -> Vec<(Finding, Severity)> {
+    let shared = Shared::default();
     rules
         .par_iter()
         .flat_map_iter(|rule| {
@@ -395,6 +412,7 @@ pub fn run(
                 config,
                 suppressions,
                 unused_suppressions,
+                shared: &shared,
             };
             let findings = match &rule.check {
                 Check::Template { name, params } => match templates::lookup(name) {

@@ -6,7 +6,7 @@ mod iam;
 mod inputs;
 mod ksa;
 mod mesh;
-mod network;
+pub(crate) mod network;
 mod pod;
 mod rbac;
 mod scale;

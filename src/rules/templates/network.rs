@@ -11,7 +11,9 @@ use crate::netpol::{Miss, NetworkPolicy, Peer, PodEgress, Proto, Selector};
 use crate::parse::Node;
 
 /// NetworkPolicies by namespace: a policy never selects pods of another namespace.
-pub fn policies<'a>(model: &Model<'a>) -> HashMap<&'a str, Vec<NetworkPolicy<'a>>> {
+pub type ByNamespace<'a> = HashMap<&'a str, Vec<NetworkPolicy<'a>>>;
+
+pub fn policies<'a>(model: &Model<'a>) -> ByNamespace<'a> {
     let mut by_ns: HashMap<&'a str, Vec<NetworkPolicy<'a>>> = HashMap::new();
     for (i, o) in model.objects.iter().enumerate() {
         if o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/") {
@@ -89,8 +91,9 @@ fn related_policies(mut f: Finding, model: &Model, egress: &PodEgress) -> Findin
 }
 
 /// Calls `f` for every Workload Identity pod that its NetworkPolicies isolate for egress.
-fn for_each_isolated_wi_pod<'a>(model: &Model<'a>, mut f: impl FnMut(&Workload<'a>, &PodEgress)) {
-    let pols = policies(model);
+fn for_each_isolated_wi_pod<'a>(ctx: &Ctx<'_, 'a>, mut f: impl FnMut(&Workload<'a>, &PodEgress)) {
+    let model = ctx.model;
+    let pols = ctx.shared.network_policies(model);
     if pols.is_empty() {
         return;
     }
@@ -116,7 +119,7 @@ fn for_each_isolated_wi_pod<'a>(model: &Model<'a>, mut f: impl FnMut(&Workload<'
 pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for_each_isolated_wi_pod(model, |w, egress| {
+    for_each_isolated_wi_pod(ctx, |w, egress| {
         let o = &model.objects[w.object];
         let blocked: Vec<gke::Requirement> = gke::requirements(model, w, ctx.config)
             .into_iter()
@@ -212,7 +215,7 @@ fn peer_reaches_dns(peer: &Peer, policy_ns: &str, dns_ip: Option<IpAddr>) -> boo
 pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for_each_isolated_wi_pod(model, |w, egress| {
+    for_each_isolated_wi_pod(ctx, |w, egress| {
         let o = &model.objects[w.object];
         if !env_vars(w, "GCE_METADATA_HOST").is_empty() {
             return;
