@@ -473,7 +473,21 @@ impl<'a> Node<'a> {
 
     /// Key node and value node of `key` in a mapping.
     pub fn entry(self, key: &str) -> Option<(Node<'a>, Node<'a>)> {
-        self.entries().rev().find(|(k, _)| k.text() == Some(key))
+        self.entries()
+            .rev()
+            .find(|(k, _)| k.maybe_len(key.len()) && k.text() == Some(key))
+    }
+
+    /// False when this node's text cannot be `len` bytes long, known from
+    /// the node alone: a key lookup then skips the file's text, which is
+    /// elsewhere in memory, for almost every key it passes.
+    fn maybe_len(self, len: usize) -> bool {
+        let r = self.raw();
+        if r.data != SLICE || r.kind() != Kind::Scalar {
+            return true;
+        }
+        let quotes = matches!(r.style(), Style::SingleQuoted | Style::DoubleQuoted) as usize * 2;
+        r.span.len().saturating_sub(quotes) == len
     }
 
     /// Follow a path of mapping keys.

@@ -5,7 +5,7 @@
 pub mod predicate;
 pub mod templates;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -379,6 +379,7 @@ pub struct Ctx<'m, 'a> {
 #[derive(Default)]
 pub struct Shared<'a> {
     network_policies: std::sync::OnceLock<templates::network::ByNamespace<'a>>,
+    sidecars: std::sync::OnceLock<HashMap<usize, crate::istio::Sidecar<'a>>>,
 }
 
 impl<'a> Shared<'a> {
@@ -386,6 +387,20 @@ impl<'a> Shared<'a> {
     pub fn network_policies(&self, model: &Model<'a>) -> &templates::network::ByNamespace<'a> {
         self.network_policies
             .get_or_init(|| templates::network::policies(model))
+    }
+
+    /// The Istio sidecar of every Workload Identity pod (by object index),
+    /// with the mesh-wide settings.
+    pub fn wi_sidecars(&self, model: &Model<'a>) -> &HashMap<usize, crate::istio::Sidecar<'a>> {
+        self.sidecars.get_or_init(|| {
+            let mesh = crate::istio::Mesh::from_model(model);
+            model
+                .workloads
+                .iter()
+                .filter(|w| model.is_wi_workload(w))
+                .map(|w| (w.object, crate::istio::sidecar(model, w, &mesh)))
+                .collect()
+        })
     }
 }
 

@@ -6,10 +6,12 @@ use crate::istio::{self, Mesh};
 
 pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let mesh = Mesh::from_model(model);
+    let sidecars = ctx.shared.wi_sidecars(model);
     let mut out = Vec::new();
     for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
-        let s = istio::sidecar(model, w, &mesh);
+        let Some(s) = sidecars.get(&w.object) else {
+            continue;
+        };
         if !s.injected || !s.captures_metadata {
             continue;
         }
@@ -57,10 +59,12 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let mesh = Mesh::from_model(model);
+    let sidecars = ctx.shared.wi_sidecars(model);
     let mut out = Vec::new();
     for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
-        let s = istio::sidecar(model, w, &mesh);
+        let Some(s) = sidecars.get(&w.object) else {
+            continue;
+        };
         if !s.injected || !s.captures_metadata || s.native || s.hold {
             continue;
         }
