@@ -33,6 +33,8 @@ pub enum GraphFormat {
     Table,
     Dot,
     Mermaid,
+    /// Version 1, schema in docs/kwi-lint-graph.schema.json.
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -215,6 +217,9 @@ pub enum Command {
     ExplainError {
         /// Log files to read instead of stdin.
         files: Vec<PathBuf>,
+        /// Output format (json: version 1, schema in docs/kwi-lint-explain-error.schema.json).
+        #[arg(long, value_enum, default_value = "text")]
+        format: AnswerFormat,
     },
     /// List every rule.
     Rules {
@@ -395,6 +400,7 @@ pub fn main() -> i32 {
                     GraphFormat::Table => crate::escape::report(&crate::graph::table(&g)),
                     GraphFormat::Dot => crate::graph::dot(&g),
                     GraphFormat::Mermaid => crate::graph::mermaid(&g),
+                    GraphFormat::Json => crate::graph::json(&g),
                 }
             );
             0
@@ -417,7 +423,7 @@ pub fn main() -> i32 {
             );
             0
         }),
-        Some(Command::ExplainError { files }) => explain_error(&files),
+        Some(Command::ExplainError { files, format }) => explain_error(&files, format),
         None => lint(cli.lint),
     }
 }
@@ -555,7 +561,7 @@ fn with_scan(scan: &ScanArgs, f: impl FnOnce(&crate::model::Model, &Config) -> i
     code
 }
 
-fn explain_error(files: &[PathBuf]) -> i32 {
+fn explain_error(files: &[PathBuf], format: AnswerFormat) -> i32 {
     use std::io::Read;
     // Streamed line by line: a 1 GB log costs a line of memory. Files may be
     // pipes (`<(kubectl logs …)`); each ends with a line break.
@@ -570,14 +576,17 @@ fn explain_error(files: &[PathBuf]) -> i32 {
         }
     }
     let rules = rules::load(&[] as &[PathBuf]).unwrap_or_default();
-    let (out, found) = match crate::errors::explain_reader(
-        std::io::BufReader::with_capacity(1 << 16, input),
-        &rules,
-    ) {
+    let log = std::io::BufReader::with_capacity(1 << 16, input);
+    let explained = match format {
+        AnswerFormat::Text => crate::errors::explain_reader(log, &rules)
+            .map(|(out, found)| (crate::escape::report(&out), found)),
+        AnswerFormat::Json => crate::errors::explain_json(log, &rules),
+    };
+    let (out, found) = match explained {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot read the log: {e}")),
     };
-    print!("{}", crate::escape::report(&out));
+    print!("{out}");
     if found {
         0
     } else {

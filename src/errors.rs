@@ -126,9 +126,22 @@ pub fn explain(log: &str, rules: &[Rule]) -> (String, bool) {
 /// `explain` over a stream, line by line with bounded memory; invalid
 /// UTF-8 is read lossily.
 pub fn explain_reader(
-    mut log: impl std::io::BufRead,
+    log: impl std::io::BufRead,
     rules: &[Rule],
 ) -> std::io::Result<(String, bool)> {
+    let hits = scan(log)?;
+    Ok((text(&hits, rules), !hits.is_empty()))
+}
+
+/// `explain-error --format json` over a stream (version 1, schema in
+/// docs/kwi-lint-explain-error.schema.json).
+pub fn explain_json(log: impl std::io::BufRead, rules: &[Rule]) -> std::io::Result<(String, bool)> {
+    let hits = scan(log)?;
+    Ok((json(&hits, rules), !hits.is_empty()))
+}
+
+/// The known messages in a log, in the order they first appear.
+fn scan(mut log: impl std::io::BufRead) -> std::io::Result<Vec<Hit<'static>>> {
     let cat = catalogue();
     let mut hits: Vec<Option<Hit>> = cat.iter().map(|_| None).collect();
     let mut context_seen = vec![false; cat.len()];
@@ -170,13 +183,36 @@ pub fn explain_reader(
         .filter_map(|(h, seen)| h.filter(|h| h.known.context.is_none() || *seen))
         .collect();
     hits.sort_by_key(|h| h.first);
+    Ok(hits)
+}
+
+/// What a `forbidden` message asked for: (user, request in words).
+fn forbidden_request(hit: &Hit) -> Option<(String, String)> {
+    if hit.known.id != "forbidden" {
+        return None;
+    }
+    // The message may be wrapped: read it from the first line on.
+    let f = crate::authz::message::parse(&hit.window)?;
+    let req = crate::authz::request::describe(&f.verb, &f.target, &f.namespace);
+    Some((f.user, req))
+}
+
+fn advice(hit: &Hit) -> Vec<String> {
+    if hit.known.id == "direct-access-denied" {
+        direct_access_advice(&hit.first_line)
+    } else {
+        Vec::new()
+    }
+}
+
+fn text(hits: &[Hit], rules: &[Rule]) -> String {
     let mut out = String::new();
     if hits.is_empty() {
         out.push_str("kwi-lint recognises none of these messages. It knows:\n");
         for k in catalogue() {
             let _ = writeln!(out, "  {:<26} {}", k.id, k.title);
         }
-        return Ok((out, false));
+        return out;
     }
     for (i, hit) in hits.iter().enumerate() {
         let known = hit.known;
@@ -188,17 +224,11 @@ pub fn explain_reader(
         if hit.count > 1 {
             let _ = writeln!(out, "  (and {} more lines)", hit.count - 1);
         }
-        if known.id == "forbidden" {
-            // The message may be wrapped: read it from the first line on.
-            if let Some(f) = crate::authz::message::parse(&hit.window) {
-                let req = crate::authz::request::describe(&f.verb, &f.target, &f.namespace);
-                let _ = writeln!(out, "  request: `{}` may not {req}", echo(&f.user));
-            }
+        if let Some((user, req)) = forbidden_request(hit) {
+            let _ = writeln!(out, "  request: `{}` may not {req}", echo(&user));
         }
-        if known.id == "direct-access-denied" {
-            for l in direct_access_advice(&hit.first_line) {
-                let _ = writeln!(out, "  {l}");
-            }
+        for l in advice(hit) {
+            let _ = writeln!(out, "  {l}");
         }
         out.push_str("  likely causes:\n");
         for c in &known.causes {
@@ -229,7 +259,101 @@ pub fn explain_reader(
             let _ = writeln!(out, "  then: {n}");
         }
     }
-    Ok((out, true))
+    out
+}
+
+#[derive(serde::Serialize)]
+struct JsonRule<'a> {
+    id: &'a str,
+    name: Option<&'a str>,
+    summary: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonRequest {
+    user: String,
+    request: String,
+}
+
+#[derive(serde::Serialize)]
+struct JsonMessage<'a> {
+    id: &'a str,
+    title: &'a str,
+    /// 1-based line of the first occurrence, and that line (escaped, cut at 200 characters).
+    line: usize,
+    text: String,
+    /// Lines with this message, the first included.
+    count: usize,
+    request: Option<JsonRequest>,
+    advice: Vec<String>,
+    causes: &'a [String],
+    rules: Vec<JsonRule<'a>>,
+    collect: &'a [String],
+    next: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonKnown<'a> {
+    id: &'a str,
+    title: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct JsonExplained<'a> {
+    version: u32,
+    messages: Vec<JsonMessage<'a>>,
+    /// Every kind of message kwi-lint recognises.
+    known: Vec<JsonKnown<'a>>,
+}
+
+fn json(hits: &[Hit], rules: &[Rule]) -> String {
+    let messages = hits
+        .iter()
+        .map(|hit| {
+            let known = hit.known;
+            JsonMessage {
+                id: &known.id,
+                title: &known.title,
+                line: hit.first + 1,
+                text: echo(&hit.first_line),
+                count: hit.count,
+                request: forbidden_request(hit).map(|(user, request)| JsonRequest {
+                    user: echo(&user),
+                    request,
+                }),
+                advice: advice(hit),
+                causes: &known.causes,
+                rules: known
+                    .rules
+                    .iter()
+                    .map(|id| {
+                        let r = rules.iter().find(|r| &r.id == id);
+                        JsonRule {
+                            id,
+                            name: r.map(|r| r.name.as_str()),
+                            summary: r.map(|r| r.summary.as_str()),
+                        }
+                    })
+                    .collect(),
+                collect: &known.collect,
+                next: known.next.as_deref(),
+            }
+        })
+        .collect();
+    let out = JsonExplained {
+        version: 1,
+        messages,
+        known: catalogue()
+            .iter()
+            .map(|k| JsonKnown {
+                id: &k.id,
+                title: &k.title,
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 /// Roles that grant common data permissions, for the binding to suggest.

@@ -790,3 +790,137 @@ mod tests {
         assert_eq!((&p[n..], &q[n..]), ("é/a.yaml:1:1", "è/a.yaml:1:1"));
     }
 }
+
+/// A `file:line:column` location as the JSON output gives it.
+#[derive(serde::Serialize)]
+struct JsonAt<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+}
+
+/// Splits `file:line:column` from the right (a file name may hold colons).
+fn json_at(at: &str) -> JsonAt<'_> {
+    let mut parts = at.rsplitn(3, ':');
+    let column = parts.next().and_then(|c| c.parse().ok());
+    let line = parts.next().and_then(|l| l.parse().ok());
+    match (parts.next(), line, column) {
+        (Some(file), Some(line), Some(column)) => JsonAt { file, line, column },
+        _ => JsonAt {
+            file: at,
+            line: 0,
+            column: 0,
+        },
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonBreak<'a> {
+    link: &'static str,
+    rule: &'a str,
+    name: &'a str,
+    severity: &'static str,
+    message: &'a str,
+    at: JsonAt<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonRole<'a> {
+    role: &'a str,
+    resource: &'a str,
+    at: JsonAt<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonChain<'a> {
+    workload: &'a str,
+    scope: Option<&'a str>,
+    workload_at: JsonAt<'a>,
+    ksa: &'a str,
+    ksa_at: Option<JsonAt<'a>>,
+    gsa: Option<&'a str>,
+    binding_at: Option<JsonAt<'a>>,
+    binding_note: Option<&'a str>,
+    roles: Vec<JsonRole<'a>>,
+    roles_note: Option<&'a str>,
+    /// Each link as the table marks it: "ok", "broken" (an error breaks
+    /// it), "warning" (only warnings or infos) or "none" (no GSA to reach).
+    links: BTreeMap<&'static str, &'static str>,
+    breaks: Vec<JsonBreak<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonGraph<'a> {
+    version: u32,
+    chains: Vec<JsonChain<'a>>,
+    scan_wide: Vec<JsonBreak<'a>>,
+}
+
+fn link_key(l: Link) -> &'static str {
+    match l {
+        Link::Workload => "workload",
+        Link::Ksa => "ksa",
+        Link::Gsa => "gsa",
+    }
+}
+
+fn json_break(b: &Break) -> JsonBreak<'_> {
+    JsonBreak {
+        link: link_key(b.link),
+        rule: &b.rule,
+        name: &b.name,
+        severity: b.severity.as_str(),
+        message: &b.message,
+        at: json_at(&b.at),
+    }
+}
+
+/// `graph --format json` (version 1, schema in docs/kwi-lint-graph.schema.json).
+pub fn json(g: &Graph) -> String {
+    let chains = g
+        .chains
+        .iter()
+        .map(|c| JsonChain {
+            workload: &c.workload,
+            scope: c.scope.as_deref(),
+            workload_at: json_at(&c.workload_at),
+            ksa: &c.ksa,
+            ksa_at: c.ksa_at.as_deref().map(json_at),
+            gsa: c.gsa.as_deref(),
+            binding_at: c.binding_at.as_deref().map(json_at),
+            binding_note: c.binding_note.as_deref(),
+            roles: c
+                .roles
+                .iter()
+                .map(|(role, resource, at)| JsonRole {
+                    role,
+                    resource,
+                    at: json_at(at),
+                })
+                .collect(),
+            roles_note: c.roles_note.as_deref(),
+            links: [Link::Workload, Link::Ksa, Link::Gsa]
+                .into_iter()
+                .map(|l| {
+                    let b = c.on(l);
+                    let status = match mark(&b) {
+                        _ if b.is_empty() && l != Link::Workload && c.gsa.is_none() => "none",
+                        "✗" => "broken",
+                        "!" => "warning",
+                        _ => "ok",
+                    };
+                    (link_key(l), status)
+                })
+                .collect(),
+            breaks: c.breaks.iter().map(json_break).collect(),
+        })
+        .collect();
+    let out = JsonGraph {
+        version: 1,
+        chains,
+        scan_wide: g.scan_wide.iter().map(json_break).collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
+    s.push('\n');
+    s
+}

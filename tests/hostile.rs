@@ -238,6 +238,7 @@ fn scanned_names_cannot_forge_output_in_any_format() {
         ("graph", vec!["graph", d]),
         ("graph dot", vec!["graph", "--format", "dot", d]),
         ("graph mermaid", vec!["graph", "--format", "mermaid", d]),
+        ("graph json", vec!["graph", "--format", "json", d]),
         (
             "can-i",
             vec!["can-i", "--as", "u", "list", "pods", "-n", "prod", d],
@@ -258,12 +259,14 @@ fn scanned_names_cannot_forge_output_in_any_format() {
         }
     }
     // explain-error echoes log lines.
-    let o = common::run_stdin(
-        &["explain-error"],
-        "\u{1b}]0;x\u{7}DeployPatch failed \u{202e}\n::error::e DeployPatch failed\n",
-    );
-    for b in forged(&String::from_utf8_lossy(&o.stdout), false) {
-        failures.push(format!("explain-error: {b}"));
+    for format in ["text", "json"] {
+        let o = common::run_stdin(
+            &["explain-error", "--format", format],
+            "\u{1b}]0;x\u{7}DeployPatch failed \u{202e}\n::error::e DeployPatch failed\n",
+        );
+        for b in forged(&String::from_utf8_lossy(&o.stdout), false) {
+            failures.push(format!("explain-error {format}: {b}"));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -624,6 +624,103 @@ fn graph_mermaid() {
     );
 }
 
+fn validator(schema: &str) -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema).expect("schema")).expect("json");
+    jsonschema::validator_for(&schema).expect("valid schema")
+}
+
+fn schema_errors(v: &jsonschema::Validator, value: &serde_json::Value) -> Vec<String> {
+    v.iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+/// The JSON graph holds what the table shows, and matches its published schema.
+#[test]
+fn graph_json_matches_the_table_and_its_schema() {
+    let v = validator("docs/kwi-lint-graph.schema.json");
+    for dir in [
+        "testdata/demo",
+        "testdata/graph-shared",
+        "testdata/KWI401/cases/direct-access/bad",
+        AUTHZ,
+    ] {
+        let o = run(&["graph", "--format", "json", dir]);
+        assert_eq!(code(&o), 0, "{dir}");
+        let g: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        let errors = schema_errors(&v, &g);
+        assert!(errors.is_empty(), "{dir}: {errors:#?}");
+        let table = stdout(&run(&["graph", dir]));
+        let chains = g["chains"].as_array().expect("chains");
+        for c in chains {
+            let workload = c["workload"].as_str().expect("workload");
+            assert!(
+                table.contains(workload),
+                "{dir}: {workload} not in\n{table}"
+            );
+            for b in c["breaks"].as_array().expect("breaks") {
+                let rule = b["rule"].as_str().expect("rule");
+                assert!(table.contains(rule), "{dir}: {rule} not in the table");
+            }
+        }
+        if dir == AUTHZ {
+            assert!(chains.is_empty());
+        }
+    }
+    let g: serde_json::Value = serde_json::from_str(&stdout(&run(&[
+        "graph",
+        "--format",
+        "json",
+        "testdata/demo",
+    ])))
+    .expect("json");
+    // Each link's status follows from the findings that break it.
+    for c in g["chains"].as_array().expect("chains") {
+        for link in ["workload", "ksa", "gsa"] {
+            let on: Vec<&serde_json::Value> = c["breaks"]
+                .as_array()
+                .expect("breaks")
+                .iter()
+                .filter(|b| b["link"] == link)
+                .collect();
+            let expected = if on.iter().any(|b| b["severity"] == "error") {
+                "broken"
+            } else if !on.is_empty() {
+                "warning"
+            } else if link != "workload" && c["gsa"].is_null() {
+                "none"
+            } else {
+                "ok"
+            };
+            assert_eq!(c["links"][link], expected, "{c:#}");
+        }
+    }
+    let first = &g["chains"][0];
+    // A location is file, line and column of the node: here the workload's name.
+    let at = &first["workload_at"];
+    let file = std::fs::read_to_string(at["file"].as_str().expect("file")).expect("read");
+    let line = file
+        .lines()
+        .nth(at["line"].as_u64().expect("line") as usize - 1)
+        .expect("line in file");
+    let name = first["workload"]
+        .as_str()
+        .expect("workload")
+        .rsplit('/')
+        .next()
+        .expect("name");
+    let column = at["column"].as_u64().expect("column") as usize;
+    assert_eq!(
+        line.get(column - 1..column - 1 + name.len()),
+        Some(name),
+        "{line}"
+    );
+    let mut bad = g.clone();
+    bad["chains"][0]["links"]["ksa"] = serde_json::json!("fine");
+    assert!(!v.is_valid(&bad));
+}
+
 /// Two KSAs share one project-wide WI binding that also holds a malformed
 /// member: the binding's own finding (KWI205, at its role) breaks every
 /// chain; the malformed member (KWI202) names neither KSA and breaks none.
@@ -694,6 +791,45 @@ fn explain_error_recognises_the_seed_messages() {
         assert!(text.contains(id), "{id} missing:\n{text}");
     }
     golden("explain-error.seed.txt", &text);
+}
+
+/// The JSON explanation holds what the text says, and matches its published schema.
+#[test]
+fn explain_error_json_matches_the_text_and_its_schema() {
+    let v = validator("docs/kwi-lint-explain-error.schema.json");
+    let o = run_stdin(&["explain-error", "--format", "json"], SEED_LOG);
+    assert_eq!(code(&o), 0);
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let errors = schema_errors(&v, &j);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let text = stdout(&run_stdin(&["explain-error"], SEED_LOG));
+    let messages = j["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), text.matches("\n[").count() + 1);
+    for m in messages {
+        let head = format!(
+            "[{}] {}\n  line {}: ",
+            m["id"].as_str().expect("id"),
+            m["title"].as_str().expect("title"),
+            m["line"]
+        );
+        assert!(text.contains(&head), "{head} not in\n{text}");
+        for r in m["rules"].as_array().expect("rules") {
+            assert!(text.contains(r["id"].as_str().expect("rule id")));
+        }
+    }
+    let forbidden = &messages[0];
+    assert_eq!(forbidden["id"], "forbidden");
+    assert_eq!(
+        forbidden["request"]["user"],
+        "example-account@example-project.iam.gserviceaccount.com"
+    );
+    // Nothing recognised: an empty list, exit 1, still valid.
+    let o = run_stdin(&["explain-error", "--format", "json"], "all good\n");
+    assert_eq!(code(&o), 1);
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert!(schema_errors(&v, &j).is_empty());
+    assert_eq!(j["messages"], serde_json::json!([]));
+    assert!(j["known"].as_array().expect("known").len() >= 6);
 }
 
 #[test]
