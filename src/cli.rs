@@ -392,7 +392,7 @@ pub fn main() -> i32 {
                 Err(e) => return fail(format!("rule error: {e}")),
             };
             let active = rules::effective(&rules, config, &[], &[]);
-            let findings = crate::lint_model(model, &active, config);
+            let findings = crate::lint_model(model, &active, &rules, config);
             let g = crate::graph::build(model, &findings);
             print!(
                 "{}",
@@ -723,7 +723,7 @@ fn lint(args: LintArgs) -> i32 {
     }
     let (scan, outcome) = pool.install(|| {
         let scan = crate::load(&opts, &config);
-        let outcome = crate::lint_files(&scan, &active, &config, started);
+        let outcome = crate::lint_files(&scan, &active, &all_rules, &config, started);
         (scan, outcome)
     });
     // The process ends after printing: freeing every node one by one would only cost time.
@@ -768,12 +768,13 @@ fn lint(args: LintArgs) -> i32 {
             Ok(kept) => outcome.findings = kept,
             Err(e) => return fail(format!("{}: {e}", path.display())),
         }
+        let hidden = before - outcome.findings.len();
         eprintln!(
-            "kwi-lint: the baseline {} hid {} known finding(s)",
+            "kwi-lint: the baseline {} hid {hidden} known finding(s)",
             path.display(),
-            before - outcome.findings.len()
         );
         outcome.recount();
+        outcome.summary.baseline_hidden = Some(hidden);
     }
     let color = match args.color.unwrap_or(Color::Auto) {
         Color::Always => true,

@@ -219,11 +219,18 @@ fn alias_budget(files: &mut [ParsedFile], limits: &parse::Limits) {
 }
 
 /// Runs rules on a built model: the findings, suppressions applied, resolved.
-pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<Resolved> {
+/// `rules` are the rules that run; `catalogue` is every rule loaded, enabled
+/// or not (a suppression may name a rule that is off).
+pub fn lint_model(
+    model: &model::Model,
+    rules: &[Rule],
+    catalogue: &[Rule],
+    config: &Config,
+) -> Vec<Resolved> {
     let files = &model.files;
     let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
     let sups = suppress::collect(model);
-    let raw = rules::run(&main, model, config, &sups, &[]);
+    let raw = rules::run(&main, catalogue, model, config, &sups, &[]);
     let applied = suppress::apply(
         raw,
         &sups,
@@ -246,7 +253,7 @@ pub fn lint_model(model: &model::Model, rules: &[Rule], config: &Config) -> Vec<
     let unused: Vec<suppress::Suppression> =
         applied.unused.iter().map(|i| sups[*i].clone()).collect();
     let mut kept = applied.kept;
-    kept.extend(rules::run(&post, model, config, &sups, &unused));
+    kept.extend(rules::run(&post, catalogue, model, config, &sups, &unused));
     // What each finding depends on besides its own and related spans: every
     // file its object was assembled from (pre-commit reports on them).
     for (f, _) in &mut kept {
@@ -328,12 +335,13 @@ fn node_path(root: parse::Node<'_>, at: source::Location) -> String {
 pub fn lint_files(
     scan: &Scan,
     rules: &[Rule],
+    catalogue: &[Rule],
     config: &Config,
     started: std::time::Instant,
 ) -> Outcome {
     let files = &scan.files;
     let model = scan.model(config);
-    let findings = lint_model(&model, rules, config);
+    let findings = lint_model(&model, rules, catalogue, config);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let notes = model
         .policies
@@ -359,6 +367,7 @@ pub fn lint_files(
             files: files.len(),
             objects: model.stats.objects,
             seconds: started.elapsed().as_secs_f64(),
+            baseline_hidden: None,
         },
         unreadable: files
             .iter()
@@ -384,19 +393,8 @@ pub fn load_rules(config: &Config, extra_dirs: &[PathBuf]) -> Result<Vec<Rule>, 
         if known {
             continue;
         }
-        let near = all
-            .iter()
-            .flat_map(|x| [x.id.as_str(), x.name.as_str()])
-            .map(|c| {
-                (
-                    wi::edit_distance(&r.text.to_ascii_lowercase(), &c.to_ascii_lowercase()),
-                    c,
-                )
-            })
-            .filter(|(d, _)| *d <= 3)
-            .min();
-        let hint = near
-            .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        let hint = rules::nearest(&all, &r.text)
+            .map(|c| format!(" (did you mean `{c}`?)"))
             .unwrap_or_default();
         return Err(rules::RuleError {
             file: r.file.clone(),
@@ -452,7 +450,7 @@ pub fn fuzz_one(data: &[u8]) {
         all
     });
     let scan = Scan::new(files);
-    let out = lint_files(&scan, all, &config, std::time::Instant::now());
+    let out = lint_files(&scan, all, all, &config, std::time::Instant::now());
     let _ = report::human::render(&out.findings, &out.summary, false);
     let _ = report::json::render(&out.findings, &out.summary);
     let _ = report::sarif::render(&out.findings, &out.summary, all);

@@ -28,6 +28,8 @@ pub struct Suppression {
     /// Where the suppression is written (for KWI004/KWI005).
     pub at: Span,
     pub rules: Vec<String>,
+    /// Where each of `rules` is written (KWI009 points at a misspelt one).
+    pub rule_spans: Vec<Span>,
     pub reason: String,
     pub scope: Scope,
 }
@@ -40,10 +42,23 @@ pub fn collect(model: &Model) -> Vec<Suppression> {
             let Some(rule) = k.as_str().and_then(|k| k.strip_prefix(ANNOTATION_PREFIX)) else {
                 continue;
             };
+            // The rule part of the key, when the file spells the key as it
+            // reads (plain or quoted without escapes); else the whole key.
+            let span = k.span();
+            let in_file = model.files[k.file() as usize].source.slice(span);
+            let key = k.as_str().unwrap_or("");
+            let rule_span = match in_file.find(key) {
+                Some(at) => {
+                    let start = span.start as usize + at + ANNOTATION_PREFIX.len();
+                    Span::new(start, start + rule.len())
+                }
+                None => span,
+            };
             out.push(Suppression {
                 file: k.file(),
-                at: k.span(),
+                at: span,
                 rules: vec![rule.to_string()],
+                rule_spans: vec![rule_span],
                 reason: v.as_str().unwrap_or("").trim().to_string(),
                 scope: Scope::Object(o.index),
             });
@@ -66,16 +81,25 @@ pub fn collect(model: &Model) -> Vec<Suppression> {
             let Some(close) = rest.find(']') else {
                 continue;
             };
-            let rules = rest[..close]
-                .split(',')
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_string)
-                .collect();
+            // Offsets in the file of each selector between the brackets.
+            let list_start = c.start as usize + (text.len() - rest.len());
+            let mut rules = Vec::new();
+            let mut rule_spans = Vec::new();
+            let mut at = list_start;
+            for part in rest[..close].split(',') {
+                let trimmed = part.trim();
+                if !trimmed.is_empty() {
+                    let start = at + (part.len() - part.trim_start().len());
+                    rules.push(trimmed.to_string());
+                    rule_spans.push(Span::new(start, start + trimmed.len()));
+                }
+                at += part.len() + 1;
+            }
             out.push(Suppression {
                 file: f.id,
                 at: *c,
                 rules,
+                rule_spans,
                 reason: rest[close + 1..].trim().to_string(),
                 scope: Scope::Lines(f.source.position(c.start as usize).line),
             });
@@ -84,7 +108,8 @@ pub fn collect(model: &Model) -> Vec<Suppression> {
     out
 }
 
-fn matches(rule_sel: &str, id: &str, name: &str) -> bool {
+/// Whether a suppression's rule selector names this rule.
+pub fn matches(rule_sel: &str, id: &str, name: &str) -> bool {
     rule_sel == id
         || rule_sel == name
         || (rule_sel.len() >= 4 && id.starts_with(rule_sel))

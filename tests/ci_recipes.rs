@@ -4,7 +4,7 @@
 //! the runner would run them (expressions substituted, `$GITHUB_OUTPUT` read
 //! back between steps).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

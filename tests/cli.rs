@@ -1,10 +1,10 @@
 //! End-to-end tests: they run the built binary as a user would.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output, Stdio};
 
-use common::{bin, json, run, run_stdin, scratch, stdout};
+use crate::common::{bin, json, run, run_stdin, scratch, stdout};
 
 const SA_WITH_PREFIX: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: prod\n  annotations:\n    iam.gke.io/gcp-service-account: serviceAccount:api-gsa@acme-prod.iam.gserviceaccount.com\n";
 
@@ -543,6 +543,20 @@ fn baseline_round_trip_survives_moved_lines() {
     ]);
     assert_eq!(rules_of(&o), Vec::<String>::new());
     assert_eq!(o.status.code(), Some(0));
+    // What the baseline hid is said, on stderr and in the JSON summary.
+    let hidden = json(&o)["summary"]["baseline_hidden"]
+        .as_u64()
+        .expect("count");
+    assert!(hidden > 0);
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("hid {hidden} known finding(s)")));
+    let human = run(&[
+        "--baseline",
+        baseline.to_str().unwrap(),
+        repo.to_str().unwrap(),
+    ]);
+    assert!(stdout(&human).contains(&format!("({hidden} known finding")));
+    let plain = run(&["--format", "json", repo.to_str().unwrap()]);
+    assert!(json(&plain)["summary"].get("baseline_hidden").is_none());
     // Unrelated edits move the line: still known.
     std::fs::write(
         repo.join("sa.yaml"),

@@ -1,11 +1,9 @@
 //! Every output format: golden snapshots of the demo, and a test that parses
 //! each format back (the SARIF against the official 2.1.0 schema).
 
-mod common;
-
 use std::process::Command;
 
-use common::{golden, scratch};
+use crate::common::{golden, scratch};
 
 fn run(args: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))

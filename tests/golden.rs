@@ -1,11 +1,9 @@
 //! Snapshot tests of the rendered output for the demo. Regenerate with
 //! `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
-mod common;
-
 use std::process::Command;
 
-use common::golden;
+use crate::common::golden;
 
 fn render(args: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_kwi-lint"))

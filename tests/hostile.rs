@@ -2,7 +2,7 @@
 //! clear diagnostic with a position (or, for valid but empty input, nothing),
 //! in bounded time, and the other files are still linted.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -6,7 +6,7 @@
 //! files missing from the corpus) and roots using features kwi-lint does not
 //! evaluate (transformer plugins, replacements) are listed as skipped.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

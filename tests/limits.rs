@@ -8,7 +8,7 @@
 //! enough that each bug they were written for fails them (the figures
 //! before the fix are in each comment).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::Path;

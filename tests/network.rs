@@ -2,9 +2,9 @@
 //! policyTypes defaulting, where a cluster's pods send DNS (kube-dns, Cloud
 //! DNS, NodeLocal DNSCache), named DNS ports.
 
-mod common;
+use crate::common;
 
-use common::{json, run, scratch};
+use crate::common::{json, run, scratch};
 
 const SA: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: prod\n  annotations:\n    iam.gke.io/gcp-service-account: api-gsa@acme-prod.iam.gserviceaccount.com\n";
 const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: prod\nspec:\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      serviceAccountName: api\n      containers:\n        - name: app\n          image: x\n";

@@ -3,12 +3,10 @@
 //! binary on testdata/authz (RBAC + IAM) and testdata/demo. Snapshots live in
 //! tests/golden/; regenerate with `UPDATE_GOLDEN=1 cargo test --test questions`.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::{golden, json, run, run_stdin, scratch, stdout};
+use crate::common::{golden, json, run, run_stdin, scratch, stdout};
 
 const AUTHZ: &str = "testdata/authz";
 

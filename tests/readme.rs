@@ -1,5 +1,5 @@
 //! README's rules table is generated from `rules/`: this fails when it is stale.
-//! `UPDATE_README=1 cargo test --test readme` rewrites it.
+//! `UPDATE_README=1 cargo test --release --test e2e readme::` rewrites it.
 
 use std::path::PathBuf;
 
@@ -30,7 +30,7 @@ fn readme_rules_table_is_current() {
             )
             .expect("write");
         } else {
-            panic!("README.md's rules table is out of date: run UPDATE_README=1 cargo test --test readme");
+            panic!("README.md's rules table is out of date: run UPDATE_README=1 cargo test --release --test e2e readme::");
         }
     }
 }
@@ -66,7 +66,7 @@ fn split_args(line: &str) -> Vec<String> {
 }
 
 /// Every `<!-- output: ARGS -->` block in README.md is the real output of
-/// `kwi-lint ARGS`. `UPDATE_README=1 cargo test --test readme` rewrites them.
+/// `kwi-lint ARGS`. `UPDATE_README=1 cargo test --release --test e2e readme::` rewrites them.
 #[test]
 fn readme_command_outputs_are_real() {
     let readme = std::fs::read_to_string("README.md").expect("README.md");
@@ -105,7 +105,7 @@ fn readme_command_outputs_are_real() {
         if std::env::var_os("UPDATE_README").is_some() {
             std::fs::write("README.md", updated).expect("write");
         } else {
-            panic!("README.md output is stale for: {stale:?}; run UPDATE_README=1 cargo test --test readme");
+            panic!("README.md output is stale for: {stale:?}; run UPDATE_README=1 cargo test --release --test e2e readme::");
         }
     }
 }

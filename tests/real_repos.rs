@@ -5,7 +5,7 @@
 //! The rest of ../shared/corpus is held to tests/data/corpus-expected.tsv.
 //! Skips when the shared corpus is absent.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

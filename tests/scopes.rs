@@ -1,12 +1,12 @@
 //! What is deployed together, and where: scopes, clusters, and the
 //! pre-commit hook that sees the findings a change causes anywhere.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{bin, scratch};
+use crate::common::{bin, scratch};
 
 fn findings(o: &Output) -> Vec<String> {
     common::findings_as(o, |f| {

@@ -38,6 +38,9 @@ struct JsonSummary {
     infos: usize,
     files: usize,
     objects: usize,
+    /// Only with `--baseline`: the findings it hid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_hidden: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -101,6 +104,7 @@ pub fn write(
             infos: summary.infos,
             files: summary.files,
             objects: summary.objects,
+            baseline_hidden: summary.baseline_hidden,
         },
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -55,6 +55,8 @@ pub struct Summary {
     pub files: usize,
     pub objects: usize,
     pub seconds: f64,
+    /// Findings a `--baseline` hid (None without a baseline).
+    pub baseline_hidden: Option<usize>,
 }
 
 pub fn resolve(
@@ -141,8 +143,15 @@ pub fn resolve(
 
 pub fn summary_line(s: &Summary) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let hidden = match s.baseline_hidden {
+        Some(n) => format!(
+            " ({n} known finding{} hidden by the baseline)",
+            if n == 1 { "" } else { "s" }
+        ),
+        None => String::new(),
+    };
     format!(
-        "{}, {}, {} in {} ({} objects) in {:.2} s",
+        "{}, {}, {} in {} ({} objects) in {:.2} s{hidden}",
         plural(s.errors, "error"),
         plural(s.warnings, "warning"),
         plural(s.infos, "info"),

@@ -322,6 +322,18 @@ pub fn selector_matches(rule: &Rule, sel: &str) -> bool {
     sel.eq_ignore_ascii_case("ALL") || rule.name == sel || rule.id.starts_with(sel)
 }
 
+/// The rule id or name closest to a misspelt `text` (at most 3 edits).
+pub fn nearest<'r>(rules: &'r [Rule], text: &str) -> Option<&'r str> {
+    let text = text.to_ascii_lowercase();
+    rules
+        .iter()
+        .flat_map(|x| [x.id.as_str(), x.name.as_str()])
+        .map(|c| (crate::wi::edit_distance(&text, &c.to_ascii_lowercase()), c))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, c)| c)
+}
+
 /// Which rules run, with which severity, after config and command line.
 pub fn effective(
     rules: &[Rule],
@@ -366,6 +378,8 @@ pub fn effective(
 pub struct Ctx<'m, 'a> {
     pub model: &'m Model<'a>,
     pub rule: &'m Rule,
+    /// Every rule loaded, enabled or not.
+    pub catalogue: &'m [Rule],
     pub config: &'m Config,
     /// Every suppression in the scan (collected once per run).
     pub suppressions: &'m [crate::suppress::Suppression],
@@ -412,6 +426,7 @@ pub fn is_post(rule: &Rule) -> bool {
 /// Runs every rule (in parallel) and returns findings with severities resolved.
 pub fn run(
     rules: &[Rule],
+    catalogue: &[Rule],
     model: &Model,
     config: &Config,
     suppressions: &[crate::suppress::Suppression],
@@ -424,6 +439,7 @@ pub fn run(
             let ctx = Ctx {
                 model,
                 rule,
+                catalogue,
                 config,
                 suppressions,
                 unused_suppressions,

@@ -244,6 +244,12 @@ const TEMPLATES: &[Template] = &[
         run: suppressions::missing_reason,
     },
     Template {
+        name: "suppression-rules",
+        post: false,
+        params: &[],
+        run: suppressions::unknown_rules,
+    },
+    Template {
         name: "unused-suppressions",
         post: true,
         params: &[],
