@@ -426,7 +426,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                     match ak.as_str().unwrap_or("") {
                         "gke_version" => {
                             let s = r.string(av, "gke_version")?;
-                            if crate::model::GkeVersion::parse(&s).is_none() {
+                            if crate::gcp::GkeVersion::parse(&s).is_none() {
                                 return Err(r.err(
                                     av,
                                     format!(
@@ -482,7 +482,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                 for (pk, pv) in r.map(v, "iam_policies")? {
                     let path = r.string(pk, "iam_policies key (a path glob)")?;
                     let resource = r.string(pv, "iam_policies value (a resource)")?;
-                    if crate::model::PolicyResource::from_config(&resource).is_none() {
+                    if crate::gcp::PolicyResource::from_config(&resource).is_none() {
                         return Err(r.err(pv, format!("`{resource}` is not projects/ID, projects/ID/serviceAccounts/EMAIL, serviceAccounts/EMAIL, folders/N or organizations/N")));
                     }
                     crate::walk::build_globset(std::slice::from_ref(&path))

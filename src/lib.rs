@@ -7,9 +7,10 @@ pub mod builtin;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod errors;
+pub mod error_messages;
 pub mod escape;
 pub mod finding;
+pub mod gcp;
 pub mod gke;
 pub mod graph;
 pub mod istio;
@@ -464,7 +465,7 @@ pub fn fuzz_one(data: &[u8]) {
 /// `why-forbidden`) and the scanned file, and its first lines are read as
 /// `can-i` arguments (user, verb, resource, namespace). Any panic is a bug.
 pub fn fuzz_question(data: &[u8]) {
-    let _ = errors::explain_reader(data, &[]);
+    let _ = error_messages::explain_reader(data, &[]);
     let text = String::from_utf8_lossy(data);
     let config = Config::default();
     let files = vec![parse::parse_bytes(

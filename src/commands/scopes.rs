@@ -4,6 +4,8 @@
 
 use serde_json::{json, Value};
 
+use super::args::{AnswerFormat, ScanArgs};
+use super::with_scan;
 use crate::model::{Model, Object};
 use crate::parse::Node;
 
@@ -167,4 +169,18 @@ pub fn text(m: &Model, objects: bool) -> String {
         ));
     }
     out
+}
+
+pub fn run(objects: bool, rendered: bool, format: AnswerFormat, scan: &ScanArgs) -> i32 {
+    with_scan(scan, |model, _| {
+        print!(
+            "{}",
+            match format {
+                _ if rendered => yaml(model),
+                AnswerFormat::Text => crate::escape::report(&text(model, objects)),
+                AnswerFormat::Json => json(model, objects),
+            }
+        );
+        0
+    })
 }
