@@ -96,3 +96,8 @@ awk -v k="$ik" -v f="$if" -v b="$bytes" -v n="$first" 'BEGIN {
 for _ in $(seq 10); do once "$BIN" "$OUT/c20" | cut -d' ' -f1; done > "$OUT/t.c20"
 read -r med lo hi < <(stats < "$OUT/t.c20")
 echo "- 20-file repository (pre-commit): ${med} s wall (median of 10, ${lo}–${hi})"
+# What the process costs with no input (binary, libraries, thread stacks): at
+# 2,000 files it is most of the peak RSS.
+mkdir -p "$OUT/empty"
+read -r _ base < <(once "$BIN" --parse-only "$OUT/empty")
+awk -v r="$base" 'BEGIN { printf "- peak RSS with no input: %.1f MB (subtract it to get what the input costs)\n", r/1024 }' 

@@ -140,6 +140,9 @@ impl<'a> Model<'a> {
                 .entry((o.kind, o.namespace))
                 .or_default()
                 .push(i);
+            if let ("Namespace", Some(name)) = (o.kind, o.name) {
+                self.namespaces.entry(name).or_default().push(i);
+            }
             if o.kind == "ServiceAccount" && o.api_version == "v1" {
                 if let Some(name) = o.name {
                     self.service_accounts

@@ -38,6 +38,9 @@ pub struct Model<'a> {
     pub sa_namespaces: HashSet<&'a str>,
     /// (kind, namespace) → indexes into `objects`, in scan order.
     pub by_kind_ns: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// Namespace name → indexes into `objects` of the Namespace objects
+    /// that define it (every pod asks for its namespace's labels).
+    pub namespaces: HashMap<&'a str, Vec<usize>>,
     pub clusters: Vec<Cluster<'a>>,
     pub node_pools: Vec<NodePool<'a>>,
     pub policies: Vec<Policy<'a>>,
@@ -237,8 +240,12 @@ impl<'a> Model<'a> {
     /// (its scope's first).
     pub fn namespace_of(&self, of: &Object<'a>) -> Option<&Object<'a>> {
         let found: Vec<&Object<'a>> = self
-            .objects_in("Namespace", "")
-            .filter(|o| o.name == Some(of.namespace))
+            .namespaces
+            .get(of.namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|i| &self.objects[*i])
             .filter(|o| self.together(of, o))
             .collect();
         found
