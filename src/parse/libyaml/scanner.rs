@@ -1012,7 +1012,7 @@ impl<'a> Scanner<'a> {
                     self.cache(1)?;
                 }
 
-                let prefix_value = self.scan_tag_uri(true, true, None, start_mark)?;
+                let prefix_value = self.scan_tag_uri(true, None, start_mark)?;
                 self.cache(1)?;
 
                 if !IS_BLANKZ!(self.buffer) {
@@ -1089,7 +1089,7 @@ impl<'a> Scanner<'a> {
             handle = String::new();
             self.skip_char();
             self.skip_char();
-            suffix = self.scan_tag_uri(true, false, None, start_mark)?;
+            suffix = self.scan_tag_uri(false, None, start_mark)?;
 
             if !CHECK!(self.buffer, '>') {
                 return self.set_scanner_error(
@@ -1102,9 +1102,9 @@ impl<'a> Scanner<'a> {
         } else {
             handle = self.scan_tag_handle(false, start_mark)?;
             if handle.starts_with('!') && handle.len() > 1 && handle.ends_with('!') {
-                suffix = self.scan_tag_uri(false, false, None, start_mark)?;
+                suffix = self.scan_tag_uri(false, None, start_mark)?;
             } else {
-                suffix = self.scan_tag_uri(false, false, Some(&handle), start_mark)?;
+                suffix = self.scan_tag_uri(false, Some(&handle), start_mark)?;
                 handle = String::from("!");
                 if suffix.is_empty() {
                     core::mem::swap(&mut handle, &mut suffix);
@@ -1114,14 +1114,14 @@ impl<'a> Scanner<'a> {
 
         self.cache(1)?;
         if !IS_BLANKZ!(self.buffer) {
-            if self.flow_level == 0 || !CHECK!(self.buffer, ',') {
-                return self.set_scanner_error(
-                    "while scanning a tag",
-                    start_mark,
-                    "did not find expected whitespace or line break",
-                );
-            }
-            panic!("TODO: What is expected here?");
+            // go-yaml v2 (Kubernetes) has no exception for a `,` in flow
+            // context here (newer libyaml does; the port had left a panic):
+            // kubectl rejects `[!<x>, y]` with this message.
+            return self.set_scanner_error(
+                "while scanning a tag",
+                start_mark,
+                "did not find expected whitespace or line break",
+            );
         }
 
         let end_mark: Mark = self.mark;
@@ -1171,7 +1171,6 @@ impl<'a> Scanner<'a> {
 
     fn scan_tag_uri(
         &mut self,
-        uri_char: bool,
         directive: bool,
         head: Option<&str>,
         start_mark: Mark,
@@ -1203,10 +1202,12 @@ impl<'a> Scanner<'a> {
             || CHECK!(self.buffer, '\'')
             || CHECK!(self.buffer, '(')
             || CHECK!(self.buffer, ')')
-            || uri_char
-                && (CHECK!(self.buffer, ',')
-                    || CHECK!(self.buffer, '[')
-                    || CHECK!(self.buffer, ']'))
+            // go-yaml v2 takes `,`, `[` and `]` into every tag, in flow
+            // context too (`[!x, y]` is `y` tagged `!x,`; kubectl agrees);
+            // newer libyaml only into verbatim ones.
+            || CHECK!(self.buffer, ',')
+            || CHECK!(self.buffer, '[')
+            || CHECK!(self.buffer, ']')
         {
             if CHECK!(self.buffer, '%') {
                 self.scan_uri_escapes(directive, start_mark, &mut string)?;
