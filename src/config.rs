@@ -331,27 +331,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
     }
     for (k, v) in r.map(tree.node(doc.root), "the config")? {
         match k.as_str().unwrap_or("") {
-            "rules" => {
-                for (id, setting) in r.map(v, "rules")? {
-                    let id_s = r.string(id, "rule id")?;
-                    cfg.rule_refs.push(r.rule_ref(id, &id_s, true));
-                    let mut s = RuleSetting::default();
-                    if let Some(b) = setting.as_bool() {
-                        s.enabled = Some(b);
-                    } else if let Some(sev) = setting.as_str().and_then(Severity::parse) {
-                        s.severity = Some(sev);
-                    } else {
-                        for (rk, rv) in r.map(setting, "rules.ID")? {
-                            match rk.as_str().unwrap_or("") {
-                                "enabled" => s.enabled = Some(r.boolean(rv, "enabled")?),
-                                "severity" => s.severity = Some(r.severity(rv, "severity")?),
-                                _ => return Err(r.unknown(rk, &["enabled", "severity"])),
-                            }
-                        }
-                    }
-                    cfg.rules.insert(id_s, s);
-                }
-            }
+            "rules" => read_rules(&r, v, &mut cfg)?,
             "select" => {
                 cfg.select = r.strings(v, "select")?;
                 cfg.rule_refs.extend(r.selector_refs(v));
@@ -369,158 +349,13 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
                     .collect()
             }
             "fail_level" => cfg.fail_level = Some(r.severity(v, "fail_level")?),
-            "per_path_ignores" => {
-                for (pk, pv) in r.map(v, "per_path_ignores")? {
-                    let glob = r.string(pk, "per_path_ignores key (a path glob)")?;
-                    crate::walk::build_globset(std::slice::from_ref(&glob))
-                        .map_err(|e| r.err(pk, e))?;
-                    cfg.per_path_ignores
-                        .push((glob, r.strings(pv, "per_path_ignores value (rule ids)")?));
-                    cfg.rule_refs.extend(r.selector_refs(pv));
-                }
-            }
-            "clusters" => {
-                let items = v
-                    .as_seq()
-                    .ok_or_else(|| r.err(v, "`clusters` must be a list of {name, manifests}"))?;
-                for item in items {
-                    let mut name = None;
-                    let mut manifests = Vec::new();
-                    for (ck, cv) in r.map(item, "clusters[]")? {
-                        match ck.as_str().unwrap_or("") {
-                            "name" => name = Some(r.string(cv, "name")?),
-                            "manifests" => manifests = r.strings(cv, "manifests")?,
-                            _ => return Err(r.unknown(ck, &["name", "manifests"])),
-                        }
-                    }
-                    let name = name.ok_or_else(|| r.err(item, "a cluster scope needs `name`"))?;
-                    crate::walk::build_globset(&manifests).map_err(|e| r.err(item, e))?;
-                    cfg.clusters.push(ClusterScope { name, manifests });
-                }
-            }
-            "scopes" => {
-                let items = v.as_seq().ok_or_else(|| {
-                    r.err(v, "`scopes` must be a list of {name, manifests, cluster}")
-                })?;
-                for item in items {
-                    let (mut name, mut manifests, mut cluster) = (None, Vec::new(), None);
-                    for (sk, sv) in r.map(item, "scopes[]")? {
-                        match sk.as_str().unwrap_or("") {
-                            "name" => name = Some(r.string(sv, "name")?),
-                            "manifests" => manifests = r.strings(sv, "manifests")?,
-                            "cluster" => cluster = Some(r.string(sv, "cluster")?),
-                            _ => return Err(r.unknown(sk, &["name", "manifests", "cluster"])),
-                        }
-                    }
-                    let name = name.ok_or_else(|| r.err(item, "a scope needs `name`"))?;
-                    crate::walk::build_globset(&manifests).map_err(|e| r.err(item, e))?;
-                    cfg.scopes.push(ScopeConfig {
-                        name,
-                        manifests,
-                        cluster,
-                    });
-                }
-            }
-            "assume" => {
-                for (ak, av) in r.map(v, "assume")? {
-                    match ak.as_str().unwrap_or("") {
-                        "gke_version" => {
-                            let s = r.string(av, "gke_version")?;
-                            if crate::gcp::GkeVersion::parse(&s).is_none() {
-                                return Err(r.err(
-                                    av,
-                                    format!(
-                                        "`{s}` is not a GKE version such as 1.29.1-gke.1589018"
-                                    ),
-                                ));
-                            }
-                            cfg.assume.gke_version = Some(s)
-                        }
-                        "dataplane_v2" => {
-                            cfg.assume.dataplane_v2 = Some(r.boolean(av, "dataplane_v2")?)
-                        }
-                        "workload_pool" => {
-                            let s = r.string(av, "workload_pool")?;
-                            crate::wi::check_pool(&s).map_err(|e| r.err(av, e))?;
-                            cfg.assume.workload_pool = Some(s)
-                        }
-                        "workload_identity" => {
-                            cfg.assume.workload_identity = r.boolean(av, "workload_identity")?
-                        }
-                        "dns" => {
-                            let s = r.string(av, "dns")?;
-                            cfg.assume.dns = Some(match s.as_str() {
-                                "kube-dns" => AssumedDns::KubeDns,
-                                "cloud-dns" => AssumedDns::CloudDns,
-                                "nodelocal" => AssumedDns::NodeLocal,
-                                _ => {
-                                    return Err(r.err(
-                                        av,
-                                        format!(
-                                            "`{s}` is not one of kube-dns, cloud-dns, nodelocal"
-                                        ),
-                                    ))
-                                }
-                            })
-                        }
-                        _ => {
-                            return Err(r.unknown(
-                                ak,
-                                &[
-                                    "gke_version",
-                                    "dataplane_v2",
-                                    "workload_pool",
-                                    "workload_identity",
-                                    "dns",
-                                ],
-                            ))
-                        }
-                    }
-                }
-            }
-            "iam_policies" => {
-                for (pk, pv) in r.map(v, "iam_policies")? {
-                    let path = r.string(pk, "iam_policies key (a path glob)")?;
-                    let resource = r.string(pv, "iam_policies value (a resource)")?;
-                    if crate::gcp::PolicyResource::from_config(&resource).is_none() {
-                        return Err(r.err(pv, format!("`{resource}` is not projects/ID, projects/ID/serviceAccounts/EMAIL, serviceAccounts/EMAIL, folders/N or organizations/N")));
-                    }
-                    crate::walk::build_globset(std::slice::from_ref(&path))
-                        .map_err(|e| r.err(pk, e))?;
-                    cfg.iam_policies.push(PolicyMapping { path, resource });
-                }
-            }
-            "thresholds" => {
-                for (tk, tv) in r.map(v, "thresholds")? {
-                    match tk.as_str().unwrap_or("") {
-                        "service_accounts_per_cluster" => {
-                            cfg.max_service_accounts =
-                                r.number(tv, "service_accounts_per_cluster")?
-                        }
-                        _ => return Err(r.unknown(tk, &["service_accounts_per_cluster"])),
-                    }
-                }
-            }
-            "limits" => {
-                for (lk, lv) in r.map(v, "limits")? {
-                    match lk.as_str().unwrap_or("") {
-                        "max_file_size" => {
-                            cfg.limits.max_file_size = r.number(lv, "max_file_size")? as u64
-                        }
-                        "max_depth" => {
-                            cfg.limits.max_depth = r.number(lv, "max_depth")?.clamp(8, 4096)
-                        }
-                        "max_documents" => {
-                            cfg.limits.max_documents = r.number(lv, "max_documents")?
-                        }
-                        _ => {
-                            return Err(
-                                r.unknown(lk, &["max_file_size", "max_depth", "max_documents"])
-                            )
-                        }
-                    }
-                }
-            }
+            "per_path_ignores" => read_per_path_ignores(&r, v, &mut cfg)?,
+            "clusters" => read_clusters(&r, v, &mut cfg)?,
+            "scopes" => read_scopes(&r, v, &mut cfg)?,
+            "assume" => read_assume(&r, v, &mut cfg)?,
+            "iam_policies" => read_iam_policies(&r, v, &mut cfg)?,
+            "thresholds" => read_thresholds(&r, v, &mut cfg)?,
+            "limits" => read_limits(&r, v, &mut cfg)?,
             _ => return Err(r.unknown(k, TOP_KEYS)),
         }
     }
@@ -531,6 +366,184 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
         message: e,
     })?;
     Ok(cfg)
+}
+
+/// `rules: {ID or name: on/off, a severity, or {enabled, severity}}`.
+fn read_rules(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    for (id, setting) in r.map(v, "rules")? {
+        let id_s = r.string(id, "rule id")?;
+        cfg.rule_refs.push(r.rule_ref(id, &id_s, true));
+        let mut s = RuleSetting::default();
+        if let Some(b) = setting.as_bool() {
+            s.enabled = Some(b);
+        } else if let Some(sev) = setting.as_str().and_then(Severity::parse) {
+            s.severity = Some(sev);
+        } else {
+            for (rk, rv) in r.map(setting, "rules.ID")? {
+                match rk.as_str().unwrap_or("") {
+                    "enabled" => s.enabled = Some(r.boolean(rv, "enabled")?),
+                    "severity" => s.severity = Some(r.severity(rv, "severity")?),
+                    _ => return Err(r.unknown(rk, &["enabled", "severity"])),
+                }
+            }
+        }
+        cfg.rules.insert(id_s, s);
+    }
+    Ok(())
+}
+
+/// `per_path_ignores: {GLOB: [RULE…]}`.
+fn read_per_path_ignores(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    for (pk, pv) in r.map(v, "per_path_ignores")? {
+        let glob = r.string(pk, "per_path_ignores key (a path glob)")?;
+        crate::walk::build_globset(std::slice::from_ref(&glob)).map_err(|e| r.err(pk, e))?;
+        cfg.per_path_ignores
+            .push((glob, r.strings(pv, "per_path_ignores value (rule ids)")?));
+        cfg.rule_refs.extend(r.selector_refs(pv));
+    }
+    Ok(())
+}
+
+/// `clusters: [{name, manifests}]`.
+fn read_clusters(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    let items = v
+        .as_seq()
+        .ok_or_else(|| r.err(v, "`clusters` must be a list of {name, manifests}"))?;
+    for item in items {
+        let mut name = None;
+        let mut manifests = Vec::new();
+        for (ck, cv) in r.map(item, "clusters[]")? {
+            match ck.as_str().unwrap_or("") {
+                "name" => name = Some(r.string(cv, "name")?),
+                "manifests" => manifests = r.strings(cv, "manifests")?,
+                _ => return Err(r.unknown(ck, &["name", "manifests"])),
+            }
+        }
+        let name = name.ok_or_else(|| r.err(item, "a cluster scope needs `name`"))?;
+        crate::walk::build_globset(&manifests).map_err(|e| r.err(item, e))?;
+        cfg.clusters.push(ClusterScope { name, manifests });
+    }
+    Ok(())
+}
+
+/// `scopes: [{name, manifests, cluster}]`.
+fn read_scopes(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    let items = v
+        .as_seq()
+        .ok_or_else(|| r.err(v, "`scopes` must be a list of {name, manifests, cluster}"))?;
+    for item in items {
+        let (mut name, mut manifests, mut cluster) = (None, Vec::new(), None);
+        for (sk, sv) in r.map(item, "scopes[]")? {
+            match sk.as_str().unwrap_or("") {
+                "name" => name = Some(r.string(sv, "name")?),
+                "manifests" => manifests = r.strings(sv, "manifests")?,
+                "cluster" => cluster = Some(r.string(sv, "cluster")?),
+                _ => return Err(r.unknown(sk, &["name", "manifests", "cluster"])),
+            }
+        }
+        let name = name.ok_or_else(|| r.err(item, "a scope needs `name`"))?;
+        crate::walk::build_globset(&manifests).map_err(|e| r.err(item, e))?;
+        cfg.scopes.push(ScopeConfig {
+            name,
+            manifests,
+            cluster,
+        });
+    }
+    Ok(())
+}
+
+/// `assume:` what no dump says (GKE version, Dataplane V2, pool, DNS…).
+fn read_assume(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    for (ak, av) in r.map(v, "assume")? {
+        match ak.as_str().unwrap_or("") {
+            "gke_version" => {
+                let s = r.string(av, "gke_version")?;
+                if crate::gcp::GkeVersion::parse(&s).is_none() {
+                    return Err(r.err(
+                        av,
+                        format!("`{s}` is not a GKE version such as 1.29.1-gke.1589018"),
+                    ));
+                }
+                cfg.assume.gke_version = Some(s)
+            }
+            "dataplane_v2" => cfg.assume.dataplane_v2 = Some(r.boolean(av, "dataplane_v2")?),
+            "workload_pool" => {
+                let s = r.string(av, "workload_pool")?;
+                crate::wi::check_pool(&s).map_err(|e| r.err(av, e))?;
+                cfg.assume.workload_pool = Some(s)
+            }
+            "workload_identity" => {
+                cfg.assume.workload_identity = r.boolean(av, "workload_identity")?
+            }
+            "dns" => {
+                let s = r.string(av, "dns")?;
+                cfg.assume.dns = Some(match s.as_str() {
+                    "kube-dns" => AssumedDns::KubeDns,
+                    "cloud-dns" => AssumedDns::CloudDns,
+                    "nodelocal" => AssumedDns::NodeLocal,
+                    _ => {
+                        return Err(r.err(
+                            av,
+                            format!("`{s}` is not one of kube-dns, cloud-dns, nodelocal"),
+                        ))
+                    }
+                })
+            }
+            _ => {
+                return Err(r.unknown(
+                    ak,
+                    &[
+                        "gke_version",
+                        "dataplane_v2",
+                        "workload_pool",
+                        "workload_identity",
+                        "dns",
+                    ],
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `iam_policies: {GLOB: RESOURCE}`: whose policy a dump is.
+fn read_iam_policies(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    for (pk, pv) in r.map(v, "iam_policies")? {
+        let path = r.string(pk, "iam_policies key (a path glob)")?;
+        let resource = r.string(pv, "iam_policies value (a resource)")?;
+        if crate::gcp::PolicyResource::from_config(&resource).is_none() {
+            return Err(r.err(pv, format!("`{resource}` is not projects/ID, projects/ID/serviceAccounts/EMAIL, serviceAccounts/EMAIL, folders/N or organizations/N")));
+        }
+        crate::walk::build_globset(std::slice::from_ref(&path)).map_err(|e| r.err(pk, e))?;
+        cfg.iam_policies.push(PolicyMapping { path, resource });
+    }
+    Ok(())
+}
+
+/// `thresholds:`.
+fn read_thresholds(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    for (tk, tv) in r.map(v, "thresholds")? {
+        match tk.as_str().unwrap_or("") {
+            "service_accounts_per_cluster" => {
+                cfg.max_service_accounts = r.number(tv, "service_accounts_per_cluster")?
+            }
+            _ => return Err(r.unknown(tk, &["service_accounts_per_cluster"])),
+        }
+    }
+    Ok(())
+}
+
+/// `limits:` on file size, depth and documents.
+fn read_limits(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
+    for (lk, lv) in r.map(v, "limits")? {
+        match lk.as_str().unwrap_or("") {
+            "max_file_size" => cfg.limits.max_file_size = r.number(lv, "max_file_size")? as u64,
+            "max_depth" => cfg.limits.max_depth = r.number(lv, "max_depth")?.clamp(8, 4096),
+            "max_documents" => cfg.limits.max_documents = r.number(lv, "max_documents")?,
+            _ => return Err(r.unknown(lk, &["max_file_size", "max_depth", "max_documents"])),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

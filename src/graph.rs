@@ -175,25 +175,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         .iter()
         .filter(|p| matches!(p.resource, Some(PolicyResource::Project { .. })))
         .collect();
-    // Roles each GSA holds on the scanned projects, in policy order.
-    let mut gsa_roles: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
-    for p in &project_policies {
-        for b in p
-            .bindings
-            .iter()
-            .filter(|b| b.role_str() != wi::WI_USER_ROLE)
-        {
-            for m in &b.members {
-                let Some(email) = m.as_str().and_then(|r| r.strip_prefix("serviceAccount:")) else {
-                    continue;
-                };
-                gsa_roles
-                    .entry(email.to_ascii_lowercase())
-                    .or_default()
-                    .push(role_entry(model, p, b, *m));
-            }
-        }
-    }
+    let gsa_roles = gsa_project_roles(model, &project_policies);
     // Findings inside each GSA's own IAM policy, found once per GSA.
     let mut gsa_findings: HashMap<String, Vec<usize>> = HashMap::new();
     // WI workloads, and those that meant to be: the annotation misspelled
@@ -267,36 +249,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             .collect();
         breaks.sort_by(|a, b| (a.link, &a.rule, &a.at).cmp(&(b.link, &b.rule, &b.at)));
         breaks.dedup_by(|a, b| a.link == b.link && a.rule == b.rule && a.at == b.at);
-        // The IAM binding that lets this KSA act as its GSA (on the GSA, or project-wide).
-        let wi_binding = |email: &str| {
-            covering
-                .iter()
-                .filter(|(p, b, _, _)| {
-                    b.role_str() == wi::WI_USER_ROLE
-                        && match &p.resource {
-                            Some(PolicyResource::ServiceAccount(e)) => e == email,
-                            Some(PolicyResource::Project { .. }) => true,
-                            _ => false,
-                        }
-                })
-                .map(|(p, _, m, _)| model.location(p.file, m.span()))
-                .next()
-        };
-        let (binding_at, binding_note) = match &gsa {
-            Some(email) => match wi_binding(email) {
-                Some(a) => (Some(a), None),
-                None if model.gsa_policies(email).next().is_none() => (
-                    None,
-                    Some(format!("unknown: no IAM policy dump of {email} (`gcloud iam service-accounts get-iam-policy {email} --format=json`)")),
-                ),
-                None => (None, Some("missing".to_string())),
-            },
-            None if !covering.is_empty() => (
-                None,
-                Some("none: no GSA annotation, IAM grants roles to the KSA directly".into()),
-            ),
-            None => (None, Some("none: the KSA has no GSA annotation".into())),
-        };
+        let (binding_at, binding_note) = binding_status(model, gsa.as_deref(), &covering);
         // Roles on projects held by the GSA, then the roles granted to the
         // KSA's own principal directly (direct resource access: a project, a
         // bucket, any resource), beside the GSA chain.
@@ -307,29 +260,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 .unwrap_or_default(),
             None => Vec::new(),
         };
-        let direct: Vec<(String, String, String)> = covering
-            .iter()
-            .filter(|(p, b, _, _)| {
-                b.role_str() != wi::WI_USER_ROLE
-                    && !matches!(p.resource, Some(PolicyResource::ServiceAccount(_)))
-            })
-            .map(|(p, b, m, _)| {
-                let (role, resource, at) = role_entry(model, p, b, *m);
-                let resource = if resource.is_empty() {
-                    model.file_name(p.file).to_string()
-                } else {
-                    resource
-                };
-                // An annotated KSA's pods get the GSA's tokens: grants to
-                // the KSA's own principal are then not what they use.
-                let resource = if gsa.is_some() {
-                    format!("{resource} (direct, unused: the annotated KSA acts as its GSA)")
-                } else {
-                    format!("{resource} (direct)")
-                };
-                (role, resource, at)
-            })
-            .collect();
+        let direct = direct_roles(model, &covering, gsa.is_some());
         let any_direct = !direct.is_empty();
         roles.extend(direct);
         let roles_note = if project_policies.is_empty() && !any_direct {
@@ -361,6 +292,110 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         });
     }
     g
+}
+
+/// A member that covers a chain's KSA: its policy, binding, node and parse.
+type Covering<'m, 'a> = (
+    &'m crate::model::Policy<'a>,
+    &'m crate::model::Binding<'a>,
+    Node<'a>,
+    &'m wi::Member,
+);
+
+/// Roles each GSA (lowercased email) holds on the scanned projects, in policy order.
+fn gsa_project_roles(
+    model: &Model,
+    project_policies: &[&crate::model::Policy],
+) -> HashMap<String, Vec<(String, String, String)>> {
+    let mut gsa_roles: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+    for p in project_policies {
+        for b in p
+            .bindings
+            .iter()
+            .filter(|b| b.role_str() != wi::WI_USER_ROLE)
+        {
+            for m in &b.members {
+                let Some(email) = m.as_str().and_then(|r| r.strip_prefix("serviceAccount:")) else {
+                    continue;
+                };
+                gsa_roles
+                    .entry(email.to_ascii_lowercase())
+                    .or_default()
+                    .push(role_entry(model, p, b, *m));
+            }
+        }
+    }
+    gsa_roles
+}
+
+/// The IAM member that lets the KSA act as its GSA (on the GSA, or
+/// project-wide), or why there is none.
+fn binding_status(
+    model: &Model,
+    gsa: Option<&str>,
+    covering: &[Covering],
+) -> (Option<String>, Option<String>) {
+    let wi_binding = |email: &str| {
+        covering
+            .iter()
+            .filter(|(p, b, _, _)| {
+                b.role_str() == wi::WI_USER_ROLE
+                    && match &p.resource {
+                        Some(PolicyResource::ServiceAccount(e)) => e == email,
+                        Some(PolicyResource::Project { .. }) => true,
+                        _ => false,
+                    }
+            })
+            .map(|(p, _, m, _)| model.location(p.file, m.span()))
+            .next()
+    };
+    match gsa {
+        Some(email) => match wi_binding(email) {
+            Some(a) => (Some(a), None),
+            None if model.gsa_policies(email).next().is_none() => (
+                None,
+                Some(format!("unknown: no IAM policy dump of {email} (`gcloud iam service-accounts get-iam-policy {email} --format=json`)")),
+            ),
+            None => (None, Some("missing".to_string())),
+        },
+        None if !covering.is_empty() => (
+            None,
+            Some("none: no GSA annotation, IAM grants roles to the KSA directly".into()),
+        ),
+        None => (None, Some("none: the KSA has no GSA annotation".into())),
+    }
+}
+
+/// Roles granted to the KSA's own principal (direct resource access: a
+/// project, a bucket, any resource), beside the GSA chain.
+fn direct_roles(
+    model: &Model,
+    covering: &[Covering],
+    annotated: bool,
+) -> Vec<(String, String, String)> {
+    covering
+        .iter()
+        .filter(|(p, b, _, _)| {
+            b.role_str() != wi::WI_USER_ROLE
+                && !matches!(p.resource, Some(PolicyResource::ServiceAccount(_)))
+        })
+        .map(|(p, b, m, _)| {
+            let (role, resource, at) = role_entry(model, p, b, *m);
+            let resource = if resource.is_empty() {
+                model.file_name(p.file).to_string()
+            } else {
+                resource
+            };
+            // An annotated KSA's pods get the GSA's tokens: grants to
+            // the KSA's own principal are then not what they use.
+            let resource = if annotated {
+                format!("{resource} (direct, unused: the annotated KSA acts as its GSA)")
+            } else {
+                format!("{resource} (direct)")
+            };
+            (role, resource, at)
+        })
+        .collect()
 }
 
 /// (role, resource, location of the member) for a role row of a chain.
