@@ -26,22 +26,8 @@ pub enum Command {
     /// Would GKE allow SUBJECT to do VERB on RESOURCE? Evaluates the scanned RBAC and IAM offline.
     #[command(name = "can-i")]
     CanI {
-        /// The requester: an email (Google account or service account) or `system:serviceaccount:NS:NAME`.
-        #[arg(long = "as", value_name = "SUBJECT")]
-        subject: String,
-        /// get, list, watch, create, update, patch, delete, deletecollection, bind, escalate, impersonate…
-        verb: String,
-        /// `pods`, `deployments.apps`, `pods/exec` (subresource), `pods/NAME` (one object), or `/healthz` (a URL path).
-        resource: String,
-        /// Namespace of the request (default `default` for namespaced resources).
-        #[arg(short = 'n', long)]
-        namespace: Option<String>,
-        /// Ask about every namespace at once (the cluster scope).
-        #[arg(short = 'A', long)]
-        all_namespaces: bool,
-        /// A subresource such as `log` or `scale`.
-        #[arg(long)]
-        subresource: Option<String>,
+        #[command(flatten)]
+        question: commands::can_i::Question,
         #[command(flatten)]
         who: AuthzArgs,
         #[command(flatten)]
@@ -120,26 +106,10 @@ pub fn main() -> i32 {
             commands::rules::explain_one(&rule, &rules_dir)
         }
         Some(Command::CanI {
-            subject,
-            verb,
-            resource,
-            namespace,
-            all_namespaces,
-            subresource,
+            question,
             who,
             scan,
-        }) => commands::can_i::run(
-            commands::can_i::Question {
-                subject,
-                verb,
-                resource,
-                namespace,
-                all_namespaces,
-                subresource,
-            },
-            &who,
-            &scan,
-        ),
+        }) => commands::can_i::run(question, &who, &scan),
         Some(Command::WhyForbidden { message, who, scan }) => {
             commands::why_forbidden::run(message, &who, &scan)
         }

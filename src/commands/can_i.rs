@@ -5,12 +5,23 @@ use super::{fail, with_scan};
 use crate::authz;
 
 /// The request as given on the command line.
+#[derive(clap::Args, Debug)]
 pub struct Question {
+    /// The requester: an email (Google account or service account) or `system:serviceaccount:NS:NAME`.
+    #[arg(long = "as", value_name = "SUBJECT")]
     pub subject: String,
+    /// get, list, watch, create, update, patch, delete, deletecollection, bind, escalate, impersonate…
     pub verb: String,
+    /// `pods`, `deployments.apps`, `pods/exec` (subresource), `pods/NAME` (one object), or `/healthz` (a URL path).
     pub resource: String,
+    /// Namespace of the request (default `default` for namespaced resources).
+    #[arg(short = 'n', long)]
     pub namespace: Option<String>,
+    /// Ask about every namespace at once (the cluster scope).
+    #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+    /// A subresource such as `log` or `scale`.
+    #[arg(long)]
     pub subresource: Option<String>,
 }
 
