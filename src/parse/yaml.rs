@@ -178,6 +178,28 @@ fn allowed_alias_ratio(decode_count: u64) -> f64 {
     }
 }
 
+/// Adds a scalar event's node: its text is a slice of the file unless the
+/// parser had to decode it (escapes, folding, block scalars).
+fn scalar(
+    tree: &mut Tree,
+    start: usize,
+    end: usize,
+    tag: Option<String>,
+    value: &str,
+    style: Style,
+) -> Result<NodeId, String> {
+    let tag = tag.as_deref().map_or(Tag::None, Tag::from_expanded);
+    let span = Span::new(start, end.max(start));
+    let span = if matches!(style, Style::Literal | Style::Folded) {
+        trim_end(tree, span)
+    } else {
+        span
+    };
+    check_scalar(value, style, tag)?;
+    let same = tree.slice_text(span, style) == value;
+    Ok(tree.add_scalar(span, style, tag, (!same).then_some(value)))
+}
+
 fn style_of(s: ScalarStyle) -> Style {
     match s {
         ScalarStyle::SingleQuoted => Style::SingleQuoted,
@@ -263,42 +285,15 @@ impl Builder {
                     style,
                     ..
                 } => {
-                    let style = style_of(style);
-                    let tag = tag.as_deref().map_or(Tag::None, Tag::from_expanded);
-                    let span = Span::new(start, end.max(start));
-                    let span = if matches!(style, Style::Literal | Style::Folded) {
-                        trim_end(tree, span)
-                    } else {
-                        span
-                    };
-                    check_scalar(&value, style, tag).map_err(|m| err(start, m))?;
-                    let same = tree.slice_text(span, style) == value;
-                    let id = tree.add_scalar(span, style, tag, (!same).then_some(value.as_str()));
+                    let id = scalar(tree, start, end, tag, &value, style_of(style))
+                        .map_err(|m| err(start, m))?;
                     (id, anchor, 1)
                 }
                 EventData::Alias { anchor } => {
-                    let Some(&(id, size)) = self.anchors.get(&anchor) else {
-                        return Err(err(start, format!("unknown anchor '{anchor}' referenced")));
-                    };
-                    decode_count += size;
-                    alias_count += size;
-                    *alias_nodes += size;
-                    if alias_count > 100
-                        && decode_count > 1000
-                        && alias_count as f64 / decode_count as f64
-                            > allowed_alias_ratio(decode_count)
-                    {
-                        return Err(err(start, "document contains excessive aliasing".into()));
-                    }
-                    if *alias_nodes > limits.max_alias_nodes as u64 {
-                        return Err(err(
-                            start,
-                            format!(
-                                "aliases in this file expand to more than {} nodes (raise `limits.max_alias_nodes`)",
-                                limits.max_alias_nodes
-                            ),
-                        ));
-                    }
+                    let counts = (&mut decode_count, &mut alias_count, &mut *alias_nodes);
+                    let (id, size) = self
+                        .follow_alias(&anchor, counts, limits)
+                        .map_err(|m| err(start, m))?;
                     self.add_to_parent(tree, id, size)?;
                     continue;
                 }
@@ -322,6 +317,37 @@ impl Builder {
             return Ok(None);
         }
         Ok(Some(super::Document { root, duplicates }))
+    }
+
+    /// The anchored node an alias names, counted against go-yaml's alias
+    /// ratio and the file's alias budget: `counts` are the document's
+    /// decoded nodes, its nodes reached through aliases, and the file's.
+    fn follow_alias(
+        &self,
+        anchor: &str,
+        counts: (&mut u64, &mut u64, &mut u64),
+        limits: &Limits,
+    ) -> Result<(NodeId, u64), String> {
+        let (decode_count, alias_count, alias_nodes) = counts;
+        let Some(&(id, size)) = self.anchors.get(anchor) else {
+            return Err(format!("unknown anchor '{anchor}' referenced"));
+        };
+        *decode_count += size;
+        *alias_count += size;
+        *alias_nodes += size;
+        if *alias_count > 100
+            && *decode_count > 1000
+            && *alias_count as f64 / *decode_count as f64 > allowed_alias_ratio(*decode_count)
+        {
+            return Err("document contains excessive aliasing".into());
+        }
+        if *alias_nodes > limits.max_alias_nodes as u64 {
+            return Err(format!(
+                "aliases in this file expand to more than {} nodes (raise `limits.max_alias_nodes`)",
+                limits.max_alias_nodes
+            ));
+        }
+        Ok((id, size))
     }
 
     fn open(
