@@ -452,10 +452,11 @@ pub fn fuzz_one(data: &[u8]) {
     });
     let scan = Scan::new(files);
     let out = lint_files(&scan, all, all, &config, std::time::Instant::now());
-    let _ = report::human::render(&out.findings, &out.summary, false);
-    let _ = report::json::render(&out.findings, &out.summary);
-    let _ = report::sarif::render(&out.findings, &out.summary, all);
-    let _ = report::github::render(&out.findings, &out.summary);
+    let sink = &mut std::io::sink();
+    let _ = report::human::write(sink, out.findings.iter(), &out.summary, false);
+    let _ = report::json::write(sink, &out.findings, &out.summary);
+    let _ = report::sarif::write(sink, &out.findings, &out.summary, all);
+    let _ = report::github::write(sink, &out.findings, &out.summary);
     let _ = report::junit::render(&out.findings, &out.summary, all);
     let _ = report::baseline::write(&out.findings);
 }

@@ -282,15 +282,6 @@ impl Tree {
         self.owned.shrink_to_fit();
         self.docs.shrink_to_fit();
     }
-
-    /// Heap bytes held by this tree besides the file's text (for `--stats`).
-    pub fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Raw>()
-            + self.kids.capacity() * 4
-            + self.owned.iter().map(|s| s.len() + 16).sum::<usize>()
-            + self.origin.capacity() * 4
-            + self.long.capacity() * 8
-    }
 }
 
 /// A node: a handle into its file's tree, cheap to copy.

@@ -17,12 +17,6 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(findings: &[Resolved], summary: &Summary) -> String {
-    let mut out = Vec::new();
-    let _ = write(&mut out, findings, summary);
-    String::from_utf8(out).unwrap_or_default()
-}
-
 /// Writes one workflow command per finding, as each is made.
 pub fn write(
     out: &mut impl std::io::Write,

@@ -149,12 +149,6 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
     }
 }
 
-pub fn render(findings: &[Resolved], summary: &Summary, color: bool) -> String {
-    let mut out = Vec::new();
-    let _ = write(&mut out, findings.iter(), summary, color);
-    String::from_utf8(out).unwrap_or_default()
-}
-
 /// Writes each finding as it is drawn, then the summary line.
 pub fn write<'f>(
     out: &mut impl std::io::Write,

@@ -110,11 +110,3 @@ pub fn write(
     serde_json::to_writer_pretty(&mut *out, &report)?;
     out.write_all(b"\n")
 }
-
-pub fn render(findings: &[Resolved], summary: &Summary) -> String {
-    let mut out = Vec::new();
-    if let Err(e) = write(&mut out, findings, summary) {
-        return format!("{{\"error\": \"{e}\"}}\n");
-    }
-    String::from_utf8(out).unwrap_or_default()
-}

@@ -165,9 +165,3 @@ pub fn write(
     serde_json::to_writer_pretty(&mut *out, &log)?;
     out.write_all(b"\n")
 }
-
-pub fn render(findings: &[Resolved], summary: &Summary, rules: &[Rule]) -> String {
-    let mut out = Vec::new();
-    let _ = write(&mut out, findings, summary, rules);
-    String::from_utf8(out).unwrap_or_default()
-}
