@@ -233,8 +233,11 @@ pub fn parse_bytes(
     let base = source.bom_len();
     let body = &source.text[base..];
     let marker = template::find_marker(&source.text, base, format, source.name.as_str());
-    if helm_chart && body.contains("{{") {
-        let at = body.find("{{").unwrap_or(0) + base;
+    let helm = helm_chart
+        .then(|| memchr::memmem::find(body.as_bytes(), b"{{"))
+        .flatten();
+    if let Some(at) = helm {
+        let at = at + base;
         f.problems
             .push(template::note(Span::new(at, at + 2), "Helm chart template"));
         return f;
@@ -362,6 +365,7 @@ fn parse_body(f: &mut ParsedFile, base: usize, format: Format, limits: &Limits) 
 mod template {
     use super::{FileProblem, Format, ProblemKind, Tree};
     use crate::source::Span;
+    use memchr::memmem;
 
     #[derive(Clone, Copy, PartialEq, Eq)]
     pub enum When {
@@ -408,14 +412,16 @@ mod template {
                 when: if tftpl { When::Always } else { when },
             })
         };
-        if let Some(i) = body.find("{{") {
+        // memchr's SIMD search: str::find took 7 % of a parse-only run.
+        let find = |pat: &str| memmem::find(body.as_bytes(), pat.as_bytes());
+        if let Some(i) = find("{{") {
             return at(i, 2, "Go/Helm template (`{{ }}`)", When::OutsideStrings);
         }
-        if let Some(i) = body.find("{%") {
+        if let Some(i) = find("{%") {
             return at(i, 2, "Jinja template (`{% %}`)", When::OutsideStrings);
         }
         for pat in ["${", "%{"] {
-            if let Some(i) = body.find(pat) {
+            if let Some(i) = find(pat) {
                 return at(i, 2, "Terraform template (`${…}`, `%{…}`)", When::Broken);
             }
         }
@@ -437,7 +443,7 @@ mod template {
         let b = body.as_bytes();
         for delim in ["%%", "@"] {
             let mut from = 0;
-            while let Some(p) = body[from..].find(delim) {
+            while let Some(p) = memmem::find(&b[from..], delim.as_bytes()) {
                 let open = from + p;
                 let s = open + delim.len();
                 let mut e = s;

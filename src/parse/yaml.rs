@@ -185,7 +185,7 @@ fn scalar(
     start: usize,
     end: usize,
     tag: Option<String>,
-    value: &str,
+    value: Option<&str>,
     style: Style,
 ) -> Result<NodeId, String> {
     let tag = tag.as_deref().map_or(Tag::None, Tag::from_expanded);
@@ -195,9 +195,12 @@ fn scalar(
     } else {
         span
     };
-    check_scalar(value, style, tag)?;
-    let same = tree.slice_text(span, style) == value;
-    Ok(tree.add_scalar(span, style, tag, (!same).then_some(value)))
+    let owned = match value {
+        Some(v) if v != tree.slice_text(span, style) => Some(v),
+        _ => None,
+    };
+    check_scalar(owned.unwrap_or(tree.slice_text(span, style)), style, tag)?;
+    Ok(tree.add_scalar(span, style, tag, owned))
 }
 
 fn style_of(s: ScalarStyle) -> Style {
@@ -285,7 +288,7 @@ impl Builder {
                     style,
                     ..
                 } => {
-                    let id = scalar(tree, start, end, tag, &value, style_of(style))
+                    let id = scalar(tree, start, end, tag, value.as_deref(), style_of(style))
                         .map_err(|m| err(start, m))?;
                     (id, anchor, 1)
                 }

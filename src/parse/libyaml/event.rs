@@ -41,8 +41,9 @@ pub enum EventData {
         anchor: Option<String>,
         /// The tag.
         tag: Option<String>,
-        /// The scalar value.
-        value: String,
+        /// The scalar value; `None` when it is the event's own text (between
+        /// its quotes, if quoted).
+        value: Option<String>,
         /// Is the tag optional for the plain style?
         plain_implicit: bool,
         /// Is the tag optional for any non-plain style?

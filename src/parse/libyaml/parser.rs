@@ -350,6 +350,7 @@ impl<'a> Parser<'a> {
             column: 0,
         };
 
+        let input = self.scanner.input;
         let mut token = self.scanner.peek_mut()?;
 
         if let TokenData::Alias { value } = &mut token.data {
@@ -444,11 +445,17 @@ impl<'a> Parser<'a> {
             } else if tag.is_none() {
                 quoted_implicit = true;
             }
+            // A scalar after a tag or anchor: the event's text is not its value.
+            let mut value = value.take();
+            if value.is_none() && start_mark.index != token.start_mark.index {
+                let text = token.start_mark.index as usize..token.end_mark.index as usize;
+                value = Some(input[text].to_owned());
+            }
             let event = Event {
                 data: EventData::Scalar {
                     anchor,
                     tag,
-                    value: core::mem::take(value),
+                    value,
                     plain_implicit,
                     quoted_implicit,
                     style: *style,
@@ -521,7 +528,7 @@ impl<'a> Parser<'a> {
                 data: EventData::Scalar {
                     anchor,
                     tag,
-                    value: String::new(),
+                    value: Some(String::new()),
                     plain_implicit: implicit,
                     quoted_implicit: false,
                     style: ScalarStyle::Plain,
@@ -867,7 +874,7 @@ impl<'a> Parser<'a> {
             data: EventData::Scalar {
                 anchor: None,
                 tag: None,
-                value: String::new(),
+                value: Some(String::new()),
                 plain_implicit: true,
                 quoted_implicit: false,
                 style: ScalarStyle::Plain,

@@ -46,6 +46,8 @@ pub struct Scanner<'a> {
     pub(crate) simple_keys: Vec<SimpleKey>,
     /// Byte ranges of the comments skipped so far (the tree has no comment nodes).
     pub comments: Vec<(u64, u64)>,
+    /// Buffers a plain scalar's scan reuses (breaks and blanks between its words).
+    scratch: [String; 3],
 }
 
 impl<'a> Scanner<'a> {
@@ -68,6 +70,7 @@ impl<'a> Scanner<'a> {
             simple_key_allowed: false,
             simple_keys: Vec::with_capacity(16),
             comments: Vec::new(),
+            scratch: Default::default(),
         }
     }
 
@@ -1445,7 +1448,7 @@ impl<'a> Scanner<'a> {
 
         Ok(Token {
             data: TokenData::Scalar {
-                value: string,
+                value: Some(string),
                 style: if literal {
                     ScalarStyle::Literal
                 } else {
@@ -1722,7 +1725,7 @@ impl<'a> Scanner<'a> {
         let end_mark: Mark = self.mark;
         Ok(Token {
             data: TokenData::Scalar {
-                value: string,
+                value: Some(string),
                 style: if single {
                     ScalarStyle::SingleQuoted
                 } else {
@@ -1736,10 +1739,15 @@ impl<'a> Scanner<'a> {
 
     fn scan_plain_scalar(&mut self) -> Result<Token> {
         let mut end_mark: Mark;
+        // The value is the token's text until a line break is folded: only
+        // then is it copied into `string` (most scalars never allocate).
         let mut string = String::new();
-        let mut leading_break = String::new();
-        let mut trailing_breaks = String::new();
-        let mut whitespaces = String::new();
+        let mut folded = false;
+        let [mut leading_break, mut trailing_breaks, mut whitespaces] =
+            core::mem::take(&mut self.scratch);
+        leading_break.clear();
+        trailing_breaks.clear();
+        whitespaces.clear();
         let mut leading_blanks = false;
         let indent: i32 = self.indent + 1;
         end_mark = self.mark;
@@ -1777,6 +1785,11 @@ impl<'a> Scanner<'a> {
                 }
                 if leading_blanks || !whitespaces.is_empty() {
                     if leading_blanks {
+                        if !folded {
+                            let verbatim = start_mark.index as usize..end_mark.index as usize;
+                            string.push_str(&self.input[verbatim]);
+                            folded = true;
+                        }
                         if leading_break.starts_with('\n') {
                             if trailing_breaks.is_empty() {
                                 string.push(' ');
@@ -1793,11 +1806,17 @@ impl<'a> Scanner<'a> {
                         }
                         leading_blanks = false;
                     } else {
-                        string.push_str(&whitespaces);
+                        if folded {
+                            string.push_str(&whitespaces);
+                        }
                         whitespaces.clear();
                     }
                 }
-                self.read_char(&mut string);
+                if folded {
+                    self.read_char(&mut string);
+                } else {
+                    self.skip_char();
+                }
                 end_mark = self.mark;
                 self.cache(2)?;
             }
@@ -1841,10 +1860,11 @@ impl<'a> Scanner<'a> {
         if leading_blanks {
             self.simple_key_allowed = true;
         }
+        self.scratch = [leading_break, trailing_breaks, whitespaces];
 
         Ok(Token {
             data: TokenData::Scalar {
-                value: string,
+                value: folded.then_some(string),
                 style: ScalarStyle::Plain,
             },
             start_mark,

@@ -77,8 +77,9 @@ pub enum TokenData {
     },
     /// A SCALAR token.
     Scalar {
-        /// The scalar value.
-        value: String,
+        /// The scalar value; `None` when it is the token's own text (between
+        /// its quotes, if quoted): most scalars, which then cost no allocation.
+        value: Option<String>,
         /// The scalar style.
         style: ScalarStyle,
     },
