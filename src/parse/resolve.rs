@@ -375,6 +375,9 @@ fn is_base64(s: &str) -> bool {
 /// `FormatFloat(k, 'g', -1, 32)`, booleans as `true`/`false`; null and
 /// 64-bit unsigned keys fail the file.
 pub fn key_string(value: &Scalar<'_>) -> Result<String, String> {
+    if let Some(e) = key_error(value) {
+        return Err(e);
+    }
     Ok(match *value {
         Scalar::Str(s) => s.to_string(),
         Scalar::Int(i) => i.to_string(),
@@ -382,9 +385,18 @@ pub fn key_string(value: &Scalar<'_>) -> Result<String, String> {
         Scalar::Float(f) if f.is_nan() => ".nan".into(),
         Scalar::Float(f) if f.is_infinite() => if f > 0.0 { ".inf" } else { "-.inf" }.into(),
         Scalar::Float(f) => go_format_g32(f),
-        Scalar::Null => return Err("unsupported map key of type: <nil> (a null key)".into()),
-        Scalar::Uint(u) => return Err(format!("unsupported map key of type: uint64, key: {u}")),
+        Scalar::Null | Scalar::Uint(_) => String::new(),
     })
+}
+
+/// Why a key fails the file (`key_string`'s error), without building the
+/// key's string: the parser asks this of every key.
+pub fn key_error(value: &Scalar<'_>) -> Option<String> {
+    match *value {
+        Scalar::Null => Some("unsupported map key of type: <nil> (a null key)".into()),
+        Scalar::Uint(u) => Some(format!("unsupported map key of type: uint64, key: {u}")),
+        _ => None,
+    }
 }
 
 /// `strconv.FormatFloat(f, 'g', -1, 32)`.

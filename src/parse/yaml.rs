@@ -389,7 +389,7 @@ impl Builder {
             let key = tree.node(node);
             let message = match key.scalar() {
                 None => Some(format!("invalid map key: {key:?}")),
-                Some(v) => resolve::key_string(&v).err(),
+                Some(v) => resolve::key_error(&v),
             };
             if let Some(m) = message {
                 return Err(ParseError {

@@ -1,18 +1,18 @@
 macro_rules! CHECK_AT {
     ($buffer:expr, $octet:expr, $offset:expr) => {
-        $buffer.get($offset).copied() == Some($octet)
+        $buffer.get($offset) == Some($octet)
     };
 }
 
 macro_rules! CHECK {
     ($buffer:expr, $octet:expr) => {
-        $buffer.get(0).copied() == Some($octet)
+        $buffer.get(0) == Some($octet)
     };
 }
 
 macro_rules! IS_ALPHA {
     ($buffer:expr) => {
-        crate::parse::libyaml::macros::is_alpha($buffer.get(0).copied())
+        crate::parse::libyaml::macros::is_alpha($buffer.get(0))
     };
 }
 
@@ -30,11 +30,7 @@ pub(crate) fn is_alpha(ch: impl Into<Option<char>>) -> bool {
 
 macro_rules! IS_DIGIT {
     ($buffer:expr) => {
-        $buffer
-            .get(0)
-            .copied()
-            .map(|ch| ch.is_digit(10))
-            .unwrap_or(false)
+        $buffer.get(0).map(|ch| ch.is_digit(10)).unwrap_or(false)
     };
 }
 
@@ -42,7 +38,6 @@ macro_rules! AS_DIGIT {
     ($buffer:expr) => {
         $buffer
             .get(0)
-            .copied()
             .expect("out of bounds buffer access")
             .to_digit(10)
             .expect("not in digit range")
@@ -51,7 +46,7 @@ macro_rules! AS_DIGIT {
 
 macro_rules! IS_HEX_AT {
     ($buffer:expr, $offset:expr) => {
-        if let Some(ch) = $buffer.get($offset).copied() {
+        if let Some(ch) = $buffer.get($offset) {
             ch.is_digit(16)
         } else {
             false
@@ -63,7 +58,6 @@ macro_rules! AS_HEX_AT {
     ($buffer:expr, $offset:expr) => {
         $buffer
             .get($offset)
-            .copied()
             .expect("out of range buffer access")
             .to_digit(16)
             .expect("not in digit range (hex)")
@@ -146,7 +140,7 @@ pub(crate) fn is_tab(ch: impl Into<Option<char>>) -> bool {
 
 macro_rules! IS_BLANK_AT {
     ($buffer:expr, $offset:expr) => {{
-        let ch = $buffer.get($offset).copied();
+        let ch = $buffer.get($offset);
         crate::parse::libyaml::macros::is_space(ch) || crate::parse::libyaml::macros::is_tab(ch)
     }};
 }
@@ -169,7 +163,7 @@ pub(crate) fn is_blankz(ch: impl Into<Option<char>>) -> bool {
 
 macro_rules! IS_BREAK_AT {
     ($buffer:expr, $offset:expr) => {
-        crate::parse::libyaml::macros::is_break($buffer.get($offset).copied())
+        crate::parse::libyaml::macros::is_break($buffer.get($offset))
     };
 }
 
@@ -193,7 +187,7 @@ macro_rules! IS_BREAK {
 
 macro_rules! IS_BREAKZ_AT {
     ($buffer:expr, $offset:expr) => {{
-        let ch = $buffer.get($offset).copied();
+        let ch = $buffer.get($offset);
         crate::parse::libyaml::macros::is_breakz(ch)
     }};
 }
@@ -206,7 +200,7 @@ macro_rules! IS_BREAKZ {
 
 macro_rules! IS_BLANKZ_AT {
     ($buffer:expr, $offset:expr) => {{
-        let ch = $buffer.get($offset).copied();
+        let ch = $buffer.get($offset);
         crate::parse::libyaml::macros::is_blank(ch) || crate::parse::libyaml::macros::is_breakz(ch)
     }};
 }

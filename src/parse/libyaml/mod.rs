@@ -17,6 +17,7 @@ mod macros;
 
 mod error;
 mod event;
+mod lookahead;
 mod parser;
 mod scanner;
 mod token;

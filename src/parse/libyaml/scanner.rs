@@ -1,5 +1,6 @@
 use std::collections::VecDeque;
 
+use super::lookahead::Lookahead;
 use super::macros::{is_blankz, is_break};
 use super::{Error, Mark, Result, ScalarStyle, SimpleKey, Token, TokenData};
 
@@ -12,13 +13,9 @@ const REFILL_CHARS: usize = 1024;
 
 /// Given a UTF-8 text, produce a stream of [`Token`]s.
 pub struct Scanner<'a> {
-    /// The input and how much of it has been moved into `buffer`.
     pub(crate) input: &'a str,
-    pub(crate) input_pos: usize,
-    /// EOF flag
-    pub(crate) eof: bool,
-    /// The look-ahead buffer.
-    pub(crate) buffer: VecDeque<char>,
+    /// The look-ahead: characters of `input` checked and not yet consumed.
+    pub(crate) buffer: Lookahead<'a>,
     /// The mark of the current position (`index` in bytes).
     pub(crate) mark: Mark,
     /// The current position in characters: go-yaml limits simple keys to 1024
@@ -54,9 +51,7 @@ impl<'a> Scanner<'a> {
     pub fn new(input: &'a str) -> Scanner<'a> {
         Self {
             input,
-            input_pos: 0,
-            eof: false,
-            buffer: VecDeque::with_capacity(REFILL_CHARS),
+            buffer: Lookahead::new(input),
             mark: Mark::default(),
             char_index: 0,
             stream_start_produced: false,
@@ -77,9 +72,7 @@ impl<'a> Scanner<'a> {
     /// Restart on a new input, keeping the allocations.
     pub fn reset(&mut self, input: &'a str) {
         self.input = input;
-        self.input_pos = 0;
-        self.eof = false;
-        self.buffer.clear();
+        self.buffer.reset(input);
         self.mark = Mark::default();
         self.char_index = 0;
         self.stream_start_produced = false;
@@ -98,31 +91,12 @@ impl<'a> Scanner<'a> {
     /// Makes `length` characters available in `buffer` (fewer at the end of
     /// the input). Characters libyaml does not accept are an error, as in go-yaml.
     fn cache(&mut self, length: usize) -> Result<()> {
-        if self.buffer.len() >= length || self.eof {
+        if self.buffer.len() >= length || self.buffer.at_end() {
             return Ok(());
         }
-        let want = length.max(REFILL_CHARS);
-        let rest = &self.input[self.input_pos..];
-        let mut used = 0;
-        for ch in rest.chars() {
-            if self.buffer.len() >= want {
-                break;
-            }
-            if !is_allowed_char(ch) {
-                return Err(Error::reader(
-                    "control characters are not allowed",
-                    self.input_pos + used,
-                    ch as i32,
-                ));
-            }
-            self.buffer.push_back(ch);
-            used += ch.len_utf8();
-        }
-        self.input_pos += used;
-        if self.input_pos >= self.input.len() {
-            self.eof = true;
-        }
-        Ok(())
+        self.buffer
+            .fill(length.max(REFILL_CHARS))
+            .map_err(|d| Error::reader("control characters are not allowed", d.offset, d.ch as i32))
     }
 
     /// Equivalent to the libyaml macro `SKIP`.
@@ -138,13 +112,14 @@ impl<'a> Scanner<'a> {
 
     /// Equivalent to the libyaml macro `SKIP_LINE`.
     fn skip_line_break(&mut self) {
-        if let Some(front) = self.buffer.front().copied() {
-            if let ('\r', Some('\n')) = (front, self.buffer.get(1).copied()) {
+        if let Some(front) = self.buffer.front() {
+            if let ('\r', Some('\n')) = (front, self.buffer.get(1)) {
                 self.mark.index += 2;
                 self.char_index += 2;
                 self.mark.column = 0;
                 self.mark.line += 1;
-                self.buffer.drain(0..2);
+                self.buffer.pop_front();
+                self.buffer.pop_front();
             } else if is_break(front) {
                 let width = front.len_utf8();
                 self.mark.index += width as u64;
@@ -170,13 +145,14 @@ impl<'a> Scanner<'a> {
     fn read_line_break(&mut self, string: &mut String) {
         // At the end of the input there is no break to read (libyaml's
         // READ_LINE does nothing on its NUL sentinel).
-        let Some(front) = self.buffer.front().copied() else {
+        let Some(front) = self.buffer.front() else {
             return;
         };
 
-        if let ('\r', Some('\n')) = (front, self.buffer.get(1).copied()) {
+        if let ('\r', Some('\n')) = (front, self.buffer.get(1)) {
             string.push('\n');
-            self.buffer.drain(0..2);
+            self.buffer.pop_front();
+            self.buffer.pop_front();
             self.mark.index += 2;
             self.char_index += 2;
             self.mark.column = 0;
@@ -324,14 +300,14 @@ impl<'a> Scanner<'a> {
         if IS_Z!(self.buffer) {
             return self.fetch_stream_end();
         }
-        if self.mark.column == 0_u64 && self.buffer[0] == '%' {
+        if self.mark.column == 0_u64 && self.buffer.get(0) == Some('%') {
             return self.fetch_directive();
         }
         if self.mark.column == 0_u64
             && CHECK_AT!(self.buffer, '-', 0)
             && CHECK_AT!(self.buffer, '-', 1)
             && CHECK_AT!(self.buffer, '-', 2)
-            && is_blankz(self.buffer.get(3).copied())
+            && is_blankz(self.buffer.get(3))
         {
             return self.fetch_document_indicator(TokenData::DocumentStart);
         }
@@ -339,7 +315,7 @@ impl<'a> Scanner<'a> {
             && CHECK_AT!(self.buffer, '.', 0)
             && CHECK_AT!(self.buffer, '.', 1)
             && CHECK_AT!(self.buffer, '.', 2)
-            && is_blankz(self.buffer.get(3).copied())
+            && is_blankz(self.buffer.get(3))
         {
             return self.fetch_document_indicator(TokenData::DocumentEnd);
         }
@@ -1556,7 +1532,7 @@ impl<'a> Scanner<'a> {
                         break;
                     } else if !single && CHECK!(self.buffer, '\\') {
                         let mut code_length = 0usize;
-                        match self.buffer.get(1).copied().unwrap() {
+                        match self.buffer.get(1).unwrap() {
                             '0' => {
                                 string.push('\0');
                             }
@@ -1886,11 +1862,3 @@ impl<'a> Iterator for Scanner<'a> {
 }
 
 impl<'a> core::iter::FusedIterator for Scanner<'a> {}
-
-/// The characters libyaml and go-yaml accept in a stream (YAML 1.1 printable
-/// set plus tab and line breaks).
-fn is_allowed_char(ch: char) -> bool {
-    matches!(ch,
-        '\x09' | '\x0A' | '\x0D' | '\x20'..='\x7E' | '\u{85}'
-        | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-}

@@ -1,0 +1,125 @@
+//! The scanner's look-ahead: libyaml's decoded buffer, read in place.
+//!
+//! libyaml (and go-yaml) decode the input into a buffer of characters a chunk
+//! at a time and reject characters YAML does not allow as each chunk is
+//! decoded. The port kept that as a queue of `char`s, which cost a quarter of
+//! a parse. Here the input is already UTF-8, so the look-ahead is a window of
+//! it: `checked` says how far characters were decoded and accepted, and a
+//! character is read from the text when the scanner asks for it. Errors come
+//! at the same moments as before: when a refill meets the character.
+
+/// A character the input holds that YAML does not allow, and its byte offset.
+pub(crate) struct Disallowed {
+    pub offset: usize,
+    pub ch: char,
+}
+
+pub(crate) struct Lookahead<'a> {
+    input: &'a str,
+    /// Byte offset of the first character of the window.
+    pos: usize,
+    /// Byte offset up to which characters were checked.
+    checked: usize,
+    /// Characters in `pos..checked`.
+    len: usize,
+}
+
+/// Bytes of the UTF-8 character that starts with `b`.
+fn width(b: u8) -> usize {
+    match b {
+        0..=0x7f => 1,
+        0x80..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// The characters libyaml and go-yaml accept in a stream (YAML 1.1 printable
+/// set plus tab and line breaks).
+fn is_allowed(ch: char) -> bool {
+    matches!(ch,
+        '\x09' | '\x0A' | '\x0D' | '\x20'..='\x7E' | '\u{85}'
+        | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+impl<'a> Lookahead<'a> {
+    pub fn new(input: &'a str) -> Self {
+        Lookahead {
+            input,
+            pos: 0,
+            checked: 0,
+            len: 0,
+        }
+    }
+
+    pub fn reset(&mut self, input: &'a str) {
+        *self = Lookahead::new(input);
+    }
+
+    /// Characters available.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether every character of the input has been checked.
+    pub fn at_end(&self) -> bool {
+        self.checked >= self.input.len()
+    }
+
+    /// Checks characters until `want` are available or the input ends.
+    pub fn fill(&mut self, want: usize) -> Result<(), Disallowed> {
+        let bytes = self.input.as_bytes();
+        let (mut at, mut len) = (self.checked, self.len);
+        let result = loop {
+            if len >= want || at >= bytes.len() {
+                break Ok(());
+            }
+            let b = bytes[at];
+            if (0x20..0x7f).contains(&b) || b == b'\n' {
+                at += 1;
+                len += 1;
+                continue;
+            }
+            let ch = self.input[at..].chars().next().unwrap_or('\0');
+            if !is_allowed(ch) {
+                break Err(Disallowed { offset: at, ch });
+            }
+            at += ch.len_utf8();
+            len += 1;
+        };
+        (self.checked, self.len) = (at, len);
+        result
+    }
+
+    /// The character `k` places ahead, if available.
+    #[inline(always)]
+    pub fn get(&self, k: usize) -> Option<char> {
+        if k >= self.len {
+            return None;
+        }
+        let bytes = self.input.as_bytes();
+        let mut at = self.pos;
+        for _ in 0..k {
+            at += width(bytes[at]);
+        }
+        let b = bytes[at];
+        if b < 0x80 {
+            Some(b as char)
+        } else {
+            self.input[at..].chars().next()
+        }
+    }
+
+    #[inline(always)]
+    pub fn front(&self) -> Option<char> {
+        self.get(0)
+    }
+
+    #[inline(always)]
+    pub fn pop_front(&mut self) -> Option<char> {
+        let ch = self.front()?;
+        self.pos += ch.len_utf8();
+        self.len -= 1;
+        Some(ch)
+    }
+}
