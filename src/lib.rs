@@ -109,7 +109,16 @@ fn read_file(
 /// order, then the files kustomizations refer to that the walk did not
 /// reach (a base outside the scanned folder, an excluded patch).
 pub fn load(opts: &LintOptions, config: &Config) -> Scan {
-    let mut files = load_files(opts, config);
+    load_inputs(
+        opts,
+        config,
+        discover(opts, config, rayon::current_num_threads()),
+    )
+}
+
+/// `load`, of inputs already discovered.
+pub fn load_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Scan {
+    let mut files = read_inputs(opts, config, inputs);
     loop {
         let missing = model::kustomize::missing_files(&files);
         if missing.is_empty() {
@@ -129,13 +138,25 @@ pub fn load(opts: &LintOptions, config: &Config) -> Scan {
                 )
             })
             .collect();
+        // Every tree lives until the report: grow the table by what is added,
+        // not by doubling it.
+        files.reserve_exact(more.len());
         files.extend(more);
     }
     Scan::new(files)
 }
 
-/// Reads and parses every input, in parallel, in a stable order.
-pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
+/// What a walk of the paths found: files to read and paths it could not walk.
+pub struct Inputs {
+    candidates: Vec<walk::Candidate>,
+    errors: Vec<walk::WalkError>,
+}
+
+/// Walks the paths on `threads` threads (0: one per core). Call it before
+/// the parse's thread pool exists when memory matters: glibc gives threads
+/// started later the walker threads' malloc arenas, where a pool started
+/// before gets arenas of its own (4.5 MB more resident on 20,000 files).
+pub fn discover(opts: &LintOptions, config: &Config, threads: usize) -> Inputs {
     let mut excludes = config.exclude.clone();
     excludes.extend(opts.exclude.iter().cloned());
     let globs = walk::build_globset(&excludes).unwrap_or_default();
@@ -150,14 +171,31 @@ pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
         &walk::WalkOptions {
             excludes: &globs,
             no_ignore: opts.no_ignore,
+            threads,
         },
     );
+    Inputs { candidates, errors }
+}
+
+/// Reads and parses every input, in parallel, in a stable order.
+pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
+    read_inputs(
+        opts,
+        config,
+        discover(opts, config, rayon::current_num_threads()),
+    )
+}
+
+/// `load_files`, of inputs already discovered.
+pub fn read_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Vec<ParsedFile> {
+    let Inputs { candidates, errors } = inputs;
     let limits = &config.limits;
     let mut files: Vec<ParsedFile> = candidates
         .par_iter()
         .enumerate()
         .map(|(i, c)| read_file(i as u32, &c.path, c.display.clone(), c.helm_chart, limits))
         .collect();
+    files.reserve_exact(errors.len() + 1);
     for e in errors {
         let id = files.len() as u32;
         files.push(parse::unreadable(id, e.display, e.message));

@@ -27,6 +27,8 @@ pub struct WalkError {
 pub struct WalkOptions<'a> {
     pub excludes: &'a GlobSet,
     pub no_ignore: bool,
+    /// Walker threads (0: one per core).
+    pub threads: usize,
 }
 
 pub fn build_globset(globs: &[String]) -> Result<GlobSet, String> {
@@ -136,7 +138,7 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> (Vec<Candidate>, Vec<W
     (found, errors)
 }
 
-/// Walks one folder on the run's threads (the walk was a sixth of a
+/// Walks one folder on `opts.threads` threads (the walk was a sixth of a
 /// parse-only run, and serial); the caller sorts what it finds.
 fn walk_folder(
     root: &Path,
@@ -155,7 +157,7 @@ fn walk_folder(
         .parents(!opts.no_ignore)
         .require_git(false)
         .follow_links(false)
-        .threads(rayon::current_num_threads())
+        .threads(opts.threads)
         .filter_entry(move |e| {
             let name = e.file_name().to_string_lossy();
             if e.depth() > 0

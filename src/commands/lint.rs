@@ -62,6 +62,8 @@ pub fn run(args: LintArgs) -> i32 {
         exclude: args.exclude.clone(),
         no_ignore: args.no_ignore,
     };
+    // Walked before the pool starts, so its threads reuse the walker's arenas.
+    let inputs = crate::discover(&opts, &config, args.threads.unwrap_or(0));
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
@@ -70,10 +72,10 @@ pub fn run(args: LintArgs) -> i32 {
         Err(e) => return fail(e),
     };
     if args.parse_only {
-        return parse_only(&pool, &opts, &config, started);
+        return parse_only(&pool, &opts, &config, inputs, started);
     }
     let (scan, mut outcome) = pool.install(|| {
-        let scan = crate::load(&opts, &config);
+        let scan = crate::load_inputs(&opts, &config, inputs);
         let outcome = crate::lint_files(&scan, &active, &all_rules, &config, started);
         (scan, outcome)
     });
@@ -186,9 +188,10 @@ fn parse_only(
     pool: &rayon::ThreadPool,
     opts: &LintOptions,
     config: &Config,
+    inputs: crate::Inputs,
     started: std::time::Instant,
 ) -> i32 {
-    let files = pool.install(|| crate::load_files(opts, config));
+    let files = pool.install(|| crate::read_inputs(opts, config, inputs));
     let docs: usize = files.iter().map(|f| f.tree.docs.len()).sum();
     let n = files.len();
     // The process ends now: freeing every node one by one would only cost time.
