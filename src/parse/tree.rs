@@ -1,6 +1,6 @@
 //! The span-carrying node tree shared by YAML and JSON input.
 //!
-//! One arena per file: nodes are 20-byte records, children are ids in one
+//! One arena per file: nodes are 12-byte records, children are ids in one
 //! array, and a scalar's text is a range of the file's text unless it had to
 //! be decoded (escapes, folding, block scalars). An alias is the anchored node
 //! itself, shared, never a copy. Scalars keep their style and tag, so values
@@ -69,16 +69,17 @@ impl Tag {
 /// Text stored in the tree rather than sliced from the file.
 const SLICE: u32 = u32::MAX;
 
-/// A node in 16 bytes: most of a run's memory is nodes (a Kubernetes
+/// A node in 12 bytes: most of a run's memory is nodes (a Kubernetes
 /// manifest has one per 12 bytes of text), and every tree lives until the report.
 #[derive(Clone, Copy, Debug)]
 struct Raw {
-    span: Span,
-    /// Scalar: index into `owned`, or `SLICE`. Collection: first child in `kids`.
-    data: u32,
-    /// Kind (2 bits), style (3), tag (4) and, for a collection, the number of
-    /// ids in `kids` (23 bits; `LONG` means it is in `Tree::long`).
+    start: u32,
+    /// Kind (2 bits), style (3), tag (4) and the span's length (23 bits;
+    /// `LONG` means the span's end is in `Tree::long`).
     meta: u32,
+    /// Scalar: index into `owned`, or `SLICE`. Collection: where its number
+    /// of ids is in `kids`, the ids following it.
+    data: u32,
 }
 
 const KINDS: [Kind; 3] = [Kind::Scalar, Kind::Map, Kind::Seq];
@@ -102,21 +103,22 @@ const TAGS: [Tag; 11] = [
     Tag::Merge,
     Tag::Other,
 ];
-const _: () = assert!(std::mem::size_of::<Raw>() == 16);
+const _: () = assert!(std::mem::size_of::<Raw>() == 12);
 const LEN_SHIFT: u32 = 9;
-/// A collection with this many ids or more keeps its length in `Tree::long`.
+/// A span this long or longer keeps its end in `Tree::long`.
 const LONG: u32 = u32::MAX >> LEN_SHIFT;
 
 impl Raw {
-    fn new(span: Span, data: u32, kind: Kind, style: Style, tag: Tag, len: u32) -> Raw {
+    fn new(span: Span, data: u32, kind: Kind, style: Style, tag: Tag) -> Raw {
         let index = |n: usize| n as u32;
         let kind = index(KINDS.iter().position(|k| *k == kind).unwrap_or(0));
         let style = index(STYLES.iter().position(|s| *s == style).unwrap_or(0));
         let tag = index(TAGS.iter().position(|t| *t == tag).unwrap_or(0));
+        let len = span.end.saturating_sub(span.start).min(LONG);
         Raw {
-            span,
+            start: span.start,
+            meta: kind | style << 2 | tag << 5 | len << LEN_SHIFT,
             data,
-            meta: kind | style << 2 | tag << 5 | len.min(LONG) << LEN_SHIFT,
         }
     }
     fn kind(&self) -> Kind {
@@ -127,6 +129,11 @@ impl Raw {
     }
     fn tag(&self) -> Tag {
         TAGS[(self.meta >> 5 & 15) as usize % 11]
+    }
+    /// The span's length, unless it is `LONG` or more.
+    fn short_len(&self) -> Option<u32> {
+        let len = self.meta >> LEN_SHIFT;
+        (len != LONG).then_some(len)
     }
 }
 
@@ -152,7 +159,7 @@ pub struct Tree {
     nodes: Vec<Raw>,
     kids: Vec<NodeId>,
     owned: Vec<Box<str>>,
-    /// Lengths of collections with `LONG` ids or more, by node id (ascending).
+    /// Ends of spans `LONG` bytes long or more, by node id (ascending).
     long: Vec<(NodeId, u32)>,
     /// The file of each node, for trees assembled from several files
     /// (kustomize); empty when every node is in `file`.
@@ -209,24 +216,24 @@ impl Tree {
             }
             None => SLICE,
         };
-        self.push(Raw::new(span, data, Kind::Scalar, style, tag, 0))
+        self.push(Raw::new(span, data, Kind::Scalar, style, tag), span)
     }
 
     /// Adds a mapping (`kids` = key, value, key, value, …) or a sequence.
     pub fn add_collection(&mut self, kind: Kind, span: Span, tag: Tag, kids: &[NodeId]) -> NodeId {
         let data = self.kids.len() as u32;
+        self.kids.push(kids.len() as u32);
         self.kids.extend_from_slice(kids);
-        let len = kids.len() as u32;
-        let id = self.push(Raw::new(span, data, kind, Style::Plain, tag, len));
-        if len >= LONG {
-            self.long.push((id, len));
-        }
-        id
+        self.push(Raw::new(span, data, kind, Style::Plain, tag), span)
     }
 
-    fn push(&mut self, raw: Raw) -> NodeId {
+    fn push(&mut self, raw: Raw, span: Span) -> NodeId {
+        let id = self.nodes.len() as NodeId;
+        if raw.short_len().is_none() {
+            self.long.push((id, span.end));
+        }
         self.nodes.push(raw);
-        (self.nodes.len() - 1) as NodeId
+        id
     }
 
     /// Whether the text of scalar `id` is a slice of the file (for the parser,
@@ -322,7 +329,16 @@ impl<'a> Node<'a> {
     }
 
     pub fn span(self) -> Span {
-        self.raw().span
+        let r = self.raw();
+        let end = match r.short_len() {
+            Some(len) => r.start + len,
+            None => {
+                let long = &self.tree.long;
+                long.binary_search_by_key(&self.id, |(id, _)| *id)
+                    .map_or(r.start, |i| long[i].1)
+            }
+        };
+        Span::new(r.start as usize, end as usize)
     }
 
     /// The file this node was read from.
@@ -373,7 +389,7 @@ impl<'a> Node<'a> {
             return None;
         }
         Some(if r.data == SLICE {
-            self.tree.slice_text(r.span, r.style())
+            self.tree.slice_text(self.span(), r.style())
         } else {
             &self.tree.owned[r.data as usize]
         })
@@ -418,18 +434,9 @@ impl<'a> Node<'a> {
         if r.kind() == Kind::Scalar {
             return &[];
         }
-        let mut len = r.meta >> LEN_SHIFT;
-        if len == LONG {
-            let long = &self.tree.long;
-            len = long
-                .binary_search_by_key(&self.id, |(id, _)| *id)
-                .map_or(0, |i| long[i].1);
-        }
-        let start = r.data as usize;
-        self.tree
-            .kids
-            .get(start..start + len as usize)
-            .unwrap_or(&[])
+        let at = r.data as usize;
+        let len = self.tree.kids.get(at).map_or(0, |n| *n as usize);
+        self.tree.kids.get(at + 1..at + 1 + len).unwrap_or(&[])
     }
 
     /// Entries of a mapping, empty for anything else.
@@ -477,8 +484,11 @@ impl<'a> Node<'a> {
         if r.data != SLICE || r.kind() != Kind::Scalar {
             return true;
         }
+        let Some(text_len) = r.short_len() else {
+            return true;
+        };
         let quotes = matches!(r.style(), Style::SingleQuoted | Style::DoubleQuoted) as usize * 2;
-        r.span.len().saturating_sub(quotes) == len
+        (text_len as usize).saturating_sub(quotes) == len
     }
 
     /// Follow a path of mapping keys.
@@ -672,5 +682,23 @@ mod tests {
         let small = t.add_collection(Kind::Seq, Span::new(0, 1), Tag::None, &[s]);
         assert_eq!(t.node(big).items().len(), n);
         assert_eq!(t.node(small).items().len(), 1);
+    }
+
+    #[test]
+    fn spans_longer_than_the_packed_length_keep_their_end() {
+        let n = LONG as usize + 5;
+        let text = format!("k: {}\n", "v".repeat(n));
+        let src = SourceFile::new("t", text);
+        let mut t = Tree::new(0, src);
+        let k = t.add_scalar(Span::new(0, 1), Style::Plain, Tag::None, None);
+        let v = t.add_scalar(Span::new(3, 3 + n), Style::Plain, Tag::None, None);
+        let short = t.add_scalar(Span::new(3, 4), Style::Plain, Tag::None, None);
+        let m = t.add_collection(Kind::Map, Span::new(0, 3 + n), Tag::None, &[k, v]);
+        assert_eq!(t.node(v).span(), Span::new(3, 3 + n));
+        assert_eq!(t.node(m).span(), Span::new(0, 3 + n));
+        assert_eq!(t.node(short).span(), Span::new(3, 4));
+        let value = t.node(m).get("k").unwrap().text().unwrap();
+        assert_eq!(value.len(), n);
+        assert!(t.node(m).get(&"v".repeat(n)).is_none());
     }
 }
