@@ -108,11 +108,11 @@ pub fn resolve(
                 name,
                 severity,
                 // Messages quote scanned names: escaped once here, for every format.
-                message: crate::escape::text(&f.message).into_owned(),
+                message: crate::escape::text_owned(f.message),
                 file,
                 byte_start: bs,
                 byte_end: be,
-                help: f.help.map(|h| crate::escape::lines(&h).into_owned()),
+                help: f.help.map(crate::escape::lines_owned),
             }
         })
         .collect();

@@ -6,27 +6,31 @@ use crate::model::Model;
 use crate::parse::Node;
 use crate::wi::{self, EmailProblem};
 
-fn normalise(k: &str) -> String {
-    k.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+/// Letters and digits, lowercased: `iam.gke.io/gcp-service-account` and
+/// `IAM_GKE_IO_GCP_SERVICE_ACCOUNT` read the same.
+fn normalised(k: &str) -> impl Iterator<Item = u8> + Clone + '_ {
+    k.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase())
 }
 
+/// Whether `k` looks like a misspelling of `key`. Asked of every annotation
+/// and label key of a run: nothing is allocated unless the edit distance is needed.
 fn near_miss(k: &str, key: &str, max: usize) -> bool {
     if k == key {
         return false;
     }
-    // Most keys are nowhere near: compare letters and digits counts before allocating.
-    let alnum = |s: &str| s.bytes().filter(u8::is_ascii_alphanumeric).count();
-    if alnum(k).abs_diff(alnum(key)) > max + 1 {
+    // Most keys are nowhere near: compare letters and digits counts first.
+    if normalised(k).count().abs_diff(normalised(key).count()) > max + 1 {
         return false;
     }
-    let lower = k.to_ascii_lowercase();
-    lower == key
-        || normalise(k) == normalise(key)
-        || normalise(k) == normalise(&format!("{key}s"))
-        || wi::edit_distance_at_most(&lower, key, max).is_some()
+    let lower_is_key =
+        k.len() == key.len() && k.bytes().map(|b| b.to_ascii_lowercase()).eq(key.bytes());
+    lower_is_key
+        || normalised(k).eq(normalised(key))
+        || normalised(k).eq(normalised(key).chain(Some(b's')))
+        || k.chars().count().abs_diff(key.chars().count()) <= max
+            && wi::edit_distance_at_most(&k.to_ascii_lowercase(), key, max).is_some()
 }
 
 /// Every metadata node: objects and the pod templates inside workloads.
@@ -232,4 +236,34 @@ pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near_miss;
+
+    const KEY: &str = "iam.gke.io/gcp-service-account";
+
+    #[test]
+    fn near_misses_of_the_annotation() {
+        for k in [
+            "IAM.GKE.IO/GCP-SERVICE-ACCOUNT",
+            "iam_gke_io/gcp_service_account",
+            "iam.gke.io/gcp-service-accounts",
+            "iam.gke.io/gcp-serviceaccount",
+            "iam.gke.io/gcp-service-acount",
+            "iam.gke.io/gpc-service-account",
+        ] {
+            assert!(near_miss(k, KEY, 2), "{k}");
+        }
+        for k in [
+            KEY,
+            "app.kubernetes.io/managed-by",
+            "iam.gke.io/gcp-service",
+            "iam.gke.io/gcp-sérvice-accoünt-x",
+            "",
+        ] {
+            assert!(!near_miss(k, KEY, 2), "{k}");
+        }
+    }
 }
