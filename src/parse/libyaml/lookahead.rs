@@ -110,6 +110,33 @@ impl<'a> Lookahead<'a> {
         }
     }
 
+    /// How many characters from here are ordinary ASCII text of a plain
+    /// scalar (printable, no blank, `:` or, in flow context, flow indicator),
+    /// leaving at least two checked characters after them.
+    pub fn plain_run(&self, flow: bool) -> usize {
+        let bytes = &self.input.as_bytes()[self.pos..];
+        let limit = self.len.saturating_sub(2).min(bytes.len());
+        bytes[..limit]
+            .iter()
+            .position(|&b| {
+                !(0x21..=0x7e).contains(&b)
+                    || b == b':'
+                    || flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}')
+            })
+            .unwrap_or(limit)
+    }
+
+    /// The next `n` characters, which `plain_run` said are ASCII.
+    pub fn ascii_ahead(&self, n: usize) -> &'a str {
+        self.input.get(self.pos..self.pos + n).unwrap_or("")
+    }
+
+    /// Consumes `n` characters that `plain_run` said are ASCII.
+    pub fn skip_ascii(&mut self, n: usize) {
+        self.pos += n;
+        self.len -= n;
+    }
+
     #[inline(always)]
     pub fn front(&self) -> Option<char> {
         self.get(0)

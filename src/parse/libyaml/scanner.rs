@@ -1795,6 +1795,19 @@ impl<'a> Scanner<'a> {
                 }
                 end_mark = self.mark;
                 self.cache(2)?;
+                // The characters this loop would take one at a time without a
+                // refill, taken at once: most of a manifest's text.
+                let run = self.buffer.plain_run(self.flow_level != 0);
+                if run > 0 {
+                    if folded {
+                        string.push_str(self.buffer.ascii_ahead(run));
+                    }
+                    self.buffer.skip_ascii(run);
+                    self.mark.index += run as u64;
+                    self.mark.column += run as u64;
+                    self.char_index += run as u64;
+                    end_mark = self.mark;
+                }
             }
             if !(IS_BLANK!(self.buffer) || IS_BREAK!(self.buffer)) {
                 break;
