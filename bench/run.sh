@@ -46,14 +46,15 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(date -u +
 echo
 echo "| run | files | MB | wall s, median (min–max) | files/s | MB/s | peak RSS MB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
-declare -A KWI FLOOR CHECKOV
+declare -A KWI FLOOR FLOOR1 BYTES CHECKOV
 for n in $SIZES; do
   dir="$OUT/c$n"
   files=$(find "$dir" -type f | wc -l)
   bytes=$(find "$dir" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+  BYTES[$n]=$bytes
   find "$dir" -type f -exec cat {} + > /dev/null  # warm the page cache for everyone
-  names=("parse-only floor" "kwi-lint, all rules" "kwi-lint graph" "kwi-lint can-i")
-  cmds=("$BIN --parse-only $dir" "$BIN --format json $dir" "$BIN graph $dir" "$BIN can-i --as system:serviceaccount:ci:deployer patch deployments -n shop $dir")
+  names=("parse-only floor" "kwi-lint, all rules" "kwi-lint graph" "kwi-lint can-i" "parse-only floor, 1 thread")
+  cmds=("$BIN --parse-only $dir" "$BIN --format json $dir" "$BIN graph $dir" "$BIN can-i --as system:serviceaccount:ci:deployer patch deployments -n shop $dir" "$BIN --threads 1 --parse-only $dir")
   rm -f "$OUT"/t.* "$OUT"/m.*
   # Interleaved: each round runs every command once, so load changes hit all alike.
   for _ in $(seq "$RUNS"); do
@@ -68,6 +69,7 @@ for n in $SIZES; do
     row "${names[$i]} ($n)" "$files" "$bytes" "$med" "$lo" "$hi" "$rss"
     [ "$i" = 0 ] && FLOOR[$n]=$med
     [ "$i" = 1 ] && KWI[$n]=$med
+    [ "$i" = 4 ] && FLOOR1[$n]=$med
   done
   if [ -x "$OUT/venv/bin/checkov" ] && { [ "$n" -le 2000 ] || [ -n "${CHECKOV_20K:-}" ]; }; then
     read -r s r < <(once timeout 1500 "$OUT/venv/bin/checkov" -d "$dir" --framework kubernetes --quiet --compact --skip-download)
@@ -80,6 +82,8 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 for n in $SIZES; do
   awk -v k="${KWI[$n]}" -v f="${FLOOR[$n]}" -v n="$n" 'BEGIN { printf "- %s files: kwi-lint / parse-only floor = %.2f\n", n, k/f }'
+  awk -v one="${FLOOR1[$n]}" -v f="${FLOOR[$n]}" -v b="${BYTES[$n]}" -v n="$n" -v c="$(nproc)" 'BEGIN {
+    printf "- %s files: parse-only floor on 1 thread %.1f MB/s; on %d threads %.2f× faster\n", n, b/1e6/one, c, one/f }'
   if [ -n "${CHECKOV[$n]:-}" ]; then
     awk -v k="${KWI[$n]}" -v c="${CHECKOV[$n]}" -v n="$n" 'BEGIN { printf "- %s files: checkov / kwi-lint = %.0f×\n", n, c/k }'
   fi

@@ -170,6 +170,13 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         .iter()
         .flat_map(|c| model.fleet_pools(c).0)
         .collect();
+    // Every member is checked against every pool: a set, not a scan (both
+    // grow with the scan).
+    let known: std::collections::HashSet<&str> = pools
+        .iter()
+        .map(|(cp, ..)| *cp)
+        .chain(fleet.iter().map(String::as_str))
+        .collect();
     let mut out = Vec::new();
     for (_, _, node, m) in model.wi_members() {
         let Some(pool) = m.pool() else { continue };
@@ -189,10 +196,7 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 continue;
             }
         }
-        if pools.is_empty()
-            || pools.iter().any(|(cp, ..)| *cp == pool)
-            || fleet.iter().any(|f| f == pool)
-        {
+        if pools.is_empty() || known.contains(pool) {
             continue;
         }
         let names: Vec<&str> = pools.iter().map(|(cp, ..)| *cp).collect();
