@@ -1532,7 +1532,17 @@ impl<'a> Scanner<'a> {
                         break;
                     } else if !single && CHECK!(self.buffer, '\\') {
                         let mut code_length = 0usize;
-                        match self.buffer.get(1).unwrap() {
+                        // A backslash that ends the input: kubectl, which
+                        // ends every document with a line break, reads a line
+                        // continuation and then the end of the stream.
+                        let Some(escaped) = self.buffer.get(1) else {
+                            return self.set_scanner_error(
+                                "while scanning a quoted scalar",
+                                start_mark,
+                                "found unexpected end of stream",
+                            );
+                        };
+                        match escaped {
                             '0' => {
                                 string.push('\0');
                             }
