@@ -177,16 +177,7 @@ pub fn discover(opts: &LintOptions, config: &Config, threads: usize) -> Inputs {
     Inputs { candidates, errors }
 }
 
-/// Reads and parses every input, in parallel, in a stable order.
-pub fn load_files(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
-    read_inputs(
-        opts,
-        config,
-        discover(opts, config, rayon::current_num_threads()),
-    )
-}
-
-/// `load_files`, of inputs already discovered.
+/// Reads and parses every discovered input, in parallel, in a stable order.
 pub fn read_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Vec<ParsedFile> {
     let Inputs { candidates, errors } = inputs;
     let limits = &config.limits;
