@@ -85,15 +85,25 @@ fn node_version(c: &Cluster) -> Option<GkeVersion> {
         .and_then(GkeVersion::parse)
 }
 
-/// The node pools `w` can land on (honouring a `cloud.google.com/gke-nodepool`
-/// nodeSelector) grouped by the metadata endpoint they need.
-pub fn requirements(model: &Model, w: &Workload, config: &Config) -> Vec<Requirement> {
-    let o = &model.objects[w.object];
+/// Where `w` can run: the clusters it could land on and its node pool
+/// selector (`cloud.google.com/gke-nodepool`). Pods placed alike have the
+/// same requirements (`requirements_on`).
+pub fn placement<'m>(model: &'m Model, w: &Workload<'m>) -> (&'m [usize], Option<&'m str>) {
     let selector = w
         .spec
         .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])
         .and_then(Node::as_str);
-    let clusters = model.clusters_for(o);
+    (model.clusters_for(&model.objects[w.object]), selector)
+}
+
+/// The node pools a pod placed on `clusters` (selecting node pool
+/// `selector`) can land on, grouped by the metadata endpoint they need.
+pub fn requirements_on(
+    model: &Model,
+    clusters: &[usize],
+    selector: Option<&str>,
+    config: &Config,
+) -> Vec<Requirement> {
     if clusters.is_empty() {
         let version = config
             .assume

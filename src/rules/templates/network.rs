@@ -119,10 +119,16 @@ fn for_each_isolated_wi_pod<'a>(ctx: &Ctx<'_, 'a>, mut f: impl FnMut(&Workload<'
 pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
+    // Requirements depend only on where a pod can run: computed once per
+    // placement, not once per pod (each lists the pools of its clusters).
+    let mut by_placement = std::collections::HashMap::new();
     for_each_isolated_wi_pod(ctx, |w, egress| {
         let o = &model.objects[w.object];
-        let blocked: Vec<gke::Requirement> = gke::requirements(model, w, ctx.config)
-            .into_iter()
+        let (clusters, selector) = gke::placement(model, w);
+        let blocked: Vec<&gke::Requirement> = by_placement
+            .entry((clusters, selector))
+            .or_insert_with(|| gke::requirements_on(model, clusters, selector, ctx.config))
+            .iter()
             .filter(|r| {
                 !r.any_of
                     .iter()
