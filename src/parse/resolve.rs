@@ -375,9 +375,6 @@ fn is_base64(s: &str) -> bool {
 /// `FormatFloat(k, 'g', -1, 32)`, booleans as `true`/`false`; null and
 /// 64-bit unsigned keys fail the file.
 pub fn key_string(value: &Scalar<'_>) -> Result<String, String> {
-    if let Some(e) = key_error(value) {
-        return Err(e);
-    }
     Ok(match *value {
         Scalar::Str(s) => s.to_string(),
         Scalar::Int(i) => i.to_string(),
@@ -385,7 +382,7 @@ pub fn key_string(value: &Scalar<'_>) -> Result<String, String> {
         Scalar::Float(f) if f.is_nan() => ".nan".into(),
         Scalar::Float(f) if f.is_infinite() => if f > 0.0 { ".inf" } else { "-.inf" }.into(),
         Scalar::Float(f) => go_format_g32(f),
-        Scalar::Null | Scalar::Uint(_) => String::new(),
+        Scalar::Null | Scalar::Uint(_) => return Err(key_error(value).unwrap_or_default()),
     })
 }
 

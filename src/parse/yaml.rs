@@ -195,11 +195,9 @@ fn scalar(
     } else {
         span
     };
-    let owned = match value {
-        Some(v) if v != tree.slice_text(span, style) => Some(v),
-        _ => None,
-    };
-    check_scalar(owned.unwrap_or(tree.slice_text(span, style)), style, tag)?;
+    let text = tree.slice_text(span, style);
+    let owned = value.filter(|v| *v != text);
+    check_scalar(owned.unwrap_or(text), style, tag)?;
     Ok(tree.add_scalar(span, style, tag, owned))
 }
 
@@ -472,10 +470,6 @@ fn trim_end(tree: &Tree, span: Span) -> Span {
     Span::new(span.start as usize, end)
 }
 
-/// The entries of a mapping as go-yaml stores them: in document order, a
-/// later key replacing an earlier one (recorded for KWI002), `<<` merging the
-/// entries of a mapping or of a sequence of mappings (earlier ones win) into
-/// what is there so far, and keys after it overriding merged ones.
 /// Whether a mapping's entries stay as written: no `<<` and no repeated key,
 /// as almost every mapping. Saves `merge_entries`' two buffers per mapping.
 fn as_written(tree: &Tree, kids: &[NodeId]) -> bool {
@@ -489,6 +483,10 @@ fn as_written(tree: &Tree, kids: &[NodeId]) -> bool {
     })
 }
 
+/// The entries of a mapping as go-yaml stores them: in document order, a
+/// later key replacing an earlier one (recorded for KWI002), `<<` merging the
+/// entries of a mapping or of a sequence of mappings (earlier ones win) into
+/// what is there so far, and keys after it overriding merged ones.
 fn merge_entries(
     tree: &Tree,
     kids: &[NodeId],

@@ -446,6 +446,7 @@ impl<'a> Parser<'a> {
                 quoted_implicit = true;
             }
             // A scalar after a tag or anchor: the event's text is not its value.
+            // (Only plain scalars come with `None`: their token text is the value.)
             let mut value = value.take();
             if value.is_none() && start_mark.index != token.start_mark.index {
                 let text = token.start_mark.index as usize..token.end_mark.index as usize;
