@@ -126,10 +126,10 @@ impl Mesh {
                     });
                 }
             };
-            if let Some(n) = o
-                .node
-                .path(&["spec", "tag"])
-                .filter(|_| o.kind == "IstioOperator")
+            // The kind first: a path lookup reads the object's nodes.
+            if let Some(n) = (o.kind == "IstioOperator")
+                .then(|| o.node.path(&["spec", "tag"]))
+                .flatten()
             {
                 version(n, n.as_string().and_then(istio_version));
             }

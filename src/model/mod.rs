@@ -290,14 +290,6 @@ impl<'a> Model<'a> {
         o.metadata()?.get("annotations")?.entry(wi::ANNOTATION)
     }
 
-    /// ServiceAccounts that carry the Workload Identity annotation, with its key and value nodes.
-    pub fn wi_service_accounts(&self) -> impl Iterator<Item = (&Object<'a>, Node<'a>, Node<'a>)> {
-        self.objects
-            .iter()
-            .filter(|o| o.kind == "ServiceAccount")
-            .filter_map(|o| Model::wi_annotation(o).map(|(k, v)| (o, k, v)))
-    }
-
     /// Policies whose resource is the GSA `email`.
     pub fn gsa_policies(&self, email: &str) -> impl Iterator<Item = &Policy<'a>> {
         self.policies_by_gsa

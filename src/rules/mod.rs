@@ -5,7 +5,8 @@
 pub mod predicate;
 pub mod templates;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -387,13 +388,29 @@ pub struct Ctx<'m, 'a> {
     pub unused_suppressions: &'m [crate::suppress::Suppression],
     /// What several rules derive from the model, built once per run.
     pub shared: &'m Shared<'a>,
+    /// The objects (indexes into `model.objects`) and pod templates (into
+    /// `model.workloads`) a per-object rule looks at: a chunk, or all.
+    objects: Range<usize>,
+    workloads: Range<usize>,
+}
+
+impl<'m, 'a> Ctx<'m, 'a> {
+    /// The objects this run of the rule checks.
+    pub fn objects(&self) -> &'m [crate::model::Object<'a>] {
+        &self.model.objects[self.objects.clone()]
+    }
+
+    /// The pod templates (and Pods) of `objects()`.
+    pub fn workloads(&self) -> &'m [crate::model::Workload<'a>] {
+        &self.model.workloads[self.workloads.clone()]
+    }
 }
 
 /// Derived data more than one rule needs, built by the first that asks.
 #[derive(Default)]
 pub struct Shared<'a> {
     network_policies: std::sync::OnceLock<templates::network::ByNamespace<'a>>,
-    sidecars: std::sync::OnceLock<HashMap<usize, crate::istio::Sidecar<'a>>>,
+    mesh: std::sync::OnceLock<crate::istio::Mesh>,
 }
 
 impl<'a> Shared<'a> {
@@ -403,18 +420,10 @@ impl<'a> Shared<'a> {
             .get_or_init(|| templates::network::policies(model))
     }
 
-    /// The Istio sidecar of every Workload Identity pod (by object index),
-    /// with the mesh-wide settings.
-    pub fn wi_sidecars(&self, model: &Model<'a>) -> &HashMap<usize, crate::istio::Sidecar<'a>> {
-        self.sidecars.get_or_init(|| {
-            let mesh = crate::istio::Mesh::from_model(model);
-            model
-                .workloads
-                .iter()
-                .filter(|w| model.is_wi_workload(w))
-                .map(|w| (w.object, crate::istio::sidecar(model, w, &mesh)))
-                .collect()
-        })
+    /// The mesh-wide Istio settings of the scan.
+    pub fn mesh(&self, model: &Model<'a>) -> &crate::istio::Mesh {
+        self.mesh
+            .get_or_init(|| crate::istio::Mesh::from_model(model))
     }
 }
 
@@ -423,7 +432,20 @@ pub fn is_post(rule: &Rule) -> bool {
     matches!(&rule.check, Check::Template { name, .. } if templates::lookup(name).is_some_and(|t| t.post))
 }
 
-/// Runs every rule (in parallel) and returns findings with severities resolved.
+/// Whether a rule only reads the objects of its chunk (see `Template::per_object`).
+fn is_per_object(rule: &Rule) -> bool {
+    match &rule.check {
+        Check::Predicate(_) => true,
+        Check::Template { name, .. } => templates::lookup(name).is_some_and(|t| t.per_object),
+    }
+}
+
+/// Objects per chunk of the per-object rules: a few hundred kilobytes of
+/// nodes, which stay in the core's cache while every such rule reads them.
+const CHUNK: usize = 64;
+
+/// Runs every rule (in parallel) and returns findings with severities
+/// resolved, in rule order and, within a rule, in the order it found them.
 pub fn run(
     rules: &[Rule],
     catalogue: &[Rule],
@@ -432,41 +454,162 @@ pub fn run(
     suppressions: &[crate::suppress::Suppression],
     unused_suppressions: &[crate::suppress::Suppression],
 ) -> Vec<(Finding, Severity)> {
+    run_in_chunks(
+        rules,
+        catalogue,
+        model,
+        config,
+        (suppressions, unused_suppressions),
+        CHUNK,
+    )
+}
+
+/// `run`, with per-object rules on `chunk` objects at a time.
+fn run_in_chunks(
+    rules: &[Rule],
+    catalogue: &[Rule],
+    model: &Model,
+    config: &Config,
+    (suppressions, unused_suppressions): (
+        &[crate::suppress::Suppression],
+        &[crate::suppress::Suppression],
+    ),
+    chunk: usize,
+) -> Vec<(Finding, Severity)> {
     let shared = Shared::default();
-    rules
-        .par_iter()
-        .flat_map_iter(|rule| {
-            let ctx = Ctx {
-                model,
-                rule,
-                catalogue,
-                config,
-                suppressions,
-                unused_suppressions,
-                shared: &shared,
-            };
-            let findings = match &rule.check {
-                Check::Template { name, params } => match templates::lookup(name) {
-                    Some(t) => (t.run)(&ctx, params),
-                    None => Vec::new(),
-                },
-                Check::Predicate(p) => p.run(&ctx),
-            };
-            let overridden = config
-                .rules
-                .get(&rule.id)
-                .or_else(|| config.rules.get(&rule.name))
-                .and_then(|s| s.severity)
-                .is_some();
-            findings.into_iter().map(move |mut f| {
-                f.rule = rule.id.clone();
-                let sev = if overridden {
-                    rule.severity
-                } else {
-                    f.severity.unwrap_or(rule.severity)
-                };
-                (f, sev)
-            })
+    let ctx = |rule, objects, workloads| Ctx {
+        model,
+        rule,
+        catalogue,
+        config,
+        suppressions,
+        unused_suppressions,
+        shared: &shared,
+        objects,
+        workloads,
+    };
+    let (chunked, whole): (Vec<usize>, Vec<usize>) =
+        (0..rules.len()).partition(|i| is_per_object(&rules[*i]));
+    let chunks: Vec<(Range<usize>, Range<usize>)> = (0..model.objects.len())
+        .step_by(chunk)
+        .map(|start| {
+            let end = start.saturating_add(chunk).min(model.objects.len());
+            // Workloads are in object order: those of this chunk's objects.
+            let first = model.workloads.partition_point(|w| w.object < start);
+            let last = model.workloads.partition_point(|w| w.object < end);
+            (start..end, first..last)
         })
-        .collect()
+        .collect();
+    let (by_chunk, by_rule) = rayon::join(
+        || {
+            chunks
+                .par_iter()
+                .map(|(objects, workloads)| {
+                    chunked
+                        .iter()
+                        .map(|i| check(&ctx(&rules[*i], objects.clone(), workloads.clone())))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        },
+        || {
+            whole
+                .par_iter()
+                .map(|i| {
+                    check(&ctx(
+                        &rules[*i],
+                        0..model.objects.len(),
+                        0..model.workloads.len(),
+                    ))
+                })
+                .collect::<Vec<_>>()
+        },
+    );
+    let mut found: Vec<Vec<Finding>> = (0..rules.len()).map(|_| Vec::new()).collect();
+    for (i, f) in whole.iter().zip(by_rule) {
+        found[*i] = f;
+    }
+    for chunk in by_chunk {
+        for (i, f) in chunked.iter().zip(chunk) {
+            found[*i].extend(f);
+        }
+    }
+    let mut out = Vec::with_capacity(found.iter().map(Vec::len).sum());
+    for (rule, findings) in rules.iter().zip(found) {
+        let overridden = config
+            .rules
+            .get(&rule.id)
+            .or_else(|| config.rules.get(&rule.name))
+            .and_then(|s| s.severity)
+            .is_some();
+        out.extend(findings.into_iter().map(|mut f| {
+            f.rule = rule.id.clone();
+            let sev = if overridden {
+                rule.severity
+            } else {
+                f.severity.unwrap_or(rule.severity)
+            };
+            (f, sev)
+        }));
+    }
+    out
+}
+
+/// One rule's findings on the objects of its context.
+fn check(ctx: &Ctx) -> Vec<Finding> {
+    match &ctx.rule.check {
+        Check::Template { name, params } => match templates::lookup(name) {
+            Some(t) => (t.run)(ctx, params),
+            None => Vec::new(),
+        },
+        Check::Predicate(p) => p.run(ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A per-object rule must find the same on a chunk at a time as on all
+    /// objects at once: one that kept state across objects (a "seen" set, a
+    /// count) would differ here, on every rule's test data.
+    #[test]
+    fn per_object_rules_find_the_same_in_chunks() {
+        let config = Config::default();
+        let opts = crate::LintOptions {
+            paths: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")],
+            stdin_filename: None,
+            exclude: Vec::new(),
+            no_ignore: true,
+        };
+        let scan = crate::load(&opts, &config);
+        let model = scan.model(&config);
+        assert!(model.objects.len() > 100, "too few objects to chunk");
+        let mut rules = load(&[] as &[&Path]).expect("built-in rules load");
+        rules.retain(is_per_object);
+        assert!(rules.len() > 10, "too few per-object rules");
+        let show = |chunk| {
+            run_in_chunks(&rules, &rules, &model, &config, (&[], &[]), chunk)
+                .iter()
+                .map(|(f, s)| {
+                    format!(
+                        "{} {s:?} {:?} {} {:?}",
+                        f.rule,
+                        f.at,
+                        f.message,
+                        f.related.len()
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let whole = show(usize::MAX);
+        assert!(whole.len() > 50, "too few findings: {}", whole.len());
+        let mut by_one = show(1);
+        let mut whole_sorted = whole.clone();
+        // Within a rule the order may differ (objects, then pod templates).
+        by_one.sort();
+        whole_sorted.sort();
+        assert_eq!(by_one, whole_sorted);
+        assert_eq!(show(7).len(), whole.len());
+    }
 }

@@ -269,12 +269,12 @@ impl PredicateCheck {
             };
             match p.target {
                 Target::Objects => {
-                    for o in model.objects.iter().filter(|o| kind_ok(o.kind)) {
+                    for o in ctx.objects().iter().filter(|o| kind_ok(o.kind)) {
                         self.apply(p, ctx, o.node, o, None, &mut out);
                     }
                 }
                 Target::PodTemplates => {
-                    for w in &model.workloads {
+                    for w in ctx.workloads() {
                         let o = &model.objects[w.object];
                         if !kind_ok(o.kind) || (p.wi_only && !model.is_wi_workload(w)) {
                             continue;

@@ -21,7 +21,7 @@ fn lets_act(model: &Model, role: &str) -> bool {
 pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for o in model.objects.iter().filter(|o| o.kind == "ServiceAccount") {
+    for o in ctx.objects().iter().filter(|o| o.kind == "ServiceAccount") {
         let Some((_, value)) = Model::wi_annotation(o) else {
             continue;
         };

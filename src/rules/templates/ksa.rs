@@ -36,14 +36,14 @@ fn near_miss(k: &str, key: &str, max: usize) -> bool {
 /// Every metadata node: objects and the pod templates inside workloads.
 /// Every metadata node: of each object, and of each pod template, with the
 /// index of its object.
-fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(usize, Node<'a>)> {
-    let mut out: Vec<(usize, Node<'a>)> = model
-        .objects
+fn metadata_nodes<'a>(ctx: &Ctx<'_, 'a>) -> Vec<(usize, Node<'a>)> {
+    let model = ctx.model;
+    let mut out: Vec<(usize, Node<'a>)> = ctx
+        .objects()
         .iter()
-        .enumerate()
-        .filter_map(|(i, o)| Some((i, o.metadata()?)))
+        .filter_map(|o| Some((o.index, o.metadata()?)))
         .collect();
-    for w in &model.workloads {
+    for w in ctx.workloads() {
         if model.objects[w.object].kind != "Pod" {
             if let Some(m) = w.template.get("metadata") {
                 out.push((w.object, m));
@@ -53,11 +53,21 @@ fn metadata_nodes<'a>(model: &Model<'a>) -> Vec<(usize, Node<'a>)> {
     out
 }
 
+/// The annotated ServiceAccounts of the rule's objects: (object, key, value).
+fn wi_service_accounts<'m, 'a>(
+    ctx: &Ctx<'m, 'a>,
+) -> impl Iterator<Item = (&'m crate::model::Object<'a>, Node<'a>, Node<'a>)> {
+    ctx.objects()
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount")
+        .filter_map(|o| Model::wi_annotation(o).map(|(k, v)| (o, k, v)))
+}
+
 pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
     let key = params.str("key").unwrap_or(wi::ANNOTATION);
     let max = params.number("max_distance").unwrap_or(2);
     let mut out = Vec::new();
-    for (object, meta) in metadata_nodes(ctx.model) {
+    for (object, meta) in metadata_nodes(ctx) {
         for (k, _) in meta.map_at("annotations") {
             let Some(ks) = k.as_str() else { continue };
             if near_miss(ks, key, max) {
@@ -96,7 +106,7 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
 
 pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (o, key, value) in ctx.model.wi_service_accounts() {
+    for (o, key, value) in wi_service_accounts(ctx) {
         let Some(v) = value.as_str() else {
             out.push(
                 Finding::at(&ctx.rule.id, key.loc(), "the annotation has no value").object(o.index)
@@ -155,7 +165,7 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for w in &model.workloads {
+    for w in ctx.workloads() {
         let o = &model.objects[w.object];
         if w.ksa == "default"
             || !model.sa_namespaces.contains(o.namespace)
@@ -219,7 +229,7 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (o, key, value) in ctx.model.wi_service_accounts() {
+    for (o, key, value) in wi_service_accounts(ctx) {
         let v = value.as_str().unwrap_or("");
         let (local, domain) = v.split_once('@').unwrap_or(("", ""));
         if domain == "developer.gserviceaccount.com" && local.ends_with("-compute") {

@@ -6,12 +6,10 @@ use crate::istio::{self, Mesh};
 
 pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let sidecars = ctx.shared.wi_sidecars(model);
+    let mesh = ctx.shared.mesh(model);
     let mut out = Vec::new();
-    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
-        let Some(s) = sidecars.get(&w.object) else {
-            continue;
-        };
+    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
+        let s = istio::sidecar(model, w, mesh);
         if !s.injected || !s.captures_metadata {
             continue;
         }
@@ -59,12 +57,10 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let sidecars = ctx.shared.wi_sidecars(model);
+    let mesh = ctx.shared.mesh(model);
     let mut out = Vec::new();
-    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
-        let Some(s) = sidecars.get(&w.object) else {
-            continue;
-        };
+    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
+        let s = istio::sidecar(model, w, mesh);
         if !s.injected || !s.captures_metadata || s.native || s.hold {
             continue;
         }
@@ -94,7 +90,7 @@ pub fn malformed(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mesh = Mesh::default();
     let mut out = Vec::new();
-    for w in &model.workloads {
+    for w in ctx.workloads() {
         let o = &model.objects[w.object];
         for (node, why) in istio::sidecar(model, w, &mesh).malformed {
             out.push(

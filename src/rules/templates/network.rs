@@ -55,12 +55,11 @@ pub fn env_vars<'a>(w: &Workload<'a>, name: &str) -> Vec<(Node<'a>, Option<Node<
         .collect()
 }
 
-fn wi_workloads<'m, 'a>(model: &'m Model<'a>) -> Vec<&'m Workload<'a>> {
-    model
-        .workloads
+fn wi_workloads<'m, 'a>(ctx: &Ctx<'m, 'a>) -> impl Iterator<Item = &'m Workload<'a>> {
+    let model = ctx.model;
+    ctx.workloads()
         .iter()
-        .filter(|w| model.is_wi_workload(w))
-        .collect()
+        .filter(move |w| model.is_wi_workload(w))
 }
 
 fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
@@ -97,7 +96,7 @@ fn for_each_isolated_wi_pod<'a>(ctx: &Ctx<'_, 'a>, mut f: impl FnMut(&Workload<'
     if pols.is_empty() {
         return;
     }
-    for w in wi_workloads(model) {
+    for w in wi_workloads(ctx) {
         let o = &model.objects[w.object];
         let labels = pod_labels(w);
         let mut egress = PodEgress::of(

@@ -14,7 +14,7 @@ const METADATA_IP: &str = "169.254.169.254";
 pub fn metadata_host(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for w in &model.workloads {
+    for w in ctx.workloads() {
         let o = &model.objects[w.object];
         for (name, value) in env_vars(w, "GCE_METADATA_HOST") {
             let Some(value) = value else { continue };
@@ -112,7 +112,7 @@ fn other_container_serves(w: &Workload<'_>, env_name: Node<'_>, port: u32) -> bo
 pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for w in &model.workloads {
+    for w in ctx.workloads() {
         let o = &model.objects[w.object];
         for alias in w.spec.seq_at("hostAliases") {
             let ip = alias.get("ip").and_then(Node::as_str).unwrap_or("");
@@ -169,7 +169,7 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
+    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
         let o = &model.objects[w.object];
         for (name, value) in env_vars(w, "GOOGLE_APPLICATION_CREDENTIALS") {
             let path = value.and_then(Node::as_str).unwrap_or("");
@@ -241,7 +241,7 @@ pub fn init_waits(ctx: &Ctx, params: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let kinds = params.list("kinds");
     let mut out = Vec::new();
-    for w in model.workloads.iter().filter(|w| model.is_wi_workload(w)) {
+    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
         let o = &model.objects[w.object];
         if !kinds.is_empty() && !kinds.iter().any(|k| k == o.kind) {
             continue;

@@ -46,8 +46,8 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         .filter_map(|o| Some((o.kind, o.namespace, o.name?)))
         .collect();
     let mut out = Vec::new();
-    for o in model
-        .objects
+    for o in ctx
+        .objects()
         .iter()
         .filter(|o| o.kind == "RoleBinding" || o.kind == "ClusterRoleBinding")
     {
@@ -125,10 +125,9 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 }
 
 pub fn subjects(ctx: &Ctx, _: &Params) -> Vec<Finding> {
-    let model = ctx.model;
     let mut out = Vec::new();
-    for o in model
-        .objects
+    for o in ctx
+        .objects()
         .iter()
         .filter(|o| o.kind == "RoleBinding" || o.kind == "ClusterRoleBinding")
     {

@@ -67,12 +67,12 @@ fn check_meta(ctx: &Ctx, object: usize, meta: Node<'_>, what: &str, out: &mut Ve
 pub fn string_fields(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for (i, o) in model.objects.iter().enumerate() {
+    for o in ctx.objects() {
         if let Some(meta) = o.metadata() {
-            check_meta(ctx, i, meta, o.kind, &mut out);
+            check_meta(ctx, o.index, meta, o.kind, &mut out);
         }
     }
-    for w in &model.workloads {
+    for w in ctx.workloads() {
         let o = &model.objects[w.object];
         if o.kind != "Pod" {
             if let Some(meta) = w.template.get("metadata") {
