@@ -2,9 +2,10 @@
 //! Kubernetes objects, `# kwi-lint: ignore[RULE] reason` comments on the line
 //! of a node or the line above it, and per-path ignores from the config.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use globset::GlobSet;
+use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
@@ -34,76 +35,90 @@ pub struct Suppression {
     pub scope: Scope,
 }
 
-/// Every annotation and comment suppression in the scan.
+/// Every annotation and comment suppression in the scan (objects and files
+/// in parallel: it reads every object's annotations and every comment).
 pub fn collect(model: &Model) -> Vec<Suppression> {
+    let mut out: Vec<Suppression> = model
+        .objects
+        .par_iter()
+        .flat_map_iter(|o| in_annotations(model, o))
+        .collect();
+    out.par_extend(model.files.par_iter().flat_map_iter(|f| in_comments(f)));
+    out
+}
+
+/// `ignore.kwi-lint.io/<RULE>` annotations of an object.
+fn in_annotations(model: &Model, o: &crate::model::Object) -> Vec<Suppression> {
     let mut out = Vec::new();
-    for o in &model.objects {
-        for (k, v) in o.annotations() {
-            let Some(rule) = k.as_str().and_then(|k| k.strip_prefix(ANNOTATION_PREFIX)) else {
-                continue;
-            };
-            // The rule part of the key, when the file spells the key as it
-            // reads (plain or quoted without escapes); else the whole key.
-            let span = k.span();
-            let in_file = model.files[k.file() as usize].source.slice(span);
-            let key = k.as_str().unwrap_or("");
-            let rule_span = match in_file.find(key) {
-                Some(at) => {
-                    let start = span.start as usize + at + ANNOTATION_PREFIX.len();
-                    Span::new(start, start + rule.len())
-                }
-                None => span,
-            };
-            out.push(Suppression {
-                file: k.file(),
-                at: span,
-                rules: vec![rule.to_string()],
-                rule_spans: vec![rule_span],
-                reason: v.as_str().unwrap_or("").trim().to_string(),
-                scope: Scope::Object(o.index),
-            });
-        }
-    }
-    // Only real comments count: `# kwi-lint: ignore[…]` inside a string value
-    // (a block scalar, a quoted string) is text, not a suppression.
-    for f in &model.files {
-        for c in &f.comments {
-            let text = f.source.slice(*c);
-            let Some(rest) = text
-                .strip_prefix('#')
-                .map(str::trim_start)
-                .and_then(|t| t.strip_prefix("kwi-lint:"))
-                .map(str::trim_start)
-                .and_then(|t| t.strip_prefix("ignore["))
-            else {
-                continue;
-            };
-            let Some(close) = rest.find(']') else {
-                continue;
-            };
-            // Offsets in the file of each selector between the brackets.
-            let list_start = c.start as usize + (text.len() - rest.len());
-            let mut rules = Vec::new();
-            let mut rule_spans = Vec::new();
-            let mut at = list_start;
-            for part in rest[..close].split(',') {
-                let trimmed = part.trim();
-                if !trimmed.is_empty() {
-                    let start = at + (part.len() - part.trim_start().len());
-                    rules.push(trimmed.to_string());
-                    rule_spans.push(Span::new(start, start + trimmed.len()));
-                }
-                at += part.len() + 1;
+    for (k, v) in o.annotations() {
+        let Some(rule) = k.as_str().and_then(|k| k.strip_prefix(ANNOTATION_PREFIX)) else {
+            continue;
+        };
+        // The rule part of the key, when the file spells the key as it
+        // reads (plain or quoted without escapes); else the whole key.
+        let span = k.span();
+        let in_file = model.files[k.file() as usize].source.slice(span);
+        let key = k.as_str().unwrap_or("");
+        let rule_span = match in_file.find(key) {
+            Some(at) => {
+                let start = span.start as usize + at + ANNOTATION_PREFIX.len();
+                Span::new(start, start + rule.len())
             }
-            out.push(Suppression {
-                file: f.id,
-                at: *c,
-                rules,
-                rule_spans,
-                reason: rest[close + 1..].trim().to_string(),
-                scope: Scope::Lines(f.source.position(c.start as usize).line),
-            });
+            None => span,
+        };
+        out.push(Suppression {
+            file: k.file(),
+            at: span,
+            rules: vec![rule.to_string()],
+            rule_spans: vec![rule_span],
+            reason: v.as_str().unwrap_or("").trim().to_string(),
+            scope: Scope::Object(o.index),
+        });
+    }
+    out
+}
+
+/// `# kwi-lint: ignore[…]` comments of a file. Only real comments count:
+/// the same text inside a string value (a block scalar, a quoted string) is
+/// text, not a suppression.
+fn in_comments(f: &crate::parse::ParsedFile) -> Vec<Suppression> {
+    let mut out = Vec::new();
+    for c in &f.comments {
+        let text = f.source.slice(*c);
+        let Some(rest) = text
+            .strip_prefix('#')
+            .map(str::trim_start)
+            .and_then(|t| t.strip_prefix("kwi-lint:"))
+            .map(str::trim_start)
+            .and_then(|t| t.strip_prefix("ignore["))
+        else {
+            continue;
+        };
+        let Some(close) = rest.find(']') else {
+            continue;
+        };
+        // Offsets in the file of each selector between the brackets.
+        let list_start = c.start as usize + (text.len() - rest.len());
+        let mut rules = Vec::new();
+        let mut rule_spans = Vec::new();
+        let mut at = list_start;
+        for part in rest[..close].split(',') {
+            let trimmed = part.trim();
+            if !trimmed.is_empty() {
+                let start = at + (part.len() - part.trim_start().len());
+                rules.push(trimmed.to_string());
+                rule_spans.push(Span::new(start, start + trimmed.len()));
+            }
+            at += part.len() + 1;
         }
+        out.push(Suppression {
+            file: f.id,
+            at: *c,
+            rules,
+            rule_spans,
+            reason: rest[close + 1..].trim().to_string(),
+            scope: Scope::Lines(f.source.position(c.start as usize).line),
+        });
     }
     out
 }
@@ -155,10 +170,16 @@ pub fn apply(
             }
         }
     }
-    // Where each object's source text is, for findings that name no object.
+    // Where each object's source text is, for findings that name no object:
+    // only in their files (reading every object's node is a sweep of memory).
     let mut spans: HashMap<FileId, Vec<(u32, u32, usize)>> = HashMap::new();
     if !by_object.is_empty() {
-        for o in &model.objects {
+        let files: HashSet<FileId> = findings
+            .iter()
+            .filter(|(f, _)| f.object.is_none())
+            .map(|(f, _)| f.at.file)
+            .collect();
+        for o in model.objects.iter().filter(|o| files.contains(&o.file)) {
             let s = o.node.span();
             spans
                 .entry(o.node.file())
@@ -170,11 +191,16 @@ pub fn apply(
         }
     }
     let mut kept = Vec::new();
+    // Files with comment suppressions: a finding elsewhere needs no line.
+    let commented: HashSet<FileId> = by_line.keys().map(|(file, _)| *file).collect();
     for (f, sev) in findings {
-        let name = name_of(&f.rule);
-        let file_name = model.file_name(f.at.file);
+        // Its name, its file's name and its line are each looked up only
+        // when something could match (most findings have no suppression).
+        let name = std::cell::OnceCell::new();
+        let name = || name.get_or_init(|| name_of(&f.rule)).as_str();
         if per_path.iter().any(|(g, rules)| {
-            rules.iter().any(|r| matches(r, &f.rule, &name)) && config.glob_matches(g, file_name)
+            rules.iter().any(|r| matches(r, &f.rule, name()))
+                && config.glob_matches(g, model.file_name(f.at.file))
         }) {
             continue;
         }
@@ -195,10 +221,17 @@ pub fn apply(
             .and_then(|o| by_object.get(&o))
             .into_iter()
             .flatten()
-            .chain(by_line.get(&(f.at.file, line_of(&f))).into_iter().flatten());
+            .chain(
+                commented
+                    .contains(&f.at.file)
+                    .then(|| by_line.get(&(f.at.file, line_of(&f))))
+                    .flatten()
+                    .into_iter()
+                    .flatten(),
+            );
         let hit = candidates
             .copied()
-            .filter(|i| sups[*i].rules.iter().any(|r| matches(r, &f.rule, &name)))
+            .filter(|i| sups[*i].rules.iter().any(|r| matches(r, &f.rule, name())))
             .min();
         match hit {
             Some(i) => used[i] = true,
