@@ -298,20 +298,24 @@ pub fn lint_model(
         .collect();
     let mut resolved = report::resolve(kept, &sources, rules);
     // `resolve` sorts: match identities by object and span, not by position.
-    let mut identities: std::collections::HashMap<(usize, source::Location), String> =
-        std::collections::HashMap::new();
-    for (o, at) in spans.into_iter().flatten() {
-        identities.entry((o, at)).or_insert_with(|| {
+    // Each walks its object's tree down to the span: in parallel.
+    let mut spans: Vec<(usize, source::Location)> = spans.into_iter().flatten().collect();
+    spans.sort_unstable_by_key(|(o, at)| (*o, at.file, at.span.start, at.span.end));
+    spans.dedup();
+    let identities: std::collections::HashMap<(usize, source::Location), String> = spans
+        .into_par_iter()
+        .map(|(o, at)| {
             let obj = &model.objects[o];
-            format!(
+            let id = format!(
                 "{}/{}/{} {}",
                 obj.kind,
                 obj.namespace,
                 obj.name.unwrap_or(""),
                 node_path(obj.node, at)
-            )
-        });
-    }
+            );
+            ((o, at), id)
+        })
+        .collect();
     let ids: std::collections::HashMap<*const SourceFile, u32> = sources
         .iter()
         .enumerate()

@@ -8,6 +8,7 @@ pub mod json;
 pub mod junit;
 pub mod sarif;
 
+use rayon::prelude::*;
 use std::sync::Arc;
 
 use crate::finding::{Finding, Severity};
@@ -64,8 +65,10 @@ pub fn resolve(
     files: &[Arc<SourceFile>],
     rules: &[Rule],
 ) -> Vec<Resolved> {
+    // In parallel: positions are looked up in each file's line table, which
+    // is rarely in cache any more.
     let mut out: Vec<Resolved> = findings
-        .into_iter()
+        .into_par_iter()
         .map(|(f, severity)| {
             let file = files[f.at.file as usize].clone();
             let (bs, be) = (f.at.span.start as usize, f.at.span.end as usize);
@@ -116,7 +119,7 @@ pub fn resolve(
             }
         })
         .collect();
-    out.sort_by(|a, b| {
+    out.par_sort_by(|a, b| {
         (
             a.file.name.as_str(),
             a.start,
