@@ -440,6 +440,9 @@ fn is_per_object(rule: &Rule) -> bool {
     }
 }
 
+/// Templates that read `Shared::network_policies`.
+const USE_NETWORK_POLICIES: &[&str] = &["metadata-egress", "dns-egress"];
+
 /// Objects per chunk of the per-object rules: a few hundred kilobytes of
 /// nodes, which stay in the core's cache while every such rule reads them.
 const CHUNK: usize = 64;
@@ -488,6 +491,13 @@ fn run_in_chunks(
         objects,
         workloads,
     };
+    // Built before the chunks start: the first chunk to ask would otherwise
+    // build it alone while the other threads wait for it.
+    if rules.iter().any(|r| {
+        matches!(&r.check, Check::Template { name, .. } if USE_NETWORK_POLICIES.contains(&name.as_str()))
+    }) {
+        shared.network_policies(model);
+    }
     let (chunked, whole): (Vec<usize>, Vec<usize>) =
         (0..rules.len()).partition(|i| is_per_object(&rules[*i]));
     let chunks: Vec<(Range<usize>, Range<usize>)> = (0..model.objects.len())
@@ -569,6 +579,13 @@ fn check(ctx: &Ctx) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prepared_templates_exist() {
+        for name in USE_NETWORK_POLICIES {
+            assert!(templates::lookup(name).is_some(), "{name}");
+        }
+    }
 
     /// A per-object rule must find the same on a chunk at a time as on all
     /// objects at once: one that kept state across objects (a "seen" set, a

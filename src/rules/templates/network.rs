@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use rayon::prelude::*;
+
 use super::{Ctx, Params};
 use crate::finding::Finding;
 use crate::gke::{self, Endpoint};
@@ -14,14 +16,19 @@ use crate::parse::Node;
 pub type ByNamespace<'a> = HashMap<&'a str, Vec<NetworkPolicy<'a>>>;
 
 pub fn policies<'a>(model: &Model<'a>) -> ByNamespace<'a> {
+    // Parsed in parallel (a scan may hold thousands), grouped in scan order.
+    let parsed: Vec<NetworkPolicy<'a>> = model
+        .objects
+        .par_iter()
+        .filter(|o| o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/"))
+        .map(|o| NetworkPolicy::from_object(o.index, o))
+        .collect();
     let mut by_ns: HashMap<&'a str, Vec<NetworkPolicy<'a>>> = HashMap::new();
-    for (i, o) in model.objects.iter().enumerate() {
-        if o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/") {
-            by_ns
-                .entry(o.namespace)
-                .or_default()
-                .push(NetworkPolicy::from_object(i, o));
-        }
+    for p in parsed {
+        by_ns
+            .entry(model.objects[p.object].namespace)
+            .or_default()
+            .push(p);
     }
     by_ns
 }
