@@ -12,13 +12,10 @@ fn location_flag(c: &Cluster) -> String {
         .unwrap_or_default()
 }
 
-/// WI ServiceAccounts known to run on a cluster (SPEC §2.3: mapped in the
-/// config or by a deployer, or everything when the scan holds one cluster):
-/// a cluster without Workload Identity is a choice unless its workloads need it.
-fn wi_service_accounts<'m, 'a>(
-    ctx: &'m Ctx<'m, 'a>,
-    cluster: usize,
-) -> Vec<&'m crate::model::Object<'a>> {
+/// ServiceAccounts that use Workload Identity: a cluster without it is a
+/// choice unless its workloads need it (those known to run on it, SPEC §2.3:
+/// mapped in the config or by a deployer, or all when the scan holds one).
+fn wi_service_accounts<'m, 'a>(ctx: &'m Ctx<'m, 'a>) -> Vec<&'m crate::model::Object<'a>> {
     let m = ctx.model;
     // Annotated, or named by a WI member (direct resource access needs no annotation).
     let named = |o: &crate::model::Object| {
@@ -30,17 +27,22 @@ fn wi_service_accounts<'m, 'a>(
     m.objects
         .iter()
         .filter(|o| o.kind == "ServiceAccount" && (Model::wi_annotation(o).is_some() || named(o)))
-        .filter(|o| m.known_clusters_for(o).contains(&cluster))
         .collect()
 }
 
 pub fn wi_disabled(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
+    // Found once, not once per cluster (each is a pass over every object).
+    let wi = std::cell::OnceCell::new();
     for (i, c) in ctx.model.clusters.iter().enumerate() {
         if c.pool().is_some() || c.autopilot {
             continue;
         }
-        let users = wi_service_accounts(ctx, i);
+        let users: Vec<_> = wi
+            .get_or_init(|| wi_service_accounts(ctx))
+            .iter()
+            .filter(|o| ctx.model.known_clusters_for(o).contains(&i))
+            .collect();
         let Some(first) = users.first() else { continue };
         let span = c
             .node
@@ -137,6 +139,33 @@ fn metadata_mode(pool: Node<'_>) -> (Option<Node<'_>>, bool) {
 pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let m = ctx.model;
     let mut out = Vec::new();
+    // Workload Identity pods that may land on a pool without the metadata
+    // server, with the pool their nodeSelector pins (if any): found once,
+    // not once per pool. GKE labels only metadata-server pools with
+    // `iam.gke.io/gke-metadata-server-enabled`: a pod that selects it cannot
+    // be scheduled on such a pool.
+    let wi_pods = std::cell::OnceCell::new();
+    let wi_pods = || {
+        wi_pods.get_or_init(|| {
+            m.workloads
+                .iter()
+                .filter(|w| m.is_wi_workload(w))
+                .filter(|w| {
+                    w.spec
+                        .path(&["nodeSelector", "iam.gke.io/gke-metadata-server-enabled"])
+                        .and_then(Node::as_str)
+                        != Some("true")
+                })
+                .map(|w| {
+                    let pinned = w
+                        .spec
+                        .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])
+                        .and_then(Node::as_str);
+                    (w, pinned)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
     for np in &m.node_pools {
         let Some(ci) = np.cluster else { continue };
         let c = &m.clusters[ci];
@@ -147,25 +176,11 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if ok {
             continue;
         }
-        let landing: Vec<_> = m
-            .workloads
+        let landing: Vec<_> = wi_pods()
             .iter()
-            .filter(|w| m.runs_on(&m.objects[w.object], ci))
-            .filter(|w| m.is_wi_workload(w))
-            .filter(|w| {
-                w.spec
-                    .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])
-                    .and_then(Node::as_str)
-                    .is_none_or(|p| p == np.name)
-            })
-            // GKE labels only metadata-server pools with this: such a pod
-            // cannot be scheduled on this pool.
-            .filter(|w| {
-                w.spec
-                    .path(&["nodeSelector", "iam.gke.io/gke-metadata-server-enabled"])
-                    .and_then(Node::as_str)
-                    != Some("true")
-            })
+            .filter(|(_, pinned)| pinned.is_none_or(|p| p == np.name))
+            .filter(|(w, _)| m.runs_on(&m.objects[w.object], ci))
+            .map(|(w, _)| *w)
             .collect();
         if landing.is_empty() && !m.objects.is_empty() {
             continue;
