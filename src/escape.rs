@@ -22,6 +22,11 @@ pub fn needs_escape(c: char) -> bool {
 }
 
 fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    // Printable ASCII needs nothing (nearly every message): checked a byte
+    // at a time before decoding characters.
+    if s.bytes().all(|b| matches!(b, b' '..=b'~')) {
+        return Cow::Borrowed(s);
+    }
     if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
         return Cow::Borrowed(s);
     }
