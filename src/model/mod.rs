@@ -19,6 +19,13 @@ pub use gcloud::*;
 pub use kubernetes::*;
 pub use scopes::{cluster_matches, Scope, DEFAULT_SCOPE};
 
+/// The model's indexes, looked up for every object by every rule with keys
+/// from the scan: foldhash hashes them several times faster than std's
+/// SipHash and is seeded at random, so a crafted repository cannot make its
+/// keys collide.
+pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
+
 /// Counts of what was recognised, for the summary line.
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
@@ -34,13 +41,13 @@ pub struct Model<'a> {
     pub workloads: Vec<Workload<'a>>,
     /// (namespace, name) → indexes into `objects`, for ServiceAccounts (one
     /// per scope that renders it).
-    pub service_accounts: HashMap<(&'a str, &'a str), Vec<usize>>,
-    pub sa_namespaces: HashSet<&'a str>,
+    pub service_accounts: Map<(&'a str, &'a str), Vec<usize>>,
+    pub sa_namespaces: Set<&'a str>,
     /// (kind, namespace) → indexes into `objects`, in scan order.
-    pub by_kind_ns: HashMap<(&'a str, &'a str), Vec<usize>>,
+    pub by_kind_ns: Map<(&'a str, &'a str), Vec<usize>>,
     /// Namespace name → indexes into `objects` of the Namespace objects
     /// that define it (every pod asks for its namespace's labels).
-    pub namespaces: HashMap<&'a str, Vec<usize>>,
+    pub namespaces: Map<&'a str, Vec<usize>>,
     pub clusters: Vec<Cluster<'a>>,
     pub node_pools: Vec<NodePool<'a>>,
     pub policies: Vec<Policy<'a>>,
@@ -50,13 +57,13 @@ pub struct Model<'a> {
     pub custom_roles: Vec<CustomRole<'a>>,
     pub memberships: Vec<Membership<'a>>,
     /// GSA email → indexes into `policies`.
-    pub policies_by_gsa: HashMap<String, Vec<usize>>,
+    pub policies_by_gsa: Map<String, Vec<usize>>,
     /// Every Workload Identity member of every policy, parsed once:
     /// (policy index, binding index, member node, member).
     pub members: Vec<(usize, usize, Node<'a>, wi::Member)>,
     /// (namespace, KSA) → indexes into `members` that name it, in policy order;
     /// KSA empty for a namespace-wide set.
-    pub member_ksas: HashMap<(String, String), Vec<usize>>,
+    pub member_ksas: Map<(String, String), Vec<usize>>,
     /// Indexes into `members` of sets that name no namespace (a cluster,
     /// a KSA UID, the whole pool, token attributes): checked for every KSA.
     pub member_sets: Vec<usize>,
@@ -70,7 +77,7 @@ pub struct Model<'a> {
     /// What is deployed together: the default scope, then each kustomization root.
     pub scopes: Vec<Scope>,
     /// Files of the default scope mapped to a cluster by `clusters:`.
-    pub file_clusters: HashMap<FileId, usize>,
+    pub file_clusters: Map<FileId, usize>,
     /// 0..clusters.len(): the clusters an unmapped object could run on.
     pub all_clusters: Vec<usize>,
     /// Entries of kustomizations that could not be evaluated (KWI007).
@@ -78,7 +85,7 @@ pub struct Model<'a> {
     pub stats: Stats,
     /// `wi_reason` of every workload, by object index, computed once: eight
     /// rules ask it of every pod, and each answer walks the IAM members.
-    wi_reasons: std::sync::OnceLock<HashMap<usize, WiReason>>,
+    wi_reasons: std::sync::OnceLock<Map<usize, WiReason>>,
 }
 
 impl<'a> Model<'a> {
