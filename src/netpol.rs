@@ -21,15 +21,17 @@ pub enum ExprOp {
 pub struct Expr<'a> {
     pub key: &'a str,
     pub op: ExprOp,
-    pub values: Vec<&'a str>,
+    pub values: Box<[&'a str]>,
 }
 
 /// A label selector. `invalid` selectors select nothing, as the API server
-/// would have rejected them.
+/// would have rejected them. Boxed slices, not vectors: a scan holds tens
+/// of thousands of selectors, most with one or two labels, and a vector
+/// grown by pushing keeps room for four.
 #[derive(Clone, Debug, Default)]
 pub struct Selector<'a> {
-    pub labels: Vec<(&'a str, &'a str)>,
-    pub exprs: Vec<Expr<'a>>,
+    pub labels: Box<[(&'a str, &'a str)]>,
+    pub exprs: Box<[Expr<'a>]>,
     pub invalid: bool,
 }
 
@@ -37,19 +39,25 @@ pub type Labels<'a> = [(&'a str, &'a str)];
 
 impl<'a> Selector<'a> {
     pub fn parse(node: Option<Node<'a>>) -> Selector<'a> {
-        let mut s = Selector::default();
-        let Some(node) = node else { return s };
+        let Some(node) = node else {
+            return Selector::default();
+        };
         if node.is_null() {
-            return s;
+            return Selector::default();
         }
         if node.as_map().is_none() {
-            s.invalid = true;
-            return s;
+            return Selector {
+                invalid: true,
+                ..Selector::default()
+            };
         }
+        let mut invalid = false;
+        let mut labels = Vec::new();
+        let mut exprs = Vec::new();
         for (k, v) in node.map_at("matchLabels") {
             match (k.as_str(), v.as_str()) {
-                (Some(k), Some(v)) => s.labels.push((k, v)),
-                _ => s.invalid = true,
+                (Some(k), Some(v)) => labels.push((k, v)),
+                _ => invalid = true,
             }
         }
         for e in node.seq_at("matchExpressions") {
@@ -59,18 +67,22 @@ impl<'a> Selector<'a> {
                 Some("Exists") => ExprOp::Exists,
                 Some("DoesNotExist") => ExprOp::DoesNotExist,
                 _ => {
-                    s.invalid = true;
+                    invalid = true;
                     continue;
                 }
             };
             let Some(key) = e.get("key").and_then(Node::as_str) else {
-                s.invalid = true;
+                invalid = true;
                 continue;
             };
-            let values: Vec<&str> = e.seq_at("values").iter().filter_map(Node::as_str).collect();
-            s.exprs.push(Expr { key, op, values });
+            let values = e.seq_at("values").iter().filter_map(Node::as_str).collect();
+            exprs.push(Expr { key, op, values });
         }
-        s
+        Selector {
+            labels: labels.into_boxed_slice(),
+            exprs: exprs.into_boxed_slice(),
+            invalid,
+        }
     }
 
     /// An empty selector selects everything.
@@ -143,7 +155,7 @@ pub enum Peer<'a> {
     IpBlock {
         node: Node<'a>,
         cidr: Option<IpNet>,
-        except: Vec<IpNet>,
+        except: Box<[IpNet]>,
     },
     Pods {
         node: Node<'a>,
