@@ -83,58 +83,97 @@ const WORKLOAD_KINDS: &[&str] = &[
     "Job",
 ];
 
-impl<'a> Model<'a> {
-    /// A Kubernetes object (`apiVersion` and `kind`), with `List`s expanded;
-    /// `false` when the document is not one.
-    pub(super) fn classify_object(
-        &mut self,
-        file: FileId,
-        node: Node<'a>,
-        scope: usize,
-        depth: usize,
-    ) -> bool {
-        let kind = node.get("kind").and_then(Node::as_string);
-        let api_version = node.get("apiVersion").and_then(Node::as_string);
-        let (Some(kind), Some(api_version)) = (kind, api_version) else {
-            return false;
-        };
-        if kind.ends_with("List") {
-            if let Some(items) = node.get("items").and_then(Node::as_seq) {
-                for item in items {
-                    if depth < 3 {
-                        self.classify_object(file, item, scope, depth + 1);
-                    }
+/// The Kubernetes objects of a document (`apiVersion` and `kind`), with
+/// `List`s expanded, into `out` (their `index` is set when the model takes
+/// them); `false` when the document is not one. Reads nothing but the
+/// document, so files are classified in parallel.
+pub(super) fn objects_of<'a>(
+    file: FileId,
+    node: Node<'a>,
+    scope: usize,
+    depth: usize,
+    out: &mut Vec<Object<'a>>,
+) -> bool {
+    let kind = node.get("kind").and_then(Node::as_string);
+    let api_version = node.get("apiVersion").and_then(Node::as_string);
+    let (Some(kind), Some(api_version)) = (kind, api_version) else {
+        return false;
+    };
+    if kind.ends_with("List") {
+        if let Some(items) = node.get("items").and_then(Node::as_seq) {
+            for item in items {
+                if depth < 3 {
+                    objects_of(file, item, scope, depth + 1, out);
                 }
-                return true;
             }
-        }
-        if api_version.starts_with("kustomize.config.k8s.io") {
-            // A kustomization is read by the renderer, not linted as an object.
             return true;
         }
-        let namespace = if CLUSTER_SCOPED.contains(&kind) {
-            ""
-        } else {
-            node.path(&["metadata", "namespace"])
-                .and_then(Node::as_str)
-                .unwrap_or("default")
-        };
-        let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
-        self.objects.push(Object {
-            index: self.objects.len(),
-            scope,
-            file,
-            node,
-            kind,
-            api_version,
-            name,
-            namespace,
+    }
+    if api_version.starts_with("kustomize.config.k8s.io") {
+        // A kustomization is read by the renderer, not linted as an object.
+        return true;
+    }
+    let namespace = if CLUSTER_SCOPED.contains(&kind) {
+        ""
+    } else {
+        node.path(&["metadata", "namespace"])
+            .and_then(Node::as_str)
+            .unwrap_or("default")
+    };
+    let name = node.path(&["metadata", "name"]).and_then(Node::as_str);
+    out.push(Object {
+        index: 0,
+        scope,
+        file,
+        node,
+        kind,
+        api_version,
+        name,
+        namespace,
+    });
+    true
+}
+
+/// The pod template of a workload (or the Pod itself) and its service account.
+pub(super) fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
+    let template = match o.kind {
+        "Pod" => Some(o.node),
+        "CronJob" => o.node.path(&["spec", "jobTemplate", "spec", "template"]),
+        k if WORKLOAD_KINDS.contains(&k) => o.node.path(&["spec", "template"]),
+        _ => None,
+    }?;
+    let spec = template.get("spec").filter(|s| s.as_map().is_some())?;
+    let ksa_node = spec
+        .get("serviceAccountName")
+        .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+        .or_else(|| {
+            spec.get("serviceAccount")
+                .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
         });
-        self.stats.objects += 1;
-        true
+    let ksa = ksa_node.and_then(Node::as_str).unwrap_or("default");
+    Some(Workload {
+        object: o.index,
+        template,
+        spec,
+        ksa,
+        ksa_node,
+    })
+}
+
+impl<'a> Model<'a> {
+    /// Takes the objects of a document, numbering them.
+    pub(super) fn add_objects(&mut self, objects: Vec<Object<'a>>) {
+        for mut o in objects {
+            o.index = self.objects.len();
+            self.objects.push(o);
+            self.stats.objects += 1;
+        }
     }
 
     pub(super) fn index_objects(&mut self) {
+        use rayon::prelude::*;
+        // Finding pod templates reads every object's nodes: in parallel.
+        self.workloads = self.objects.par_iter().filter_map(workload_of).collect();
         for (i, o) in self.objects.iter().enumerate() {
             self.by_kind_ns
                 .entry((o.kind, o.namespace))
@@ -152,31 +191,6 @@ impl<'a> Model<'a> {
                     self.sa_namespaces.insert(o.namespace);
                 }
             }
-            let template = match o.kind {
-                "Pod" => Some(o.node),
-                "CronJob" => o.node.path(&["spec", "jobTemplate", "spec", "template"]),
-                k if WORKLOAD_KINDS.contains(&k) => o.node.path(&["spec", "template"]),
-                _ => None,
-            };
-            let Some(template) = template else { continue };
-            let Some(spec) = template.get("spec").filter(|s| s.as_map().is_some()) else {
-                continue;
-            };
-            let ksa_node = spec
-                .get("serviceAccountName")
-                .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
-                .or_else(|| {
-                    spec.get("serviceAccount")
-                        .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
-                });
-            let ksa = ksa_node.and_then(Node::as_str).unwrap_or("default");
-            self.workloads.push(Workload {
-                object: i,
-                template,
-                spec,
-                ksa,
-                ksa_node,
-            });
         }
     }
 }

@@ -10,6 +10,8 @@ mod scopes;
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
+
 use crate::config::Config;
 use crate::parse::{Node, ParsedFile};
 use crate::source::{FileId, Location, Span};
@@ -25,6 +27,11 @@ pub use scopes::{cluster_matches, Scope, DEFAULT_SCOPE};
 /// keys collide.
 pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// What a few hundred files hold, found in parallel: their Kubernetes
+/// objects in order, the files with any, and the documents (file index,
+/// document index) that are not objects, for the gcloud shapes.
+type Classified<'a> = (Vec<Object<'a>>, Vec<FileId>, Vec<(usize, usize)>);
 
 /// Counts of what was recognised, for the summary line.
 #[derive(Debug, Default, Clone)]
@@ -132,28 +139,59 @@ impl<'a> Model<'a> {
                 kustomizations: Vec::new(),
             });
         }
-        for f in files {
-            let scope = config_scopes
-                .iter()
-                .position(|g| config.glob_matches(g, &f.source.name))
-                .map_or(DEFAULT_SCOPE, |i| i + 1);
-            if rendering.consumed.contains(&f.id) || rendering.unused.contains(&f.id) {
-                // Read by a kustomization (linted as rendered, below), or in a
-                // kustomization's folder without being read (never deployed).
-                m.ours[f.id as usize] = true;
-                continue;
+        // Read by a kustomization (linted as rendered, below), or in a
+        // kustomization's folder without being read (never deployed).
+        let rendered =
+            |f: &ParsedFile| rendering.consumed.contains(&f.id) || rendering.unused.contains(&f.id);
+        // Documents that are Kubernetes objects, found in parallel (it reads
+        // every document's top keys), a few hundred files at a time: their
+        // objects in order, and the documents that are not objects.
+        let found: Vec<Classified<'a>> = files
+            .par_chunks(256)
+            .enumerate()
+            .map(|(chunk, some)| {
+                let mut objects = Vec::new();
+                let mut with_objects = Vec::new();
+                let mut others = Vec::new();
+                for (i, f) in some.iter().enumerate() {
+                    if rendered(f) {
+                        continue;
+                    }
+                    let scope = config_scopes
+                        .iter()
+                        .position(|g| config.glob_matches(g, &f.source.name))
+                        .map_or(DEFAULT_SCOPE, |i| i + 1);
+                    for (d, root) in f.roots().enumerate() {
+                        if objects_of(f.id, root, scope, 0, &mut objects) {
+                            with_objects.push(f.id);
+                        } else {
+                            others.push((chunk * 256 + i, d));
+                        }
+                    }
+                }
+                (objects, with_objects, others)
+            })
+            .collect();
+        for (objects, with_objects, others) in found {
+            for id in with_objects {
+                m.ours[id as usize] = true;
             }
-            for root in f.roots() {
+            m.add_objects(objects);
+            for (i, d) in others {
+                let f = &files[i];
+                let Some(root) = f.roots().nth(d) else {
+                    continue;
+                };
                 // A `.json` file that only parsed as YAML counts only for its objects.
-                let ours = m.classify_object(f.id, root, scope, 0)
-                    || !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0);
-                if ours {
+                if !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0) {
                     m.ours[f.id as usize] = true;
                 } else {
                     m.stats.unknown_documents += 1;
                 }
             }
-            if f.looks_ours {
+        }
+        for f in files {
+            if rendered(f) || f.looks_ours {
                 m.ours[f.id as usize] = true;
             }
         }
@@ -168,7 +206,9 @@ impl<'a> Model<'a> {
             });
             let scope = m.scopes.len() - 1;
             for obj in tree.roots() {
-                m.classify_object(obj.file(), obj, scope, 0);
+                let mut objects = Vec::new();
+                objects_of(obj.file(), obj, scope, 0, &mut objects);
+                m.add_objects(objects);
             }
         }
         m.index_objects();
