@@ -33,9 +33,8 @@ fn near_miss(k: &str, key: &str, max: usize) -> bool {
             && wi::edit_distance_at_most(&k.to_ascii_lowercase(), key, max).is_some()
 }
 
-/// Every metadata node: objects and the pod templates inside workloads.
-/// Every metadata node: of each object, and of each pod template, with the
-/// index of its object.
+/// The metadata node of each of the rule's objects and of each pod template
+/// inside them, with the index of its object.
 fn metadata_nodes<'a>(ctx: &Ctx<'_, 'a>) -> Vec<(usize, Node<'a>)> {
     let model = ctx.model;
     let mut out: Vec<(usize, Node<'a>)> = ctx
