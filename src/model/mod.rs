@@ -29,9 +29,12 @@ pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 
 /// What a few hundred files hold, found in parallel: their Kubernetes
-/// objects in order, the files with any, and the documents (file index,
-/// document index) that are not objects, for the gcloud shapes.
-type Classified<'a> = (Vec<Object<'a>>, Vec<FileId>, Vec<(usize, usize)>);
+/// objects in order, the files with any, and the documents that are not
+/// objects (index in `files`, root node), for the gcloud shapes.
+type Classified<'a> = (Vec<Object<'a>>, Vec<FileId>, Vec<(usize, Node<'a>)>);
+
+/// Files per parallel task when the model classifies documents.
+const FILES_PER_TASK: usize = 256;
 
 /// Counts of what was recognised, for the summary line.
 #[derive(Debug, Default, Clone)]
@@ -147,7 +150,7 @@ impl<'a> Model<'a> {
         // every document's top keys), a few hundred files at a time: their
         // objects in order, and the documents that are not objects.
         let found: Vec<Classified<'a>> = files
-            .par_chunks(256)
+            .par_chunks(FILES_PER_TASK)
             .enumerate()
             .map(|(chunk, some)| {
                 let mut objects = Vec::new();
@@ -161,11 +164,11 @@ impl<'a> Model<'a> {
                         .iter()
                         .position(|g| config.glob_matches(g, &f.source.name))
                         .map_or(DEFAULT_SCOPE, |i| i + 1);
-                    for (d, root) in f.roots().enumerate() {
+                    for root in f.roots() {
                         if objects_of(f.id, root, scope, 0, &mut objects) {
                             with_objects.push(f.id);
                         } else {
-                            others.push((chunk * 256 + i, d));
+                            others.push((chunk * FILES_PER_TASK + i, root));
                         }
                     }
                 }
@@ -177,11 +180,8 @@ impl<'a> Model<'a> {
                 m.ours[id as usize] = true;
             }
             m.add_objects(objects);
-            for (i, d) in others {
+            for (i, root) in others {
                 let f = &files[i];
-                let Some(root) = f.roots().nth(d) else {
-                    continue;
-                };
                 // A `.json` file that only parsed as YAML counts only for its objects.
                 if !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0) {
                     m.ours[f.id as usize] = true;
