@@ -25,10 +25,7 @@ pub fn policies<'a>(model: &Model<'a>) -> ByNamespace<'a> {
         .collect();
     let mut by_ns: HashMap<&'a str, Vec<NetworkPolicy<'a>>> = HashMap::new();
     for p in parsed {
-        by_ns
-            .entry(model.objects[p.object].namespace)
-            .or_default()
-            .push(p);
+        by_ns.entry(p.namespace).or_default().push(p);
     }
     by_ns
 }
@@ -126,7 +123,8 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
     // Requirements depend only on where a pod can run: computed once per
-    // placement, not once per pod (each lists the pools of its clusters).
+    // placement in the rule's chunk of objects, not once per pod (each lists
+    // the pools of its clusters).
     let mut by_placement = std::collections::HashMap::new();
     for_each_isolated_wi_pod(ctx, |w, egress| {
         let o = &model.objects[w.object];
