@@ -22,9 +22,13 @@ pub fn needs_escape(c: char) -> bool {
 }
 
 fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    // Printable ASCII needs nothing (nearly every message): checked a byte
-    // at a time before decoding characters.
-    if s.bytes().all(|b| matches!(b, b' '..=b'~')) {
+    // Printable ASCII needs nothing (nearly every message), nor do line
+    // breaks where they are kept (fixes, reports): checked a byte at a time
+    // before decoding characters.
+    let newlines = keep('\n');
+    if s.bytes()
+        .all(|b| matches!(b, b' '..=b'~') || (newlines && b == b'\n'))
+    {
         return Cow::Borrowed(s);
     }
     if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
@@ -98,6 +102,12 @@ mod tests {
             "a\\u{202e}b\\u{2066}c\\u{200b}d\\u{d}\\u{7}"
         );
         assert!(matches!(text("plain name-1"), Cow::Borrowed(_)));
+        // The printable-ASCII fast path and its edges.
+        assert!(matches!(text(" ~"), Cow::Borrowed(_)));
+        assert!(matches!(lines("a:\n  b\n"), Cow::Borrowed(_)));
+        assert_eq!(text("a\nb"), "a\\u{a}b");
+        assert_eq!(text("a\u{7f}\tb"), "a\\u{7f}\\u{9}b");
+        assert_eq!(lines("a\r\nb"), "a\\u{d}\nb");
         assert_eq!(lines("a:\n  b\u{1b}"), "a:\n  b\\u{1b}");
         assert_eq!(
             report("ok\n::error::x\n  ::warning::y\n"),
