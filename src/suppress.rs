@@ -182,7 +182,7 @@ pub fn apply(
         for o in model.objects.iter().filter(|o| files.contains(&o.file)) {
             let s = o.node.span();
             spans
-                .entry(o.node.file())
+                .entry(o.file)
                 .or_default()
                 .push((s.start, s.end, o.index));
         }
