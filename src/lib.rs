@@ -86,12 +86,12 @@ impl Scan {
 /// Reads one file into the file table (id = its index).
 fn read_file(
     id: u32,
-    path: &std::path::Path,
+    path: PathBuf,
     display: String,
     helm_chart: bool,
     limits: &parse::Limits,
 ) -> ParsedFile {
-    let mut f = match walk::read_bounded(path, limits.max_file_size) {
+    let mut f = match walk::read_bounded(&path, limits.max_file_size) {
         Ok(bytes) => {
             let format = Format::from_name(&display);
             parse::parse_bytes(id, display, bytes, format, helm_chart, limits)
@@ -101,7 +101,7 @@ fn read_file(
         }
         Err(e) => parse::unreadable(id, display, format!("cannot read file: {e}")),
     };
-    f.path = Some(path.to_path_buf());
+    f.path = Some(path);
     f
 }
 
@@ -131,7 +131,7 @@ pub fn load_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Scan 
             .map(|(i, p)| {
                 read_file(
                     start + i as u32,
-                    p,
+                    p.clone(),
                     walk::display_path(p),
                     false,
                     &config.limits,
@@ -181,10 +181,12 @@ pub fn discover(opts: &LintOptions, config: &Config, threads: usize) -> Inputs {
 pub fn read_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Vec<ParsedFile> {
     let Inputs { candidates, errors } = inputs;
     let limits = &config.limits;
+    // Each candidate's path and name move into its file: the walk's list is
+    // not kept beside the files (a copy of both would be 0.15× the input).
     let mut files: Vec<ParsedFile> = candidates
-        .par_iter()
+        .into_par_iter()
         .enumerate()
-        .map(|(i, c)| read_file(i as u32, &c.path, c.display.clone(), c.helm_chart, limits))
+        .map(|(i, c)| read_file(i as u32, c.path, c.display, c.helm_chart, limits))
         .collect();
     files.reserve_exact(errors.len() + 1);
     for e in errors {

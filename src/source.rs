@@ -52,13 +52,21 @@ pub struct SourceFile {
     pub name: String,
     /// The text as read. Invalid UTF-8 is replaced for display only.
     pub text: String,
+    /// Built on the first position asked for: most files of a run have no
+    /// finding and never need it. Boxed: every file of a run has one (16
+    /// bytes where two vectors in their cells took 64).
+    index: OnceLock<Box<LineIndex>>,
+}
+
+#[derive(Debug)]
+struct LineIndex {
     /// Byte offset where each line starts. Line 1 starts after a UTF-8 BOM.
-    line_starts: OnceLock<Vec<u32>>,
+    line_starts: Box<[u32]>,
     /// UTF-8 continuation bytes before each `BLOCK`-byte block, built on the
     /// first column asked for past a block of a line: a column is then a
     /// subtraction and a scan of at most one block, not a count from the
     /// line's start (a minified one-line JSON file has 10⁵ findings on one line).
-    continuation_before: OnceLock<Vec<u32>>,
+    continuation_before: OnceLock<Box<[u32]>>,
 }
 
 impl SourceFile {
@@ -66,15 +74,12 @@ impl SourceFile {
         Arc::new(SourceFile {
             name: name.into(),
             text,
-            line_starts: OnceLock::new(),
-            continuation_before: OnceLock::new(),
+            index: OnceLock::new(),
         })
     }
 
-    /// Byte offset where each line starts, built on the first position asked
-    /// for: most files of a run have no finding and never need it.
-    fn line_starts(&self) -> &[u32] {
-        self.line_starts.get_or_init(|| {
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| {
             let bytes = self.text.as_bytes();
             let mut starts = vec![self.bom_len() as u32];
             // A line ends at LF, CRLF or a lone CR (old Mac files), as YAML says.
@@ -87,9 +92,16 @@ impl SourceFile {
                     })
                     .map(|(i, _)| i as u32 + 1),
             );
-            starts.shrink_to_fit();
-            starts
+            Box::new(LineIndex {
+                line_starts: starts.into_boxed_slice(),
+                continuation_before: OnceLock::new(),
+            })
         })
+    }
+
+    /// Byte offset where each line starts.
+    fn line_starts(&self) -> &[u32] {
+        &self.index().line_starts
     }
 
     /// Length of a UTF-8 BOM at the start of the text (0 or 3).
@@ -131,7 +143,7 @@ impl SourceFile {
     /// UTF-8 continuation bytes in `text[..offset]`.
     fn continuations_before(&self, offset: usize) -> usize {
         let bytes = self.text.as_bytes();
-        let index = self.continuation_before.get_or_init(|| {
+        let index = self.index().continuation_before.get_or_init(|| {
             let mut acc = 0u32;
             bytes
                 .chunks(BLOCK)

@@ -158,13 +158,34 @@ pub struct Tree {
     source: Arc<SourceFile>,
     nodes: Vec<Raw>,
     kids: Vec<NodeId>,
-    owned: Vec<Box<str>>,
+    /// What most trees do not need, boxed: a run holds one tree per file.
+    extra: Option<Box<Extra>>,
+    pub docs: Vec<Document>,
+}
+
+#[derive(Debug, Default)]
+struct Extra {
+    /// Texts of scalars that are not a slice of the file, end to end, and
+    /// where each ends: one buffer, not an allocation per scalar.
+    owned: String,
+    owned_ends: Vec<u32>,
     /// Ends of spans `LONG` bytes long or more, by node id (ascending).
     long: Vec<(NodeId, u32)>,
     /// The file of each node, for trees assembled from several files
     /// (kustomize); empty when every node is in `file`.
     origin: Vec<FileId>,
-    pub docs: Vec<Document>,
+}
+
+impl Extra {
+    fn owned(&self, i: u32) -> &str {
+        let i = i as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.owned_ends.get(i - 1).copied().unwrap_or(0) as usize,
+        };
+        let end = self.owned_ends.get(i).copied().unwrap_or(0) as usize;
+        self.owned.get(start..end).unwrap_or("")
+    }
 }
 
 impl Tree {
@@ -174,9 +195,7 @@ impl Tree {
             source,
             nodes: Vec::new(),
             kids: Vec::new(),
-            owned: Vec::new(),
-            long: Vec::new(),
-            origin: Vec::new(),
+            extra: None,
             docs: Vec::new(),
         }
     }
@@ -211,8 +230,10 @@ impl Tree {
     pub fn add_scalar(&mut self, span: Span, style: Style, tag: Tag, text: Option<&str>) -> NodeId {
         let data = match text {
             Some(t) => {
-                self.owned.push(t.into());
-                (self.owned.len() - 1) as u32
+                let extra = self.extra();
+                extra.owned.push_str(t);
+                extra.owned_ends.push(extra.owned.len() as u32);
+                (extra.owned_ends.len() - 1) as u32
             }
             None => SLICE,
         };
@@ -227,10 +248,14 @@ impl Tree {
         self.push(Raw::new(span, data, kind, Style::Plain, tag), span)
     }
 
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
     fn push(&mut self, raw: Raw, span: Span) -> NodeId {
         let id = self.nodes.len() as NodeId;
         if raw.short_len().is_none() {
-            self.long.push((id, span.end));
+            self.extra().long.push((id, span.end));
         }
         self.nodes.push(raw);
         id
@@ -268,10 +293,12 @@ impl Tree {
 
     /// Records that node `id` comes from `file` (trees assembled from several files).
     pub fn set_origin(&mut self, id: NodeId, file: FileId) {
-        if self.origin.len() < self.nodes.len() {
-            self.origin.resize(self.nodes.len(), self.file);
+        let (len, own) = (self.nodes.len(), self.file);
+        let origin = &mut self.extra().origin;
+        if origin.len() < len {
+            origin.resize(len, own);
         }
-        self.origin[id as usize] = file;
+        origin[id as usize] = file;
     }
 
     /// Room for the nodes of `bytes` bytes of text: Kubernetes YAML averages
@@ -286,7 +313,11 @@ impl Tree {
     pub fn shrink(&mut self) {
         self.nodes.shrink_to_fit();
         self.kids.shrink_to_fit();
-        self.owned.shrink_to_fit();
+        if let Some(e) = &mut self.extra {
+            e.owned.shrink_to_fit();
+            e.owned_ends.shrink_to_fit();
+            e.long.shrink_to_fit();
+        }
         self.docs.shrink_to_fit();
     }
 }
@@ -333,7 +364,7 @@ impl<'a> Node<'a> {
         let end = match r.short_len() {
             Some(len) => r.start + len,
             None => {
-                let long = &self.tree.long;
+                let long = self.tree.extra.as_deref().map_or(&[][..], |e| &e.long);
                 long.binary_search_by_key(&self.id, |(id, _)| *id)
                     .map_or(r.start, |i| long[i].1)
             }
@@ -344,8 +375,9 @@ impl<'a> Node<'a> {
     /// The file this node was read from.
     pub fn file(self) -> FileId {
         self.tree
-            .origin
-            .get(self.id as usize)
+            .extra
+            .as_deref()
+            .and_then(|e| e.origin.get(self.id as usize))
             .copied()
             .unwrap_or(self.tree.file)
     }
@@ -391,7 +423,7 @@ impl<'a> Node<'a> {
         Some(if r.data == SLICE {
             self.tree.slice_text(self.span(), r.style())
         } else {
-            &self.tree.owned[r.data as usize]
+            self.tree.extra.as_deref().map_or("", |e| e.owned(r.data))
         })
     }
 
@@ -655,6 +687,21 @@ mod tests {
         assert_eq!(root.entries().len(), 2);
         assert_eq!(root.entries().next_back().unwrap().0.text(), Some("b"));
         assert!(root.get("c").is_none());
+    }
+
+    #[test]
+    fn owned_texts_share_one_buffer() {
+        let src = SourceFile::new("t", "- \"\\u00e9\"\n- ''\n- \"a\\tb\"\n".to_string());
+        let mut t = Tree::new(0, src);
+        let texts = ["é", "", "a\tb"];
+        let ids: Vec<NodeId> = texts
+            .iter()
+            .map(|s| t.add_scalar(Span::new(2, 4), Style::DoubleQuoted, Tag::None, Some(s)))
+            .collect();
+        t.shrink();
+        for (id, want) in ids.iter().zip(texts) {
+            assert_eq!(t.node(*id).text(), Some(want));
+        }
     }
 
     #[test]
