@@ -473,8 +473,8 @@ mod template {
     /// Whether some `{{` or `{%` lies outside the string scalars of the tree.
     fn outside_strings(tree: &Tree) -> bool {
         let text = &tree.source().text;
-        let mut strings: Vec<Span> = (0..tree.len() as u32)
-            .map(|id| tree.node(id))
+        let mut strings: Vec<Span> = tree
+            .scalar_nodes()
             .filter(|n| n.as_string().is_some())
             .map(|n| n.span())
             .collect();

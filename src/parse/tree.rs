@@ -1,7 +1,7 @@
 //! The span-carrying node tree shared by YAML and JSON input.
 //!
-//! One arena per file: nodes are 12-byte records, children are ids in one
-//! array, and a scalar's text is a range of the file's text unless it had to
+//! One arena per file: scalars are 8-byte records, collections 12-byte
+//! ones in an array of their own, children are ids in one array, and a scalar's text is a range of the file's text unless it had to
 //! be decoded (escapes, folding, block scalars). An alias is the anchored node
 //! itself, shared, never a copy. Scalars keep their style and tag, so values
 //! are typed the way Kubernetes' go-yaml v2 types them (`resolve.rs`), not the
@@ -66,23 +66,38 @@ impl Tag {
     }
 }
 
-/// Text stored in the tree rather than sliced from the file.
-const SLICE: u32 = u32::MAX;
+/// The bit that marks a collection's id: collections and scalars are in
+/// arrays of their own, so that a scalar (three nodes in four) takes 8 bytes.
+const COLL: NodeId = 1 << 31;
 
-/// A node in 12 bytes: most of a run's memory is nodes (a Kubernetes
-/// manifest has one per 12 bytes of text), and every tree lives until the report.
+/// Kind, style, tag and the span's length, in 32 bits: kind (2 bits; for a
+/// scalar, whether its text is stored in the tree), style (3), tag (4) and
+/// the span's length (23 bits; `LONG` means its end is in `Extra::long`).
 #[derive(Clone, Copy, Debug)]
-struct Raw {
+struct Meta(u32);
+
+/// Kind bits of a scalar whose text is stored in the tree, not sliced from the file.
+const OWNED_SCALAR: u32 = 3;
+
+/// A scalar in 8 bytes: most of a run's memory is nodes (a Kubernetes
+/// manifest has one per 11 bytes of text, three in four of them scalars),
+/// and every tree lives until the report.
+#[derive(Clone, Copy, Debug)]
+struct RawScalar {
     start: u32,
-    /// Kind (2 bits), style (3), tag (4) and the span's length (23 bits;
-    /// `LONG` means the span's end is in `Tree::long`).
-    meta: u32,
-    /// Scalar: index into `owned`, or `SLICE`. Collection: where its number
-    /// of ids is in `kids`, the ids following it.
-    data: u32,
+    meta: Meta,
 }
 
-const KINDS: [Kind; 3] = [Kind::Scalar, Kind::Map, Kind::Seq];
+/// A mapping or sequence: `kids` is where its number of ids is in
+/// `Tree::kids`, the ids following it.
+#[derive(Clone, Copy, Debug)]
+struct RawColl {
+    start: u32,
+    meta: Meta,
+    kids: u32,
+}
+
+const KINDS: [Kind; 4] = [Kind::Scalar, Kind::Map, Kind::Seq, Kind::Scalar];
 const STYLES: [Style; 5] = [
     Style::Plain,
     Style::SingleQuoted,
@@ -103,36 +118,35 @@ const TAGS: [Tag; 11] = [
     Tag::Merge,
     Tag::Other,
 ];
-const _: () = assert!(std::mem::size_of::<Raw>() == 12);
+const _: () = assert!(std::mem::size_of::<RawScalar>() == 8);
+const _: () = assert!(std::mem::size_of::<RawColl>() == 12);
 const LEN_SHIFT: u32 = 9;
-/// A span this long or longer keeps its end in `Tree::long`.
+/// A span this long or longer keeps its end in `Extra::long`.
 const LONG: u32 = u32::MAX >> LEN_SHIFT;
 
-impl Raw {
-    fn new(span: Span, data: u32, kind: Kind, style: Style, tag: Tag) -> Raw {
+impl Meta {
+    fn new(span: Span, kind_bits: u32, style: Style, tag: Tag) -> Meta {
         let index = |n: usize| n as u32;
-        let kind = index(KINDS.iter().position(|k| *k == kind).unwrap_or(0));
         let style = index(STYLES.iter().position(|s| *s == style).unwrap_or(0));
         let tag = index(TAGS.iter().position(|t| *t == tag).unwrap_or(0));
         let len = span.end.saturating_sub(span.start).min(LONG);
-        Raw {
-            start: span.start,
-            meta: kind | style << 2 | tag << 5 | len << LEN_SHIFT,
-            data,
-        }
+        Meta(kind_bits & 3 | style << 2 | tag << 5 | len << LEN_SHIFT)
     }
-    fn kind(&self) -> Kind {
-        KINDS[(self.meta & 3) as usize % 3]
+    fn kind(self) -> Kind {
+        KINDS[(self.0 & 3) as usize]
     }
-    fn style(&self) -> Style {
-        STYLES[(self.meta >> 2 & 7) as usize % 5]
+    fn owned(self) -> bool {
+        self.0 & 3 == OWNED_SCALAR
     }
-    fn tag(&self) -> Tag {
-        TAGS[(self.meta >> 5 & 15) as usize % 11]
+    fn style(self) -> Style {
+        STYLES[(self.0 >> 2 & 7) as usize % 5]
+    }
+    fn tag(self) -> Tag {
+        TAGS[(self.0 >> 5 & 15) as usize % 11]
     }
     /// The span's length, unless it is `LONG` or more.
-    fn short_len(&self) -> Option<u32> {
-        let len = self.meta >> LEN_SHIFT;
+    fn short_len(self) -> Option<u32> {
+        let len = self.0 >> LEN_SHIFT;
         (len != LONG).then_some(len)
     }
 }
@@ -156,7 +170,8 @@ pub struct Document {
 pub struct Tree {
     file: FileId,
     source: Arc<SourceFile>,
-    nodes: Vec<Raw>,
+    scalars: Vec<RawScalar>,
+    colls: Vec<RawColl>,
     kids: Vec<NodeId>,
     /// What most trees do not need, boxed: a run holds one tree per file.
     extra: Option<Box<Extra>>,
@@ -169,16 +184,21 @@ struct Extra {
     /// where each ends: one buffer, not an allocation per scalar.
     owned: String,
     owned_ends: Vec<u32>,
+    /// The id of each stored text's scalar (ascending, as ids are given).
+    owned_ids: Vec<NodeId>,
     /// Ends of spans `LONG` bytes long or more, by node id (ascending).
     long: Vec<(NodeId, u32)>,
-    /// The file of each node, for trees assembled from several files
-    /// (kustomize); empty when every node is in `file`.
+    /// The file of each scalar and of each collection, for trees assembled
+    /// from several files (kustomize); empty when every node is in `file`.
     origin: Vec<FileId>,
+    origin_colls: Vec<FileId>,
 }
 
 impl Extra {
-    fn owned(&self, i: u32) -> &str {
-        let i = i as usize;
+    fn owned(&self, id: NodeId) -> &str {
+        let Ok(i) = self.owned_ids.binary_search(&id) else {
+            return "";
+        };
         let start = match i {
             0 => 0,
             _ => self.owned_ends.get(i - 1).copied().unwrap_or(0) as usize,
@@ -193,7 +213,8 @@ impl Tree {
         Tree {
             file,
             source,
-            nodes: Vec::new(),
+            scalars: Vec::new(),
+            colls: Vec::new(),
             kids: Vec::new(),
             extra: None,
             docs: Vec::new(),
@@ -218,47 +239,72 @@ impl Tree {
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.scalars.len() + self.colls.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.len() == 0
+    }
+
+    /// Every scalar of the tree, in the order they were added.
+    pub fn scalar_nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+        (0..self.scalars.len() as NodeId).map(move |id| self.node(id))
     }
 
     /// Adds a scalar. `text` is `None` when the value is exactly the span's
     /// text (without the quotes of a quoted scalar).
     pub fn add_scalar(&mut self, span: Span, style: Style, tag: Tag, text: Option<&str>) -> NodeId {
-        let data = match text {
+        // Ids past `COLL` would read as collections: a file big enough for
+        // that (2³¹ scalars) is far past any size limit; its last ids repeat.
+        let id = (self.scalars.len() as NodeId).min(COLL - 1);
+        let kind_bits = match text {
             Some(t) => {
                 let extra = self.extra();
                 extra.owned.push_str(t);
                 extra.owned_ends.push(extra.owned.len() as u32);
-                (extra.owned_ends.len() - 1) as u32
+                extra.owned_ids.push(id);
+                OWNED_SCALAR
             }
-            None => SLICE,
+            None => 0,
         };
-        self.push(Raw::new(span, data, Kind::Scalar, style, tag), span)
+        let meta = Meta::new(span, kind_bits, style, tag);
+        self.note_long(id, meta, span);
+        self.scalars.push(RawScalar {
+            start: span.start,
+            meta,
+        });
+        id
     }
 
     /// Adds a mapping (`kids` = key, value, key, value, …) or a sequence.
     pub fn add_collection(&mut self, kind: Kind, span: Span, tag: Tag, kids: &[NodeId]) -> NodeId {
-        let data = self.kids.len() as u32;
+        let at = self.kids.len() as u32;
         self.kids.push(kids.len() as u32);
         self.kids.extend_from_slice(kids);
-        self.push(Raw::new(span, data, kind, Style::Plain, tag), span)
+        let id = (self.colls.len() as NodeId).min(COLL - 1) | COLL;
+        let kind_bits = KINDS.iter().position(|k| *k == kind).unwrap_or(1) as u32;
+        let meta = Meta::new(span, kind_bits, Style::Plain, tag);
+        self.note_long(id, meta, span);
+        self.colls.push(RawColl {
+            start: span.start,
+            meta,
+            kids: at,
+        });
+        id
     }
 
     fn extra(&mut self) -> &mut Extra {
         self.extra.get_or_insert_with(Box::default)
     }
 
-    fn push(&mut self, raw: Raw, span: Span) -> NodeId {
-        let id = self.nodes.len() as NodeId;
-        if raw.short_len().is_none() {
-            self.extra().long.push((id, span.end));
+    /// Keeps the end of a span too long for `Meta`, sorted by id (scalars'
+    /// and collections' ids interleave; such spans are 8 MB or more).
+    fn note_long(&mut self, id: NodeId, meta: Meta, span: Span) {
+        if meta.short_len().is_none() {
+            let long = &mut self.extra().long;
+            let at = long.partition_point(|(i, _)| *i < id);
+            long.insert(at, (id, span.end));
         }
-        self.nodes.push(raw);
-        id
     }
 
     /// Whether the text of scalar `id` is a slice of the file (for the parser,
@@ -293,29 +339,44 @@ impl Tree {
 
     /// Records that node `id` comes from `file` (trees assembled from several files).
     pub fn set_origin(&mut self, id: NodeId, file: FileId) {
-        let (len, own) = (self.nodes.len(), self.file);
-        let origin = &mut self.extra().origin;
+        let own = self.file;
+        let (len, coll) = match id & COLL {
+            0 => (self.scalars.len(), false),
+            _ => (self.colls.len(), true),
+        };
+        let extra = self.extra();
+        let origin = if coll {
+            &mut extra.origin_colls
+        } else {
+            &mut extra.origin
+        };
         if origin.len() < len {
             origin.resize(len, own);
         }
-        origin[id as usize] = file;
+        if let Some(o) = origin.get_mut((id & !COLL) as usize) {
+            *o = file;
+        }
     }
 
     /// Room for the nodes of `bytes` bytes of text: Kubernetes YAML averages
-    /// 12 bytes per node, so the arena rarely grows (a grown one leaves holes).
+    /// 11 bytes per node, a quarter of them collections, so the arena rarely
+    /// grows (a grown one leaves holes).
     pub fn reserve_for(&mut self, bytes: usize) {
-        self.nodes.reserve(bytes / 10 + 4);
-        self.kids.reserve(bytes / 10 + 4);
+        self.scalars.reserve(bytes / 12 + 4);
+        self.colls.reserve(bytes / 36 + 4);
+        self.kids.reserve(bytes / 8 + 4);
     }
 
     /// Gives back what the arena did not use: every tree lives until the
     /// report, so slack is kept for the whole run.
     pub fn shrink(&mut self) {
-        self.nodes.shrink_to_fit();
+        self.scalars.shrink_to_fit();
+        self.colls.shrink_to_fit();
         self.kids.shrink_to_fit();
         if let Some(e) = &mut self.extra {
             e.owned.shrink_to_fit();
             e.owned_ends.shrink_to_fit();
+            e.owned_ids.shrink_to_fit();
             e.long.shrink_to_fit();
         }
         self.docs.shrink_to_fit();
@@ -347,8 +408,15 @@ impl std::fmt::Debug for Node<'_> {
 }
 
 impl<'a> Node<'a> {
-    fn raw(self) -> &'a Raw {
-        &self.tree.nodes[self.id as usize]
+    /// Start and meta of the node. An id not of this tree (there is none:
+    /// ids come from it) reads as an empty scalar.
+    fn raw(self) -> (u32, Meta) {
+        let i = (self.id & !COLL) as usize;
+        let raw = match self.id & COLL {
+            0 => self.tree.scalars.get(i).map(|r| (r.start, r.meta)),
+            _ => self.tree.colls.get(i).map(|r| (r.start, r.meta)),
+        };
+        raw.unwrap_or((0, Meta(0)))
     }
 
     pub fn id(self) -> NodeId {
@@ -360,16 +428,16 @@ impl<'a> Node<'a> {
     }
 
     pub fn span(self) -> Span {
-        let r = self.raw();
-        let end = match r.short_len() {
-            Some(len) => r.start + len,
+        let (start, meta) = self.raw();
+        let end = match meta.short_len() {
+            Some(len) => start + len,
             None => {
                 let long = self.tree.extra.as_deref().map_or(&[][..], |e| &e.long);
                 long.binary_search_by_key(&self.id, |(id, _)| *id)
-                    .map_or(r.start, |i| long[i].1)
+                    .map_or(start, |i| long[i].1)
             }
         };
-        Span::new(r.start as usize, end as usize)
+        Span::new(start as usize, end as usize)
     }
 
     /// The file this node was read from.
@@ -377,7 +445,10 @@ impl<'a> Node<'a> {
         self.tree
             .extra
             .as_deref()
-            .and_then(|e| e.origin.get(self.id as usize))
+            .and_then(|e| match self.id & COLL {
+                0 => e.origin.get(self.id as usize),
+                _ => e.origin_colls.get((self.id & !COLL) as usize),
+            })
             .copied()
             .unwrap_or(self.tree.file)
     }
@@ -391,15 +462,15 @@ impl<'a> Node<'a> {
     }
 
     pub fn kind(self) -> Kind {
-        self.raw().kind()
+        self.raw().1.kind()
     }
 
     pub fn style(self) -> Style {
-        self.raw().style()
+        self.raw().1.style()
     }
 
     pub fn tag(self) -> Tag {
-        self.raw().tag()
+        self.raw().1.tag()
     }
 
     pub fn is_map(self) -> bool {
@@ -416,14 +487,14 @@ impl<'a> Node<'a> {
 
     /// The scalar's text, whatever its type; `None` for collections.
     pub fn text(self) -> Option<&'a str> {
-        let r = self.raw();
-        if r.kind() != Kind::Scalar {
+        let (_, meta) = self.raw();
+        if meta.kind() != Kind::Scalar {
             return None;
         }
-        Some(if r.data == SLICE {
-            self.tree.slice_text(self.span(), r.style())
+        Some(if meta.owned() {
+            self.tree.extra.as_deref().map_or("", |e| e.owned(self.id))
         } else {
-            self.tree.extra.as_deref().map_or("", |e| e.owned(r.data))
+            self.tree.slice_text(self.span(), meta.style())
         })
     }
 
@@ -462,11 +533,13 @@ impl<'a> Node<'a> {
     }
 
     fn kids(self) -> &'a [NodeId] {
-        let r = self.raw();
-        if r.kind() == Kind::Scalar {
+        if self.id & COLL == 0 {
             return &[];
         }
-        let at = r.data as usize;
+        let Some(r) = self.tree.colls.get((self.id & !COLL) as usize) else {
+            return &[];
+        };
+        let at = r.kids as usize;
         let len = self.tree.kids.get(at).map_or(0, |n| *n as usize);
         self.tree.kids.get(at + 1..at + 1 + len).unwrap_or(&[])
     }
@@ -512,14 +585,14 @@ impl<'a> Node<'a> {
     /// the node alone: a key lookup then skips the file's text, which is
     /// elsewhere in memory, for almost every key it passes.
     fn maybe_len(self, len: usize) -> bool {
-        let r = self.raw();
-        if r.data != SLICE || r.kind() != Kind::Scalar {
+        let (_, meta) = self.raw();
+        if meta.owned() || meta.kind() != Kind::Scalar {
             return true;
         }
-        let Some(text_len) = r.short_len() else {
+        let Some(text_len) = meta.short_len() else {
             return true;
         };
-        let quotes = matches!(r.style(), Style::SingleQuoted | Style::DoubleQuoted) as usize * 2;
+        let quotes = matches!(meta.style(), Style::SingleQuoted | Style::DoubleQuoted) as usize * 2;
         (text_len as usize).saturating_sub(quotes) == len
     }
 
@@ -747,5 +820,45 @@ mod tests {
         let value = t.node(m).get("k").unwrap().text().unwrap();
         assert_eq!(value.len(), n);
         assert!(t.node(m).get(&"v".repeat(n)).is_none());
+    }
+
+    #[test]
+    fn long_spans_of_collections_and_scalars_interleave() {
+        // A collection's id sorts after every scalar's: a long scalar added
+        // after a long collection must still be found.
+        let n = LONG as usize + 5;
+        let src = SourceFile::new("t", "v".repeat(2 * n));
+        let mut t = Tree::new(0, src);
+        let a = t.add_scalar(Span::new(0, n), Style::Plain, Tag::None, None);
+        let seq = t.add_collection(Kind::Seq, Span::new(0, n + 1), Tag::None, &[a]);
+        let b = t.add_scalar(Span::new(1, n + 2), Style::Plain, Tag::None, None);
+        let map = t.add_collection(Kind::Map, Span::new(2, n + 3), Tag::None, &[a, b]);
+        let spans = [a, seq, b, map].map(|id| t.node(id).span());
+        assert_eq!(
+            spans,
+            [(0, n), (0, n + 1), (1, n + 2), (2, n + 3)].map(|(s, e)| Span::new(s, e))
+        );
+    }
+
+    #[test]
+    fn imported_nodes_keep_their_files() {
+        let base = SourceFile::new("base", "a: [x, {b: y}]\n".to_string());
+        let mut from = Tree::new(7, base);
+        let x = from.add_scalar(Span::new(4, 5), Style::Plain, Tag::None, None);
+        let b = from.add_scalar(Span::new(8, 9), Style::Plain, Tag::None, None);
+        let y = from.add_scalar(Span::new(11, 12), Style::Plain, Tag::None, None);
+        let inner = from.add_collection(Kind::Map, Span::new(7, 13), Tag::None, &[b, y]);
+        let seq = from.add_collection(Kind::Seq, Span::new(3, 14), Tag::None, &[x, inner]);
+        let mut t = Tree::new(2, SourceFile::new("out", String::new()));
+        let own = t.add_scalar(Span::new(0, 0), Style::Plain, Tag::None, Some("z"));
+        let copy = t.import(from.node(seq));
+        let copy = t.node(copy);
+        assert_eq!((copy.file(), copy.span()), (7, Span::new(3, 14)));
+        let inner = copy.items().nth(1).unwrap();
+        assert_eq!((inner.file(), inner.span()), (7, Span::new(7, 13)));
+        let y = inner.get("b").unwrap();
+        assert_eq!((y.file(), y.text()), (7, Some("y")));
+        assert_eq!(copy.items().next().unwrap().text(), Some("x"));
+        assert_eq!((t.node(own).file(), t.node(own).text()), (2, Some("z")));
     }
 }

@@ -161,8 +161,6 @@ struct Builder {
     /// Spare child vectors, reused across collections.
     pool: Vec<Vec<NodeId>>,
     anchors: HashMap<String, (NodeId, u64)>,
-    /// Expanded size of every node built (parallel to the tree's nodes).
-    sizes: Vec<u64>,
 }
 
 /// go-yaml's `allowedAliasRatio` (decode.go).
@@ -300,10 +298,6 @@ impl Builder {
                 }
             };
             decode_count += 1;
-            if self.sizes.len() <= node as usize {
-                self.sizes.resize(node as usize + 1, 1);
-            }
-            self.sizes[node as usize] = size;
             if let Some(a) = anchor {
                 self.anchors.insert(a, (node, size));
             }
@@ -435,10 +429,6 @@ impl Builder {
         }
         frame.kids.clear();
         self.pool.push(frame.kids);
-        if self.sizes.len() <= id as usize {
-            self.sizes.resize(id as usize + 1, 1);
-        }
-        self.sizes[id as usize] = size;
         Ok((id, size))
     }
 }
