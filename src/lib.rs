@@ -101,7 +101,7 @@ fn read_file(
         }
         Err(e) => parse::unreadable(id, display, format!("cannot read file: {e}")),
     };
-    f.path = Some(path);
+    f.set_path(path);
     f
 }
 

@@ -136,7 +136,7 @@ impl<'a> Model<'a> {
                 _ => continue,
             };
             let Some(ci) = cluster else { continue };
-            let Some(base) = self.files[o.file as usize].path.as_deref().map(repo_root) else {
+            let Some(base) = self.files[o.file as usize].path().map(repo_root) else {
                 continue;
             };
             for p in paths {
@@ -144,8 +144,7 @@ impl<'a> Model<'a> {
                 for (si, s) in self.scopes.iter().enumerate() {
                     let Some(root) = s.root else { continue };
                     let root_dir = self.files[root as usize]
-                        .path
-                        .as_deref()
+                        .path()
                         .and_then(Path::parent)
                         .map(canonical);
                     if root_dir.as_ref() == Some(&dir) {

@@ -95,9 +95,10 @@ impl Format {
 #[derive(Debug)]
 pub struct ParsedFile {
     pub id: FileId,
-    /// Where it was read from (none for standard input): kustomizations
-    /// resolve their references against it.
-    pub path: Option<std::path::PathBuf>,
+    /// Where it was read from (none for standard input, or when it is the
+    /// name shown, as it most often is: a run holds one per file); see `path`.
+    path: Option<Box<std::path::Path>>,
+    path_is_name: bool,
     pub source: Arc<SourceFile>,
     pub tree: Tree,
     /// Byte ranges of the file's comments (YAML only).
@@ -114,10 +115,25 @@ pub struct ParsedFile {
 }
 
 impl ParsedFile {
+    /// Where it was read from (none for standard input): kustomizations
+    /// resolve their references against it.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self.path_is_name {
+            true => Some(std::path::Path::new(&self.source.name)),
+            false => self.path.as_deref(),
+        }
+    }
+
+    pub fn set_path(&mut self, path: std::path::PathBuf) {
+        self.path_is_name = path.as_os_str() == self.source.name.as_str();
+        self.path = (!self.path_is_name).then(|| path.into_boxed_path());
+    }
+
     fn empty(id: FileId, source: Arc<SourceFile>) -> ParsedFile {
         ParsedFile {
             id,
             path: None,
+            path_is_name: false,
             tree: Tree::new(id, source.clone()),
             source,
             comments: Vec::new(),

@@ -206,8 +206,7 @@ fn is_remote(s: &str) -> bool {
 
 /// Whether a parsed file is a kustomization (by name, as kustomize finds it).
 pub fn is_kustomization(f: &ParsedFile) -> bool {
-    f.path
-        .as_ref()
+    f.path()
         .and_then(|p| p.file_name())
         .and_then(|n| n.to_str())
         .is_some_and(|n| KUSTOMIZATION_FILES.contains(&n))
@@ -256,13 +255,13 @@ pub fn missing_files(files: &[ParsedFile]) -> Vec<PathBuf> {
     }
     let known: HashSet<PathBuf> = files
         .iter()
-        .filter_map(|f| f.path.as_deref())
+        .filter_map(|f| f.path())
         .map(canonical)
         .collect();
     let mut want: Vec<PathBuf> = Vec::new();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     for k in kusts {
-        let Some(path) = &k.path else { continue };
+        let Some(path) = k.path() else { continue };
         let dir = path.parent().unwrap_or(Path::new("."));
         let Some(root) = k.roots().next() else {
             continue;
@@ -388,12 +387,12 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
     }
     let by_path: HashMap<PathBuf, FileId> = files
         .iter()
-        .filter_map(|f| Some((canonical(f.path.as_deref()?), f.id)))
+        .filter_map(|f| Some((canonical(f.path()?), f.id)))
         .collect();
     // Which kustomizations another one refers to: the others are roots.
     let mut referenced: HashSet<FileId> = HashSet::new();
     for k in &kust_files {
-        let (Some(path), Some(root)) = (&k.path, k.roots().next()) else {
+        let (Some(path), Some(root)) = (k.path(), k.roots().next()) else {
             continue;
         };
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -422,7 +421,7 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
         if referenced.contains(&k.id) {
             continue;
         }
-        let Some(path) = &k.path else { continue };
+        let Some(path) = k.path() else { continue };
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         r.unevaluated.clear();
         r.read.clear();
@@ -457,13 +456,13 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
     let kust_dirs: HashSet<PathBuf> = files
         .iter()
         .filter(|f| is_kustomization(f))
-        .filter_map(|f| Some(canonical(f.path.as_deref()?.parent()?)))
+        .filter_map(|f| Some(canonical(f.path()?.parent()?)))
         .collect();
     out.unused = files
         .iter()
         .filter(|f| !r.consumed.contains(&f.id))
         .filter(|f| {
-            let Some(dir) = f.path.as_deref().and_then(Path::parent) else {
+            let Some(dir) = f.path().and_then(Path::parent) else {
                 return false;
             };
             let dir = canonical(dir);
