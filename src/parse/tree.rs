@@ -1,8 +1,9 @@
 //! The span-carrying node tree shared by YAML and JSON input.
 //!
 //! One arena per file: scalars are 8-byte records, collections 12-byte
-//! ones in an array of their own, children are ids in one array, and a scalar's text is a range of the file's text unless it had to
-//! be decoded (escapes, folding, block scalars). An alias is the anchored node
+//! ones in an array of their own, children are ids in one array, and a
+//! scalar's text is a range of the file's text unless it had to be decoded
+//! (escapes, folding, block scalars). An alias is the anchored node
 //! itself, shared, never a copy. Scalars keep their style and tag, so values
 //! are typed the way Kubernetes' go-yaml v2 types them (`resolve.rs`), not the
 //! way a YAML 1.2 library would.
