@@ -164,13 +164,15 @@ pub enum Peer<'a> {
     },
 }
 
+/// Lists are boxed slices: collected from a tree's items, a vector keeps
+/// room for four (a run holds thousands of rules, most with one peer).
 #[derive(Clone, Debug)]
 pub struct EgressRule<'a> {
     pub node: Node<'a>,
     /// Empty: every destination.
-    pub to: Vec<Peer<'a>>,
+    pub to: Box<[Peer<'a>]>,
     /// Empty: every port.
-    pub ports: Vec<PortRule<'a>>,
+    pub ports: Box<[PortRule<'a>]>,
 }
 
 #[derive(Clone, Debug)]
@@ -181,7 +183,7 @@ pub struct NetworkPolicy<'a> {
     pub namespace: &'a str,
     pub pod_selector: Selector<'a>,
     pub egress_type: bool,
-    pub egress: Vec<EgressRule<'a>>,
+    pub egress: Box<[EgressRule<'a>]>,
 }
 
 fn parse_port(p: Node<'_>) -> PortRule<'_> {
