@@ -90,7 +90,8 @@ struct RawScalar {
 }
 
 /// A mapping or sequence: `kids` is where its number of ids is in
-/// `Tree::kids`, the ids following it.
+/// `Tree::kids`, the ids following it; or, when its `Meta::run` is not 0,
+/// the first of its children, scalars with consecutive ids.
 #[derive(Clone, Copy, Debug)]
 struct RawColl {
     start: u32,
@@ -119,6 +120,8 @@ const TAGS: [Tag; 11] = [
     Tag::Merge,
     Tag::Other,
 ];
+/// The longest run of scalars a collection's style bits can count.
+const MAX_RUN: usize = 7;
 const _: () = assert!(std::mem::size_of::<RawScalar>() == 8);
 const _: () = assert!(std::mem::size_of::<RawColl>() == 12);
 const LEN_SHIFT: u32 = 9;
@@ -141,6 +144,11 @@ impl Meta {
     }
     fn style(self) -> Style {
         STYLES[(self.0 >> 2 & 7) as usize % 5]
+    }
+    /// A collection's style bits: when not 0, it holds this many scalars
+    /// (items, or entries of a mapping) with consecutive ids, not in `kids`.
+    fn run(self) -> u32 {
+        self.0 >> 2 & 7
     }
     fn tag(self) -> Tag {
         TAGS[(self.0 >> 5 & 15) as usize % 11]
@@ -279,12 +287,35 @@ impl Tree {
 
     /// Adds a mapping (`kids` = key, value, key, value, …) or a sequence.
     pub fn add_collection(&mut self, kind: Kind, span: Span, tag: Tag, kids: &[NodeId]) -> NodeId {
-        let at = self.kids.len() as u32;
-        self.kids.push(kids.len() as u32);
-        self.kids.extend_from_slice(kids);
         let id = (self.colls.len() as NodeId).min(COLL - 1) | COLL;
         let kind_bits = KINDS.iter().position(|k| *k == kind).unwrap_or(1) as u32;
-        let meta = Meta::new(span, kind_bits, Style::Plain, tag);
+        let mut meta = Meta::new(span, kind_bits, Style::Plain, tag);
+        // A collection of scalars only, as a third of the ids would be
+        // (labels, env entries, ports, args), is a run of consecutive ids:
+        // its first id is enough.
+        let per = if kind == Kind::Map { 2 } else { 1 };
+        let run = match kids.first() {
+            Some(&first)
+                if kids.len() % per == 0
+                    && kids.len() <= MAX_RUN * per
+                    && kids
+                        .iter()
+                        .zip(first..)
+                        .all(|(k, want)| *k == want && want < COLL) =>
+            {
+                (kids.len() / per) as u32
+            }
+            _ => 0,
+        };
+        let at = if run > 0 {
+            meta.0 |= run << 2;
+            kids[0]
+        } else {
+            let at = self.kids.len() as u32;
+            self.kids.push(kids.len() as u32);
+            self.kids.extend_from_slice(kids);
+            at
+        };
         self.note_long(id, meta, span);
         self.colls.push(RawColl {
             start: span.start,
@@ -365,7 +396,7 @@ impl Tree {
     pub fn reserve_for(&mut self, bytes: usize) {
         self.scalars.reserve(bytes / 12 + 4);
         self.colls.reserve(bytes / 36 + 4);
-        self.kids.reserve(bytes / 8 + 4);
+        self.kids.reserve(bytes / 12 + 4);
     }
 
     /// Gives back what the arena did not use: every tree lives until the
@@ -467,7 +498,10 @@ impl<'a> Node<'a> {
     }
 
     pub fn style(self) -> Style {
-        self.raw().1.style()
+        match self.id & COLL {
+            0 => self.raw().1.style(),
+            _ => Style::Plain,
+        }
     }
 
     pub fn tag(self) -> Tag {
@@ -533,23 +567,35 @@ impl<'a> Node<'a> {
         matches!(self.scalar(), Some(Scalar::Null))
     }
 
-    fn kids(self) -> &'a [NodeId] {
+    fn kids(self) -> Kids<'a> {
         if self.id & COLL == 0 {
-            return &[];
+            return Kids::EMPTY;
         }
         let Some(r) = self.tree.colls.get((self.id & !COLL) as usize) else {
-            return &[];
+            return Kids::EMPTY;
         };
-        let at = r.kids as usize;
-        let len = self.tree.kids.get(at).map_or(0, |n| *n as usize);
-        self.tree.kids.get(at + 1..at + 1 + len).unwrap_or(&[])
+        match r.meta.run() {
+            0 => {
+                let at = r.kids as usize;
+                let len = self.tree.kids.get(at).map_or(0, |n| *n as usize);
+                Kids::Ids(self.tree.kids.get(at + 1..at + 1 + len).unwrap_or(&[]))
+            }
+            run => {
+                let per = if r.meta.kind() == Kind::Map { 2 } else { 1 };
+                Kids::Run(r.kids, r.kids + run * per)
+            }
+        }
     }
 
     /// Entries of a mapping, empty for anything else.
     pub fn entries(self) -> Entries<'a> {
         Entries {
             tree: self.tree,
-            kids: if self.is_map() { self.kids() } else { &[] },
+            kids: if self.is_map() {
+                self.kids()
+            } else {
+                Kids::EMPTY
+            },
         }
     }
 
@@ -557,7 +603,11 @@ impl<'a> Node<'a> {
     pub fn items(self) -> Items<'a> {
         Items {
             tree: self.tree,
-            kids: if self.is_seq() { self.kids() } else { &[] },
+            kids: if self.is_seq() {
+                self.kids()
+            } else {
+                Kids::EMPTY
+            },
         }
     }
 
@@ -633,7 +683,7 @@ impl Default for Entries<'_> {
     fn default() -> Self {
         Entries {
             tree: empty_tree(),
-            kids: &[],
+            kids: Kids::EMPTY,
         }
     }
 }
@@ -642,7 +692,61 @@ impl Default for Items<'_> {
     fn default() -> Self {
         Items {
             tree: empty_tree(),
-            kids: &[],
+            kids: Kids::EMPTY,
+        }
+    }
+}
+
+/// The children of a collection: ids in `Tree::kids`, or a run of
+/// consecutive scalar ids, `start..end`.
+#[derive(Clone, Copy)]
+enum Kids<'a> {
+    Ids(&'a [NodeId]),
+    Run(NodeId, NodeId),
+}
+
+impl Kids<'_> {
+    const EMPTY: Kids<'static> = Kids::Ids(&[]);
+
+    fn len(&self) -> usize {
+        match self {
+            Kids::Ids(ids) => ids.len(),
+            Kids::Run(start, end) => end.saturating_sub(*start) as usize,
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<NodeId> {
+        match self {
+            Kids::Ids(ids) => ids.get(i).copied(),
+            Kids::Run(start, _) => (i < self.len()).then(|| start + i as NodeId),
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<NodeId> {
+        match self {
+            Kids::Ids(ids) => {
+                let (id, rest) = ids.split_first()?;
+                *ids = rest;
+                Some(*id)
+            }
+            Kids::Run(start, end) => (start < end).then(|| {
+                *start += 1;
+                *start - 1
+            }),
+        }
+    }
+
+    fn pop_back(&mut self) -> Option<NodeId> {
+        match self {
+            Kids::Ids(ids) => {
+                let (id, rest) = ids.split_last()?;
+                *ids = rest;
+                Some(*id)
+            }
+            Kids::Run(start, end) => (start < end).then(|| {
+                *end -= 1;
+                *end
+            }),
         }
     }
 }
@@ -651,7 +755,7 @@ impl Default for Items<'_> {
 #[derive(Clone, Copy)]
 pub struct Entries<'a> {
     tree: &'a Tree,
-    kids: &'a [NodeId],
+    kids: Kids<'a>,
 }
 
 impl<'a> Entries<'a> {
@@ -663,15 +767,18 @@ impl<'a> Entries<'a> {
         self.kids.len() / 2
     }
     pub fn is_empty(&self) -> bool {
-        self.kids.is_empty()
+        self.kids.len() == 0
     }
 }
 
 impl<'a> Iterator for Entries<'a> {
     type Item = (Node<'a>, Node<'a>);
     fn next(&mut self) -> Option<Self::Item> {
-        let (&[k, v], rest) = self.kids.split_first_chunk::<2>()?;
-        self.kids = rest;
+        if self.kids.len() < 2 {
+            return None;
+        }
+        let k = self.kids.pop_front()?;
+        let v = self.kids.pop_front()?;
         Some((self.tree.node(k), self.tree.node(v)))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -681,8 +788,11 @@ impl<'a> Iterator for Entries<'a> {
 
 impl DoubleEndedIterator for Entries<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let (rest, &[k, v]) = self.kids.split_last_chunk::<2>()?;
-        self.kids = rest;
+        if self.kids.len() < 2 {
+            return None;
+        }
+        let v = self.kids.pop_back()?;
+        let k = self.kids.pop_back()?;
         Some((self.tree.node(k), self.tree.node(v)))
     }
 }
@@ -693,7 +803,7 @@ impl ExactSizeIterator for Entries<'_> {}
 #[derive(Clone, Copy)]
 pub struct Items<'a> {
     tree: &'a Tree,
-    kids: &'a [NodeId],
+    kids: Kids<'a>,
 }
 
 impl<'a> Items<'a> {
@@ -705,10 +815,10 @@ impl<'a> Items<'a> {
         self.kids.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.kids.is_empty()
+        self.kids.len() == 0
     }
     pub fn get(&self, i: usize) -> Option<Node<'a>> {
-        self.kids.get(i).map(|id| self.tree.node(*id))
+        self.kids.get(i).map(|id| self.tree.node(id))
     }
     pub fn first(&self) -> Option<Node<'a>> {
         self.get(0)
@@ -718,9 +828,7 @@ impl<'a> Items<'a> {
 impl<'a> Iterator for Items<'a> {
     type Item = Node<'a>;
     fn next(&mut self) -> Option<Self::Item> {
-        let (id, rest) = self.kids.split_first()?;
-        self.kids = rest;
-        Some(self.tree.node(*id))
+        self.kids.pop_front().map(|id| self.tree.node(id))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.len(), Some(self.len()))
@@ -729,9 +837,7 @@ impl<'a> Iterator for Items<'a> {
 
 impl DoubleEndedIterator for Items<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let (id, rest) = self.kids.split_last()?;
-        self.kids = rest;
-        Some(self.tree.node(*id))
+        self.kids.pop_back().map(|id| self.tree.node(id))
     }
 }
 
@@ -838,6 +944,47 @@ mod tests {
         assert_eq!(
             spans,
             [(0, n), (0, n + 1), (1, n + 2), (2, n + 3)].map(|(s, e)| Span::new(s, e))
+        );
+    }
+
+    #[test]
+    fn collections_of_consecutive_scalars_are_runs() {
+        let src = SourceFile::new("t", "abcdefghijklmnopqrstuvwxyz".to_string());
+        let mut t = Tree::new(0, src);
+        let ids: Vec<NodeId> = (0..16)
+            .map(|i| t.add_scalar(Span::new(i, i + 1), Style::Plain, Tag::None, None))
+            .collect();
+        let kids_before = t.kids.len();
+        // 7 entries and 7 items are runs; 8 items, gaps and repeats are not.
+        let map = t.add_collection(Kind::Map, Span::new(0, 14), Tag::None, &ids[..14]);
+        let seq = t.add_collection(Kind::Seq, Span::new(2, 9), Tag::None, &ids[2..9]);
+        assert_eq!(t.kids.len(), kids_before);
+        let long = t.add_collection(Kind::Seq, Span::new(0, 8), Tag::None, &ids[..8]);
+        let gap = t.add_collection(Kind::Seq, Span::new(0, 3), Tag::None, &[ids[0], ids[2]]);
+        let repeat = t.add_collection(Kind::Seq, Span::new(0, 3), Tag::None, &[ids[1], ids[1]]);
+        let nested = t.add_collection(Kind::Seq, Span::new(0, 9), Tag::None, &[seq, ids[9]]);
+        let empty = t.add_collection(Kind::Map, Span::new(0, 0), Tag::None, &[]);
+        assert_eq!(t.kids.len(), kids_before + 9 + 3 + 3 + 3 + 1);
+        let text = |n: Node<'_>| n.text().unwrap_or("?").to_string();
+        let m = t.node(map);
+        assert_eq!(m.entries().len(), 7);
+        assert_eq!(m.get("m").map(text).as_deref(), Some("n"));
+        let (k, v) = m.entries().next_back().unwrap();
+        assert_eq!((text(k), text(v)), ("m".into(), "n".into()));
+        let keys: String = m.entries().rev().map(|(k, _)| text(k)).collect();
+        assert_eq!(keys, "mkigeca");
+        let s = t.node(seq);
+        assert_eq!(s.items().map(text).collect::<String>(), "cdefghi");
+        assert_eq!(s.items().get(6).map(text).as_deref(), Some("i"));
+        assert!(s.items().get(7).is_none());
+        assert_eq!(t.node(long).items().len(), 8);
+        assert_eq!(t.node(gap).items().map(text).collect::<String>(), "ac");
+        assert_eq!(t.node(repeat).items().map(text).collect::<String>(), "bb");
+        assert_eq!(t.node(nested).items().next().unwrap().items().len(), 7);
+        assert!(t.node(empty).entries().is_empty());
+        assert_eq!(
+            (t.node(map).style(), t.node(seq).style()),
+            (Style::Plain, Style::Plain)
         );
     }
 
