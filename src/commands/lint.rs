@@ -89,7 +89,7 @@ pub fn run(args: LintArgs) -> i32 {
         // a related span's file, or a file its object was assembled from.
         outcome
             .findings
-            .retain(|f| f.inputs.iter().any(|i| only.contains(i)));
+            .retain(|f| f.inputs.iter().any(|i| only.contains(&i.name)));
         outcome.recount();
     }
     if args.verbose {

@@ -29,8 +29,9 @@ pub struct Resolved {
     pub byte_end: usize,
     pub related: Vec<ResolvedRelated>,
     pub help: Option<String>,
-    /// Every file the finding depends on (its own, related, its object's).
-    pub inputs: Vec<String>,
+    /// Every file the finding depends on (its own, related, its object's),
+    /// by name, once each.
+    pub inputs: Vec<Arc<SourceFile>>,
     /// The object it is about (index into the model's objects), if any.
     pub object: Option<usize>,
     /// `Kind/namespace/name` of that object and the path of the node inside
@@ -77,12 +78,21 @@ pub fn resolve(
                 .find(|r| r.id == f.rule)
                 .map(|r| r.name.clone())
                 .unwrap_or_default();
+            // Shared sources, not copies of their names: a run has thousands
+            // of findings, each depending on a few files.
+            let mut inputs: Vec<Arc<SourceFile>> = std::iter::once(f.at.file)
+                .chain(f.related.iter().map(|r| r.at.file))
+                .chain(f.inputs.iter().copied())
+                .filter_map(|id| files.get(id as usize).cloned())
+                .collect();
+            inputs.sort_by(|a, b| a.name.cmp(&b.name));
+            inputs.dedup_by(|a, b| a.name == b.name);
             Resolved {
                 start: file.position(bs),
                 end: file.position(be),
                 related: f
                     .related
-                    .iter()
+                    .into_iter()
                     .map(|r| {
                         let rf = files[r.at.file as usize].clone();
                         ResolvedRelated {
@@ -90,21 +100,11 @@ pub fn resolve(
                             byte_start: r.at.span.start as usize,
                             byte_end: r.at.span.end as usize,
                             file: rf,
-                            message: crate::escape::text(&r.message).into_owned(),
+                            message: crate::escape::text_owned(r.message),
                         }
                     })
                     .collect(),
-                inputs: {
-                    let mut names: Vec<String> = std::iter::once(f.at.file)
-                        .chain(f.related.iter().map(|r| r.at.file))
-                        .chain(f.inputs.iter().copied())
-                        .filter_map(|id| files.get(id as usize))
-                        .map(|s| s.name.clone())
-                        .collect();
-                    names.sort();
-                    names.dedup();
-                    names
-                },
+                inputs,
                 object: f.object,
                 identity: None,
                 rule: f.rule,
