@@ -40,9 +40,12 @@ fn check_meta(ctx: &Ctx, object: usize, meta: Node<'_>, what: &str, out: &mut Ve
             // Kubernetes turns a non-string key into its JSON text: `yes` becomes
             // `true`, `0x10` becomes `16`. Only a key whose name changes matters.
             let raw = k.text().unwrap_or("");
-            if let Some(Ok(renamed)) = k.scalar().map(|s| resolve::key_string(&s)) {
+            // A string key keeps its name: only other keys are converted (a
+            // run has a label or annotation key per 100 bytes of input).
+            let key = k.scalar().filter(|s| !matches!(s, Scalar::Str(_)));
+            if let Some((Ok(renamed), s)) = key.map(|s| (resolve::key_string(&s), s)) {
                 if renamed != raw {
-                    let kind = k.scalar().map_or("a number", |s| s.describe());
+                    let kind = s.describe();
                     out.push(
                         Finding::at(&ctx.rule.id, k.loc(),
                             format!("the key `{raw}` of metadata.{map} is {kind}: Kubernetes stores it as `{renamed}`"),
