@@ -87,6 +87,20 @@ pub fn report(s: &str) -> String {
     out
 }
 
+/// `report`, written to `out` a line at a time: a question command's
+/// report can be megabytes (graph's table of 20,000 files is 7 MB), and a
+/// copy of it would be as big. Same bytes as `report`.
+pub fn write_report(s: &str, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    for line in s.split_inclusive('\n') {
+        let escaped = lines(line);
+        if escaped.trim_start().starts_with("::") {
+            out.write_all(b"\\")?;
+        }
+        out.write_all(escaped.as_bytes())?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +127,19 @@ mod tests {
             report("ok\n::error::x\n  ::warning::y\n"),
             "ok\n\\::error::x\n\\  ::warning::y\n"
         );
+    }
+
+    #[test]
+    fn a_report_written_in_parts_is_the_report() {
+        let text = "a\n  ::error::x\u{1b}[2J\nb\u{202e}c\n::warning\n\tt\r\nend";
+        let mut whole = Vec::new();
+        write_report(text, &mut whole).unwrap();
+        assert_eq!(String::from_utf8(whole).unwrap(), report(text));
+        // Cut at line breaks, as `graph::write_table` hands it on.
+        let mut parts = Vec::new();
+        for part in text.split_inclusive('\n') {
+            write_report(part, &mut parts).unwrap();
+        }
+        assert_eq!(String::from_utf8(parts).unwrap(), report(text));
     }
 }

@@ -487,10 +487,27 @@ fn common_dir(paths: &[&str]) -> usize {
 }
 
 pub fn table(g: &Graph) -> String {
+    let mut all = String::new();
+    let _ = write_table(g, |part| {
+        all.push_str(part);
+        Ok(())
+    });
+    all
+}
+
+/// Text buffered before `write_table` hands it on.
+const TABLE_PART: usize = 1 << 16;
+
+/// `table`, handed to `emit` a part at a time (each ends at a line break):
+/// the table of 20,000 files is 7 MB, and the command prints it as it goes.
+pub fn write_table(
+    g: &Graph,
+    mut emit: impl FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut s = String::new();
     if g.chains.is_empty() {
         s.push_str("no Workload Identity workloads in the scan\n");
-        return s;
+        return emit(&s);
     }
     let head = [
         "WORKLOAD",
@@ -572,11 +589,20 @@ pub fn table(g: &Graph) -> String {
     let _ = writeln!(s, "{}", line(&head.map(str::to_string)));
     for r in &rows {
         let _ = writeln!(s, "{}", line(r));
+        if s.len() >= TABLE_PART {
+            emit(&s)?;
+            s.clear();
+        }
     }
+    drop(rows);
     s.push_str(
         "\nLINKS: workload → KSA | KSA → GSA | GSA IAM binding (✓ intact, ! at risk, ✗ broken, – none)\n",
     );
     for c in &g.chains {
+        if s.len() >= TABLE_PART {
+            emit(&s)?;
+            s.clear();
+        }
         let _ = writeln!(s, "\n{}  ({})", c.workload, c.workload_at);
         let _ = writeln!(
             s,
@@ -627,7 +653,7 @@ pub fn table(g: &Graph) -> String {
             );
         }
     }
-    s
+    emit(&s)
 }
 
 /// Quotes and backslashes for DOT, after line breaks and controls are
@@ -810,7 +836,51 @@ pub fn mermaid(g: &Graph) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::common_dir;
+    use super::*;
+
+    #[test]
+    fn a_big_table_is_handed_on_in_parts_cut_at_line_breaks() {
+        let chain = |i: usize| Chain {
+            workload: format!("Deployment shop/web{i}"),
+            scope: None,
+            workload_at: format!("k8s/web{i}.yaml:4:9"),
+            ksa: "shop/web".into(),
+            ksa_at: Some("k8s/sa.yaml:4:9".into()),
+            gsa: Some("web@p.iam.gserviceaccount.com".into()),
+            binding_at: None,
+            binding_note: Some("::not in the scan".into()),
+            roles: vec![(
+                "roles/storage.objectViewer".into(),
+                "project p".into(),
+                "iam.json:9:7".into(),
+            )],
+            roles_note: None,
+            breaks: Vec::new(),
+        };
+        let g = Graph {
+            chains: (0..2000).map(chain).collect(),
+            scan_wide: Vec::new(),
+        };
+        let mut parts = Vec::new();
+        write_table(&g, |p| {
+            parts.push(p.to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert!(parts.len() > 2, "{} parts", parts.len());
+        assert!(parts.iter().all(|p| p.ends_with('\n')));
+        let whole = parts.concat();
+        assert_eq!(whole, table(&g));
+        assert!(whole.contains("Deployment shop/web1999"));
+        let mut written = Vec::new();
+        for p in &parts {
+            crate::escape::write_report(p, &mut written).unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            crate::escape::report(&whole)
+        );
+    }
 
     #[test]
     fn common_dir_is_the_shared_folder() {

@@ -3,6 +3,7 @@
 use super::args::{GraphFormat, ScanArgs};
 use super::{fail, with_scan};
 use crate::rules;
+use std::io::Write;
 
 pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
     with_scan(scan, |model, config| {
@@ -13,15 +14,22 @@ pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
         let active = rules::effective(&rules, config, &[], &[]);
         let findings = crate::lint_model(model, &active, &rules, config);
         let g = crate::graph::build(model, &findings);
-        print!(
-            "{}",
-            match format {
-                GraphFormat::Table => crate::escape::report(&crate::graph::table(&g)),
-                GraphFormat::Dot => crate::graph::dot(&g),
-                GraphFormat::Mermaid => crate::graph::mermaid(&g),
-                GraphFormat::Json => crate::graph::json(&g),
+        drop(findings);
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let written = match format {
+            // Printed as it is made: the table of a big scan is megabytes.
+            GraphFormat::Table => {
+                crate::graph::write_table(&g, |part| crate::escape::write_report(part, &mut out))
             }
-        );
+            GraphFormat::Dot => out.write_all(crate::graph::dot(&g).as_bytes()),
+            GraphFormat::Mermaid => out.write_all(crate::graph::mermaid(&g).as_bytes()),
+            GraphFormat::Json => out.write_all(crate::graph::json(&g).as_bytes()),
+        };
+        // As the lint does: output that cannot be written is exit code 2.
+        if written.and_then(|()| out.flush()).is_err() {
+            return 2;
+        }
         0
     })
 }
