@@ -535,32 +535,46 @@ fn run_in_chunks(
                 .collect::<Vec<_>>()
         },
     );
-    let mut found: Vec<Vec<Finding>> = (0..rules.len()).map(|_| Vec::new()).collect();
-    for (i, f) in whole.iter().zip(by_rule) {
-        found[*i] = f;
-    }
-    for chunk in by_chunk {
-        for (i, f) in chunked.iter().zip(chunk) {
-            found[*i].extend(f);
-        }
-    }
-    let mut out = Vec::with_capacity(found.iter().map(Vec::len).sum());
-    for (rule, findings) in rules.iter().zip(found) {
+    // Put back in rule order, then chunk order, straight into one vector of
+    // the exact size: each chunk's findings are moved once and freed as they
+    // are taken (per-rule vectors grown by doubling held them all twice).
+    let mut by_chunk = by_chunk;
+    let mut by_rule: Vec<Option<Vec<Finding>>> = by_rule.into_iter().map(Some).collect();
+    let total = by_chunk
+        .iter()
+        .flatten()
+        .chain(by_rule.iter().flatten())
+        .map(Vec::len)
+        .sum();
+    let mut out = Vec::with_capacity(total);
+    for (i, rule) in rules.iter().enumerate() {
         let overridden = config
             .rules
             .get(&rule.id)
             .or_else(|| config.rules.get(&rule.name))
             .and_then(|s| s.severity)
             .is_some();
-        out.extend(findings.into_iter().map(|mut f| {
-            f.rule = rule.id.clone();
-            let sev = if overridden {
-                rule.severity
-            } else {
-                f.severity.unwrap_or(rule.severity)
-            };
-            (f, sev)
-        }));
+        let mut add = |found: Vec<Finding>| {
+            out.extend(found.into_iter().map(|mut f| {
+                f.rule = rule.id.clone();
+                let sev = if overridden {
+                    rule.severity
+                } else {
+                    f.severity.unwrap_or(rule.severity)
+                };
+                (f, sev)
+            }))
+        };
+        match chunked.binary_search(&i) {
+            Ok(at) => by_chunk
+                .iter_mut()
+                .filter_map(|c| c.get_mut(at))
+                .for_each(|found| add(std::mem::take(found))),
+            Err(_) => {
+                let at = whole.binary_search(&i).unwrap_or(0);
+                add(by_rule[at].take().unwrap_or_default());
+            }
+        }
     }
     out
 }
