@@ -517,7 +517,13 @@ fn run_in_chunks(
                 .map(|(objects, workloads)| {
                     chunked
                         .iter()
-                        .map(|i| check(&ctx(&rules[*i], objects.clone(), workloads.clone())))
+                        .map(|i| {
+                            let mut found =
+                                check(&ctx(&rules[*i], objects.clone(), workloads.clone()));
+                            // Kept until every chunk is done: without the room it grew.
+                            found.shrink_to_fit();
+                            found
+                        })
                         .collect::<Vec<_>>()
                 })
                 .collect::<Vec<_>>()
