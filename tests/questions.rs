@@ -836,3 +836,35 @@ fn explain_error_on_an_unknown_log() {
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).starts_with("kwi-lint recognises none of these messages."));
 }
+
+/// Output that cannot be written (a pipe closed early, `| head`) ends a
+/// question command with exit code 2, as it does the lint: not a panic.
+#[test]
+fn a_closed_pipe_is_exit_code_two_not_a_panic() {
+    let dir = scratch("closed-pipe");
+    for i in 0..1500 {
+        std::fs::write(
+            dir.join(format!("sa{i}.yaml")),
+            format!(
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app{i}\n  namespace: shop\n  annotations:\n    iam.gke.io/gcp-service-account: app{i}@p.iam.gserviceaccount.com\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app{i}\n  namespace: shop\nspec:\n  serviceAccountName: app{i}\n  containers:\n    - name: app\n      image: app\n"
+            ),
+        )
+        .unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    for args in [vec!["graph", d], vec!["scopes", "--objects", d]] {
+        let mut child = crate::common::bin()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command writes: its output
+        // (hundreds of kilobytes) cannot fit in the pipe.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 2, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -99,13 +99,13 @@ pub(crate) fn answer(
         a.notes.push(note.to_string());
     }
     let project = who.project.as_deref();
-    print!(
-        "{}",
-        match who.format {
-            AnswerFormat::Text => crate::escape::report(&authz::render(model, req, &a, project)),
-            AnswerFormat::Json => authz::json::render(model, req, &a, project),
-        }
-    );
+    let answer = match who.format {
+        AnswerFormat::Text => crate::escape::report(&authz::render(model, req, &a, project)),
+        AnswerFormat::Json => authz::json::render(model, req, &a, project),
+    };
+    if !super::print_out(&answer) {
+        return 2;
+    }
     if a.allowed {
         0
     } else {

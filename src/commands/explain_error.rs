@@ -32,7 +32,9 @@ pub fn run(files: &[PathBuf], format: AnswerFormat) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot read the log: {e}")),
     };
-    print!("{out}");
+    if !super::print_out(&out) {
+        return 2;
+    }
     if found {
         0
     } else {

@@ -80,3 +80,14 @@ pub(crate) fn with_scan(
     std::mem::forget(scan);
     code
 }
+
+/// Prints a command's output; false when it cannot be written (a closed
+/// pipe, `| head`; a full disk): the command then ends with exit code 2, as
+/// the lint does, where `print!` would panic.
+pub fn print_out(s: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
+}

@@ -26,8 +26,11 @@ pub fn list(rules_dir: &[PathBuf]) -> i32 {
                 r.summary
             ));
         }
-        print!("{out}");
-        0
+        if super::print_out(&out) {
+            0
+        } else {
+            2
+        }
     })
 }
 
@@ -38,10 +41,8 @@ pub fn explain_one(rule: &str, rules_dir: &[PathBuf]) -> i32 {
             .iter()
             .find(|r| r.id.eq_ignore_ascii_case(rule) || r.name == rule)
         {
-            Some(r) => {
-                print!("{}", explain(r));
-                0
-            }
+            Some(r) if super::print_out(&explain(r)) => 0,
+            Some(_) => 2,
             None => fail(format!("no rule `{rule}`; `kwi-lint rules` lists them")),
         }
     })

@@ -173,14 +173,15 @@ pub fn text(m: &Model, objects: bool) -> String {
 
 pub fn run(objects: bool, rendered: bool, format: AnswerFormat, scan: &ScanArgs) -> i32 {
     with_scan(scan, |model, _| {
-        print!(
-            "{}",
-            match format {
-                _ if rendered => yaml(model),
-                AnswerFormat::Text => crate::escape::report(&text(model, objects)),
-                AnswerFormat::Json => json(model, objects),
-            }
-        );
-        0
+        let out = match format {
+            _ if rendered => yaml(model),
+            AnswerFormat::Text => crate::escape::report(&text(model, objects)),
+            AnswerFormat::Json => json(model, objects),
+        };
+        if super::print_out(&out) {
+            0
+        } else {
+            2
+        }
     })
 }
