@@ -576,9 +576,15 @@ fn run_in_chunks(
                 .iter_mut()
                 .filter_map(|c| c.get_mut(at))
                 .for_each(|found| add(std::mem::take(found))),
+            // Every rule is in one list or the other (a partition of them).
             Err(_) => {
-                let at = whole.binary_search(&i).unwrap_or(0);
-                add(by_rule[at].take().unwrap_or_default());
+                if let Some(found) = whole
+                    .binary_search(&i)
+                    .ok()
+                    .and_then(|at| by_rule.get_mut(at))
+                {
+                    add(found.take().unwrap_or_default());
+                }
             }
         }
     }
