@@ -247,14 +247,6 @@ impl Tree {
         self.docs.iter().map(move |d| self.node(d.root))
     }
 
-    pub fn len(&self) -> usize {
-        self.scalars.len() + self.colls.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Every scalar of the tree, in the order they were added.
     pub fn scalar_nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
         (0..self.scalars.len() as NodeId).map(move |id| self.node(id))

@@ -510,7 +510,7 @@ fn run_in_chunks(
             (start..end, first..last)
         })
         .collect();
-    let (by_chunk, by_rule) = rayon::join(
+    let (mut by_chunk, mut by_rule) = rayon::join(
         || {
             chunks
                 .par_iter()
@@ -544,12 +544,10 @@ fn run_in_chunks(
     // Put back in rule order, then chunk order, straight into one vector of
     // the exact size: each chunk's findings are moved once and freed as they
     // are taken (per-rule vectors grown by doubling held them all twice).
-    let mut by_chunk = by_chunk;
-    let mut by_rule: Vec<Option<Vec<Finding>>> = by_rule.into_iter().map(Some).collect();
     let total = by_chunk
         .iter()
         .flatten()
-        .chain(by_rule.iter().flatten())
+        .chain(&by_rule)
         .map(Vec::len)
         .sum();
     let mut out = Vec::with_capacity(total);
@@ -583,7 +581,7 @@ fn run_in_chunks(
                     .ok()
                     .and_then(|at| by_rule.get_mut(at))
                 {
-                    add(found.take().unwrap_or_default());
+                    add(std::mem::take(found));
                 }
             }
         }
