@@ -56,6 +56,13 @@ pub struct Finding {
     pub inputs: Vec<FileId>,
 }
 
+/// A finding's text at its length: `format!` leaves up to half a message
+/// unused, and a run keeps thousands of findings until they are printed.
+fn exact(mut text: String) -> String {
+    text.shrink_to_fit();
+    text
+}
+
 impl Finding {
     /// A finding at a node's location (`node.loc()`), which may be in another
     /// file than its object when kustomize assembled the object.
@@ -63,7 +70,7 @@ impl Finding {
         Finding {
             rule: rule.to_string(),
             at,
-            message: message.into(),
+            message: exact(message.into()),
             severity: None,
             related: Vec::new(),
             help: None,
@@ -81,7 +88,7 @@ impl Finding {
     pub fn related_at(mut self, at: Location, message: impl Into<String>) -> Self {
         self.related.push(Related {
             at,
-            message: message.into(),
+            message: exact(message.into()),
         });
         self
     }
@@ -91,7 +98,7 @@ impl Finding {
         self
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(exact(help.into()));
         self
     }
     pub fn severity(mut self, s: Severity) -> Self {
