@@ -7,6 +7,12 @@ use std::sync::{Arc, OnceLock};
 /// Bytes per block of the column index.
 const BLOCK: usize = 256;
 
+/// Up to this size a position is counted from the text's start rather than
+/// looked up in a line index: most files of a run are this small and have
+/// a few findings, and a run with findings in 10,000 files kept 2 MB of
+/// indexes for them until the end.
+const SCAN_MAX: usize = 16 * 1024;
+
 /// Index of a file in the run's file table.
 pub type FileId = u32;
 
@@ -123,8 +129,13 @@ impl SourceFile {
 
     pub fn position(&self, offset: usize) -> Position {
         let offset = offset.min(self.text.len());
-        let line = self.line_index(offset);
-        let start = (self.line_starts()[line] as usize).min(offset);
+        let (line, start) = if self.index.get().is_none() && self.text.len() <= SCAN_MAX {
+            self.scan_line(offset)
+        } else {
+            let line = self.line_index(offset);
+            (line, self.line_starts()[line] as usize)
+        };
+        let start = start.min(offset);
         let column = if offset - start <= BLOCK {
             self.text
                 .get(start..offset)
@@ -138,6 +149,20 @@ impl SourceFile {
             line: line as u32 + 1,
             column: column as u32 + 1,
         }
+    }
+
+    /// 0-based line containing `offset` and where it starts, counted from the
+    /// text's start: what the line index says, without building it.
+    fn scan_line(&self, offset: usize) -> (usize, usize) {
+        let bytes = self.text.as_bytes();
+        let (mut line, mut start) = (0, self.bom_len());
+        for (i, b) in bytes[..offset].iter().enumerate() {
+            if *b == b'\n' || *b == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+                line += 1;
+                start = i + 1;
+            }
+        }
+        (line, start)
     }
 
     /// UTF-8 continuation bytes in `text[..offset]`.
@@ -298,6 +323,30 @@ mod tests {
         let x = f.text.find('x').unwrap();
         assert_eq!(f.position(x), Position { line: 2, column: 5 });
         assert_eq!(f.line_span(1), (3, 5));
+    }
+
+    #[test]
+    fn counting_from_the_start_agrees_with_the_line_index() {
+        for text in [
+            "\u{feff}ab\r\nhé: x\n",
+            "a: 1\rb: 2\r\nc: 3\r",
+            "\n\n\r\r\n\u{feff}é\n",
+            "\u{feff}",
+            "",
+            "x",
+        ] {
+            let scanned = SourceFile::new("a", text.to_string());
+            let indexed = SourceFile::new("b", text.to_string());
+            indexed.line_count();
+            for offset in 0..=text.len() + 1 {
+                assert_eq!(
+                    scanned.position(offset),
+                    indexed.position(offset),
+                    "{text:?} at {offset}"
+                );
+            }
+            assert!(scanned.index.get().is_none());
+        }
     }
 
     #[test]
