@@ -285,7 +285,10 @@ pub fn lint_model(
     let unused: Vec<suppress::Suppression> =
         applied.unused.iter().map(|i| sups[*i].clone()).collect();
     let mut kept = applied.kept;
-    kept.extend(rules::run(&post, catalogue, model, config, &sups, &unused));
+    let late = rules::run(&post, catalogue, model, config, &sups, &unused);
+    // Exactly: growing the run's findings by doubling would copy them.
+    kept.reserve_exact(late.len());
+    kept.extend(late);
     // What each finding depends on besides its own and related spans: every
     // file its object was assembled from (pre-commit reports on them).
     for (f, _) in &mut kept {

@@ -190,10 +190,12 @@ pub fn apply(
             v.sort_unstable();
         }
     }
-    let mut kept = Vec::new();
+    // Filtered in place: a copy of the kept ones would hold the run's
+    // findings twice.
+    let mut kept = findings;
     // Files with comment suppressions: a finding elsewhere needs no line.
     let commented: HashSet<FileId> = by_line.keys().map(|(file, _)| *file).collect();
-    for (f, sev) in findings {
+    kept.retain(|(f, _)| {
         // Its name, its file's name and its line are each looked up only
         // when something could match (most findings have no suppression).
         let name = std::cell::OnceCell::new();
@@ -202,7 +204,7 @@ pub fn apply(
             rules.iter().any(|r| matches(r, &f.rule, name()))
                 && config.glob_matches(g, model.file_name(f.at.file))
         }) {
-            continue;
+            return false;
         }
         let object = f.object.or_else(|| {
             if by_object.is_empty() {
@@ -224,7 +226,7 @@ pub fn apply(
             .chain(
                 commented
                     .contains(&f.at.file)
-                    .then(|| by_line.get(&(f.at.file, line_of(&f))))
+                    .then(|| by_line.get(&(f.at.file, line_of(f))))
                     .flatten()
                     .into_iter()
                     .flatten(),
@@ -234,10 +236,13 @@ pub fn apply(
             .filter(|i| sups[*i].rules.iter().any(|r| matches(r, &f.rule, name())))
             .min();
         match hit {
-            Some(i) => used[i] = true,
-            None => kept.push((f, sev)),
+            Some(i) => {
+                used[i] = true;
+                false
+            }
+            None => true,
         }
-    }
+    });
     Applied {
         kept,
         unused: used

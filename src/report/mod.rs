@@ -119,22 +119,20 @@ pub fn resolve(
             }
         })
         .collect();
-    out.par_sort_by(|a, b| {
+    // Sorted through their indices, the index breaking ties (as a stable
+    // sort would): sorting the findings themselves takes a buffer as big.
+    fn key(r: &Resolved) -> (&str, Position, &str, usize, &str) {
         (
-            a.file.name.as_str(),
-            a.start,
-            a.rule.as_str(),
-            a.byte_end,
-            a.message.as_str(),
+            r.file.name.as_str(),
+            r.start,
+            r.rule.as_str(),
+            r.byte_end,
+            r.message.as_str(),
         )
-            .cmp(&(
-                b.file.name.as_str(),
-                b.start,
-                b.rule.as_str(),
-                b.byte_end,
-                b.message.as_str(),
-            ))
-    });
+    }
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.par_sort_unstable_by(|a, b| key(&out[*a]).cmp(&key(&out[*b])).then(a.cmp(b)));
+    permute(&mut out, order);
     out.dedup_by(|a, b| {
         a.rule == b.rule
             && a.file.name == b.file.name
@@ -142,6 +140,23 @@ pub fn resolve(
             && a.message == b.message
     });
     out
+}
+
+/// Reorders `items` in place so that `items[i]` becomes the old
+/// `items[order[i]]` (`order` a permutation), one cycle at a time.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut at = start;
+        while order[at] != at {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 pub fn summary_line(s: &Summary) -> String {
@@ -162,4 +177,26 @@ pub fn summary_line(s: &Summary) -> String {
         s.objects,
         s.seconds
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        let orders: [&[usize]; 5] = [
+            &[],
+            &[0],
+            &[2, 0, 1],
+            &[1, 0, 3, 2, 4],
+            &[4, 3, 0, 1, 2, 6, 5],
+        ];
+        for order in orders {
+            let mut items: Vec<char> = (0..order.len()).map(|i| (b'a' + i as u8) as char).collect();
+            let want: Vec<char> = order.iter().map(|i| items[*i]).collect();
+            permute(&mut items, order.to_vec());
+            assert_eq!(items, want, "{order:?}");
+        }
+    }
 }
