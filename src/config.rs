@@ -320,7 +320,7 @@ pub fn parse_text(name: &str, text: String) -> Result<Config, ConfigError> {
     let Some(doc) = tree.docs.first() else {
         return Ok(cfg);
     };
-    if let Some(d) = doc.duplicates.first() {
+    if let Some(d) = tree.document_duplicates(0).next() {
         let p = source.position(d.second.start as usize);
         return Err(ConfigError {
             file: name.into(),

@@ -7,7 +7,7 @@
 //! file says so (`.jsonc`, `tsconfig*.json`).
 
 use super::tree::{DuplicateKey, Kind, NodeId, Style, Tag, Tree};
-use super::{Document, Limits, ParseError};
+use super::{Limits, ParseError};
 use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub fn parse(
             Ok(root) => {
                 let single_line = !p.text[start..p.pos].contains(&b'\n');
                 one_per_line &= starts_line && single_line;
-                tree.docs.push(Document { root, duplicates });
+                tree.push_document(root, duplicates);
             }
             Err(e) => {
                 let recover = (lines || one_per_line && !tree.docs.is_empty())
@@ -449,7 +449,7 @@ mod tests {
         let text = r#"{"a": {"b": "x"}, "a": [1, true, null], "e": "\u00e9\n"}"#;
         let (t, e) = run(text, Dialect::Strict, false);
         assert!(e.is_empty(), "{e:?}");
-        assert_eq!(t.docs[0].duplicates.len(), 1);
+        assert_eq!(t.document_duplicates(0).count(), 1);
         let root = t.roots().next().unwrap();
         let a = root.get("a").unwrap();
         assert_eq!(a.items().len(), 3);

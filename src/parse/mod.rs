@@ -151,7 +151,7 @@ impl ParsedFile {
 
     /// Drops the documents and says why (a limit hit after parsing).
     pub fn drop_documents(&mut self, problem: FileProblem) {
-        self.tree.docs.clear();
+        self.tree.clear_documents();
         self.problems.push(problem);
     }
 

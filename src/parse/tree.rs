@@ -168,11 +168,12 @@ pub struct DuplicateKey {
     pub second: Span,
 }
 
-/// One YAML document (or one JSON value / NDJSON line).
+/// One YAML document (or one JSON value / NDJSON line). Its duplicate keys
+/// are in the tree's `Extra`: most documents have none, and a run holds
+/// every document's record.
 #[derive(Debug)]
 pub struct Document {
     pub root: NodeId,
-    pub duplicates: Vec<DuplicateKey>,
 }
 
 #[derive(Debug)]
@@ -195,6 +196,8 @@ struct Extra {
     owned_ends: Vec<u32>,
     /// The id of each stored text's scalar (ascending, as ids are given).
     owned_ids: Vec<NodeId>,
+    /// Duplicate keys, with the index of the document they are in.
+    duplicates: Vec<(u32, DuplicateKey)>,
     /// Ends of spans `LONG` bytes long or more, by node id (ascending).
     long: Vec<(NodeId, u32)>,
     /// The file of each scalar and of each collection, for trees assembled
@@ -245,6 +248,43 @@ impl Tree {
     /// The root of every document, in order.
     pub fn roots(&self) -> impl Iterator<Item = Node<'_>> + '_ {
         self.docs.iter().map(move |d| self.node(d.root))
+    }
+
+    /// Adds a document, with the duplicate keys found in it.
+    pub fn push_document(&mut self, root: NodeId, duplicates: Vec<DuplicateKey>) {
+        let doc = self.docs.len() as u32;
+        self.docs.push(Document { root });
+        if !duplicates.is_empty() {
+            let extra = self.extra();
+            extra
+                .duplicates
+                .extend(duplicates.into_iter().map(|d| (doc, d)));
+        }
+    }
+
+    /// Drops every document (a limit hit after parsing).
+    pub fn clear_documents(&mut self) {
+        self.docs.clear();
+        if let Some(e) = &mut self.extra {
+            e.duplicates.clear();
+        }
+    }
+
+    /// The duplicate keys of every document, in order.
+    pub fn duplicates(&self) -> impl Iterator<Item = &DuplicateKey> + '_ {
+        self.extra
+            .iter()
+            .flat_map(|e| e.duplicates.iter().map(|(_, d)| d))
+    }
+
+    /// The duplicate keys of document `doc`.
+    pub fn document_duplicates(&self, doc: usize) -> impl Iterator<Item = &DuplicateKey> + '_ {
+        self.extra.iter().flat_map(move |e| {
+            e.duplicates
+                .iter()
+                .filter(move |(d, _)| *d as usize == doc)
+                .map(|(_, d)| d)
+        })
     }
 
     /// Every scalar of the tree, in the order they were added.
@@ -402,6 +442,7 @@ impl Tree {
             e.owned_ends.shrink_to_fit();
             e.owned_ids.shrink_to_fit();
             e.long.shrink_to_fit();
+            e.duplicates.shrink_to_fit();
         }
         self.docs.shrink_to_fit();
     }

@@ -77,7 +77,7 @@ pub fn parse(tree: &mut Tree, base: usize, limits: &Limits) -> YamlOutcome {
                 .map(|(s, e)| Span::new(offset + *s as usize, offset + *e as usize)),
         );
         match result {
-            Ok(Some(doc)) => tree.docs.push(doc),
+            Ok(Some((root, duplicates))) => tree.push_document(root, duplicates),
             Ok(None) => {}
             Err(e) => out.errors.push(e),
         }
@@ -218,7 +218,7 @@ impl Builder {
         offset: usize,
         limits: &Limits,
         alias_nodes: &mut u64,
-    ) -> Result<Option<super::Document>, ParseError> {
+    ) -> Result<Option<(NodeId, Vec<crate::parse::tree::DuplicateKey>)>, ParseError> {
         self.frames.clear();
         self.anchors.clear();
         let mut duplicates = Vec::new();
@@ -311,7 +311,7 @@ impl Builder {
         if tree.node(root).is_null() {
             return Ok(None);
         }
-        Ok(Some(super::Document { root, duplicates }))
+        Ok(Some((root, duplicates)))
     }
 
     /// The anchored node an alias names, counted against go-yaml's alias
@@ -627,11 +627,34 @@ mod tests {
     #[test]
     fn duplicate_keys_are_recorded_and_last_wins() {
         let tree = ok("a: 1\nb: 2\na: 3\n");
-        assert_eq!(tree.docs[0].duplicates.len(), 1);
-        assert_eq!(tree.docs[0].duplicates[0].second.start, 10);
+        assert_eq!(tree.document_duplicates(0).count(), 1);
+        assert_eq!(
+            tree.document_duplicates(0)
+                .next()
+                .map(|d| d.second.start)
+                .unwrap_or(0),
+            10
+        );
         let root = tree.roots().next().unwrap();
         assert_eq!(root.str_at(&["a"]), Some("3"));
         assert_eq!(root.entries().len(), 2);
+    }
+
+    #[test]
+    fn duplicate_keys_belong_to_their_document() {
+        let mut tree = ok("a: 1\n---\nb: 1\nb: 2\n---\nc: 1\n");
+        assert_eq!(tree.docs.len(), 3);
+        assert_eq!(tree.document_duplicates(0).count(), 0);
+        assert_eq!(
+            tree.document_duplicates(1)
+                .map(|d| d.key.as_str())
+                .collect::<Vec<_>>(),
+            ["b"]
+        );
+        assert_eq!(tree.document_duplicates(2).count(), 0);
+        assert_eq!(tree.duplicates().count(), 1);
+        tree.clear_documents();
+        assert_eq!((tree.docs.len(), tree.duplicates().count()), (0, 0));
     }
 
     #[test]
@@ -641,7 +664,7 @@ mod tests {
         let m = root.get("m").unwrap();
         assert_eq!(m.str_at(&["x"]), Some("1"));
         assert_eq!(m.str_at(&["y"]), Some("3"));
-        assert!(tree.docs[0].duplicates.is_empty());
+        assert_eq!(tree.document_duplicates(0).count(), 0);
         assert_eq!(root.str_at(&["n", "a"]), Some("merged"));
         assert_eq!(root.str_at(&["s", "a"]), Some("first"));
         assert_eq!(root.str_at(&["s", "c"]), Some("second"));

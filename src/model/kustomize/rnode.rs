@@ -187,10 +187,7 @@ impl RNode {
     /// Writes this object into `tree` as a new document root.
     pub fn add_to(&self, tree: &mut Tree) {
         let root = self.write(tree);
-        tree.docs.push(crate::parse::Document {
-            root,
-            duplicates: Vec::new(),
-        });
+        tree.push_document(root, Vec::new());
     }
 
     fn write(&self, tree: &mut Tree) -> crate::parse::NodeId {

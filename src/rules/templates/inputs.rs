@@ -28,7 +28,7 @@ pub fn file_problems(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn duplicate_keys(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     for f in ctx.model.files.iter().filter(|f| ctx.model.is_ours(f.id)) {
-        for d in f.tree.docs.iter().flat_map(|d| &d.duplicates) {
+        for d in f.tree.duplicates() {
             out.push(
                 Finding::new(
                     &ctx.rule.id,
