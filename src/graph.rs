@@ -134,7 +134,7 @@ fn brk(link: Link, f: &Resolved) -> Break {
         rule: f.rule.clone(),
         name: f.name.clone(),
         severity: f.severity,
-        message: f.message.clone(),
+        message: f.message.to_string(),
         at: resolved_at(f),
     }
 }

@@ -48,8 +48,8 @@ fn fingerprint_v(f: &Resolved, version: u32) -> String {
         .unwrap_or("")
         .trim();
     match (version, &f.identity) {
-        (1, _) | (_, None) => fnv(&[&f.rule, &f.file.name, &f.message, node]),
-        (_, Some(id)) => fnv(&[&f.rule, &f.file.name, &f.message, node, id]),
+        (1, _) | (_, None) => fnv(&[&f.rule, &f.file.name, &f.message.as_str(), node]),
+        (_, Some(id)) => fnv(&[&f.rule, &f.file.name, &f.message.as_str(), node, id]),
     }
 }
 
@@ -66,7 +66,7 @@ pub fn write(findings: &[Resolved]) -> String {
                 rule: f.rule.clone(),
                 file: f.file.name.clone(),
                 fingerprint: fingerprint(f),
-                message: f.message.clone(),
+                message: f.message.to_string(),
             })
             .collect(),
     };

@@ -29,10 +29,10 @@ pub fn write(
             Severity::Warning => "warning",
             Severity::Info => "notice",
         };
-        let mut message = f.message.clone();
+        let mut message = f.message.to_string();
         if let Some(h) = &f.help {
             message.push_str("\nhelp: ");
-            message.push_str(h);
+            message.push_str(&h.as_str());
         }
         for r in &f.related {
             message.push_str(&format!(

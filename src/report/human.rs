@@ -8,7 +8,7 @@ use std::sync::Arc;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 
 use super::{summary_line, Resolved, Summary};
-use crate::finding::Severity;
+use crate::finding::{Severity, Text};
 use crate::source::{SharedSource, SourceFile};
 
 #[derive(Debug)]
@@ -97,13 +97,10 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
         message: if long {
             format!(
                 "{}:{}:{}: {}",
-                f.file.name,
-                f.start.line,
-                f.start.column,
-                f.message.clone()
+                f.file.name, f.start.line, f.start.column, f.message
             )
         } else {
-            f.message.clone()
+            f.message.to_string()
         },
         code: Some(format!("{}({})", f.rule, f.name)),
         severity: miette_severity(f.severity),
@@ -113,7 +110,7 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
             f.byte_start,
             f.byte_end - f.byte_start,
         ),
-        help: f.help.clone(),
+        help: f.help.as_ref().map(Text::to_string),
         related: f
             .related
             .iter()
@@ -126,13 +123,10 @@ fn build(f: &Resolved, sources: &mut HashMap<String, SharedSource>) -> Report {
                 message: if long {
                     format!(
                         "{}:{}:{}: {}",
-                        r.file.name,
-                        r.start.line,
-                        r.start.column,
-                        r.message.clone()
+                        r.file.name, r.start.line, r.start.column, r.message
                     )
                 } else {
-                    r.message.clone()
+                    r.message.to_string()
                 },
                 code: None,
                 severity: miette::Severity::Advice,

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{Resolved, Summary};
+use crate::finding::Text;
 
 #[derive(Serialize)]
 struct Related<'a> {
@@ -11,7 +12,7 @@ struct Related<'a> {
     column: u32,
     byte_start: usize,
     byte_end: usize,
-    message: &'a str,
+    message: &'a Text,
 }
 
 #[derive(Serialize)]
@@ -19,7 +20,7 @@ struct Item<'a> {
     rule: &'a str,
     name: &'a str,
     severity: &'a str,
-    message: &'a str,
+    message: &'a Text,
     file: &'a str,
     line: u32,
     column: u32,
@@ -28,7 +29,7 @@ struct Item<'a> {
     byte_start: usize,
     byte_end: usize,
     related: Vec<Related<'a>>,
-    help: Option<&'a str>,
+    help: Option<&'a Text>,
 }
 
 #[derive(Serialize)]
@@ -85,7 +86,7 @@ fn item(f: &Resolved) -> Item<'_> {
                 message: &r.message,
             })
             .collect(),
-        help: f.help.as_deref(),
+        help: f.help.as_ref(),
     }
 }
 

@@ -80,7 +80,7 @@ pub fn render(findings: &[Resolved], summary: &Summary, rules: &[Rule]) -> Strin
                         out.push_str(&format!(
                             "      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
                             f.severity.as_str(),
-                            escape(&f.message),
+                            escape(&f.message.as_str()),
                             escape(&body)
                         ));
                     }

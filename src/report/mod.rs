@@ -11,7 +11,7 @@ pub mod sarif;
 use rayon::prelude::*;
 use std::sync::Arc;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Severity, Text};
 use crate::rules::Rule;
 use crate::source::{Position, SourceFile};
 
@@ -21,14 +21,14 @@ pub struct Resolved {
     pub rule: String,
     pub name: String,
     pub severity: Severity,
-    pub message: String,
+    pub message: Text,
     pub file: Arc<SourceFile>,
     pub start: Position,
     pub end: Position,
     pub byte_start: usize,
     pub byte_end: usize,
     pub related: Vec<ResolvedRelated>,
-    pub help: Option<String>,
+    pub help: Option<Text>,
     /// Every file the finding depends on (its own, related, its object's),
     /// by name, once each.
     pub inputs: Vec<Arc<SourceFile>>,
@@ -46,7 +46,7 @@ pub struct ResolvedRelated {
     pub start: Position,
     pub byte_start: usize,
     pub byte_end: usize,
-    pub message: String,
+    pub message: Text,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -100,7 +100,7 @@ pub fn resolve(
                             byte_start: r.at.span.start as usize,
                             byte_end: r.at.span.end as usize,
                             file: rf,
-                            message: crate::escape::text_owned(r.message),
+                            message: r.message.map_pieces(crate::escape::text),
                         }
                     })
                     .collect(),
@@ -111,23 +111,23 @@ pub fn resolve(
                 name,
                 severity,
                 // Messages quote scanned names: escaped once here, for every format.
-                message: crate::escape::text_owned(f.message),
+                message: f.message.map_pieces(crate::escape::text),
                 file,
                 byte_start: bs,
                 byte_end: be,
-                help: f.help.map(crate::escape::lines_owned),
+                help: f.help.map(|h| h.map_pieces(crate::escape::lines)),
             }
         })
         .collect();
     // Sorted through their indices, the index breaking ties (as a stable
     // sort would): sorting the findings themselves takes a buffer as big.
-    fn key(r: &Resolved) -> (&str, Position, &str, usize, &str) {
+    fn key(r: &Resolved) -> (&str, Position, &str, usize, &Text) {
         (
             r.file.name.as_str(),
             r.start,
             r.rule.as_str(),
             r.byte_end,
-            r.message.as_str(),
+            &r.message,
         )
     }
     let mut order: Vec<usize> = (0..out.len()).collect();
