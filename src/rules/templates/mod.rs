@@ -344,6 +344,22 @@ pub fn wi_related(f: Finding, model: &crate::model::Model, w: &crate::model::Wor
         .wi_reason(w)
         .and_then(|r| r.location().map(|at| (at, r)))
     {
+        // The annotation's words are the same for every pod it concerns: shared.
+        Some((at, crate::model::WiReason::Annotated(_))) => {
+            static ANNOTATED: std::sync::LazyLock<std::sync::Arc<str>> =
+                std::sync::LazyLock::new(|| {
+                    format!(
+                        "this makes it a Workload Identity pod: {}",
+                        crate::model::WiReason::Annotated(Location {
+                            file: 0,
+                            span: Default::default(),
+                        })
+                        .describe()
+                    )
+                    .into()
+                });
+            f.related_at(at, ANNOTATED.clone())
+        }
         Some((at, r)) => f.related_at(
             at,
             format!("this makes it a Workload Identity pod: {}", r.describe()),

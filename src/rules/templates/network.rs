@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use super::{Ctx, Params};
-use crate::finding::Finding;
+use crate::finding::{Finding, Piece, Text};
 use crate::gke::{self, Endpoint};
 use crate::model::{Model, Workload};
 use crate::netpol::{Miss, NetworkPolicy, Peer, PodEgress, Proto, Selector};
@@ -124,62 +125,86 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let mut out = Vec::new();
     // Requirements depend only on where a pod can run: computed once per
     // placement in the rule's chunk of objects, not once per pod (each lists
-    // the pools of its clusters).
+    // the pools of its clusters); so is what is said about the ones a pod's
+    // policies block, shared by the findings that say it.
     let mut by_placement = std::collections::HashMap::new();
     for_each_isolated_wi_pod(ctx, |w, egress| {
         let o = &model.objects[w.object];
         let (clusters, selector) = gke::placement(model, w);
-        let blocked: Vec<&gke::Requirement> = by_placement
-            .entry((clusters, selector))
-            .or_insert_with(|| gke::requirements_on(model, clusters, selector, ctx.config))
+        let (requirements, said) = by_placement.entry((clusters, selector)).or_insert_with(|| {
+            let r = gke::requirements_on(model, clusters, selector, ctx.config);
+            (r, std::collections::HashMap::new())
+        });
+        let blocked: Vec<usize> = requirements
             .iter()
-            .filter(|r| {
+            .enumerate()
+            .filter(|(_, r)| {
                 !r.any_of
                     .iter()
                     .any(|ep| egress.allows_ip(ep.ip(), ep.port, Proto::Tcp))
             })
+            .map(|(i, _)| i)
             .collect();
-        if blocked.is_empty() {
+        let Some(&first) = blocked.first() else {
             return;
-        }
-        let needs: Vec<String> = blocked
-            .iter()
-            .map(|r| {
-                let eps: Vec<String> = r.any_of.iter().map(|e| e.to_string()).collect();
-                if r.pools.is_empty() {
-                    eps.join(" or ")
-                } else {
-                    format!("{} (node pools {})", eps.join(" or "), r.pools.join(", "))
-                }
-            })
-            .collect();
-        let assumed = blocked.iter().find_map(|r| r.assumption.clone());
-        let mut msg = format!(
-            "{} uses Workload Identity ({}) but its NetworkPolicies block egress to the GKE metadata server: {} is not allowed",
-            o.display(),
-            super::wi_why(model, w),
-            needs.join("; ")
-        );
-        if let Some(a) = &assumed {
-            msg.push_str(&format!(" ({a})"));
-        }
+        };
+        let first = requirements[first].any_of[0];
+        let (what, help) = said
+            .entry(blocked)
+            .or_insert_with_key(|blocked| blocked_texts(blocked.iter().map(|i| &requirements[*i])))
+            .clone();
+        let msg = Text::pieces(vec![
+            Piece::Own(
+                format!(
+                    "{} uses Workload Identity ({}) but its NetworkPolicies block egress to the GKE metadata server: ",
+                    o.display(),
+                    super::wi_why(model, w),
+                )
+                .into_boxed_str(),
+            ),
+            Piece::Shared(what),
+        ]);
         let mut f = super::wi_related(
             Finding::at(&ctx.rule.id, o.name_loc(), msg).object(o.index),
             model,
             w,
         );
-        let first = blocked[0].any_of[0];
         if let Some((_, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
             f = f.related_at(r.node.loc(), describe_miss(&m, &first));
         }
         f = related_policies(f, model, egress);
-        let yaml: Vec<String> = blocked.iter().map(|r| r.any_of[0].egress_yaml()).collect();
-        out.push(f.help(format!(
-            "add to the `egress:` list of a NetworkPolicy that selects the pod:\n{}",
-            yaml.join("\n")
-        )));
+        out.push(f.help(help));
     });
     out
+}
+
+/// What KWI401 says of the requirements a pod's policies block: the end of
+/// its message ("TCP 169.254.169.254:80 (node pools …) is not allowed") and
+/// its fix.
+fn blocked_texts<'r>(
+    blocked: impl Iterator<Item = &'r gke::Requirement> + Clone,
+) -> (Arc<str>, Arc<str>) {
+    let needs: Vec<String> = blocked
+        .clone()
+        .map(|r| {
+            let eps: Vec<String> = r.any_of.iter().map(|e| e.to_string()).collect();
+            if r.pools.is_empty() {
+                eps.join(" or ")
+            } else {
+                format!("{} (node pools {})", eps.join(" or "), r.pools.join(", "))
+            }
+        })
+        .collect();
+    let mut what = format!("{} is not allowed", needs.join("; "));
+    if let Some(a) = blocked.clone().find_map(|r| r.assumption.as_ref()) {
+        what.push_str(&format!(" ({a})"));
+    }
+    let yaml: Vec<String> = blocked.map(|r| r.any_of[0].egress_yaml()).collect();
+    let help = format!(
+        "add to the `egress:` list of a NetworkPolicy that selects the pod:\n{}",
+        yaml.join("\n")
+    );
+    (what.into(), help.into())
 }
 
 fn private(ip: IpAddr) -> bool {
