@@ -239,7 +239,7 @@ fn text(hits: &[Hit], rules: &[Rule]) -> String {
         } else {
             out.push_str("  rules that check it:\n");
             for id in &known.rules {
-                match rules.iter().find(|r| &r.id == id) {
+                match rules.iter().find(|r| *r.id == **id) {
                     Some(r) => {
                         let _ = writeln!(out, "    {} {:<30} {}", r.id, r.name, r.summary);
                     }
@@ -327,10 +327,10 @@ fn json(hits: &[Hit], rules: &[Rule]) -> String {
                     .rules
                     .iter()
                     .map(|id| {
-                        let r = rules.iter().find(|r| &r.id == id);
+                        let r = rules.iter().find(|r| *r.id == **id);
                         JsonRule {
                             id,
-                            name: r.map(|r| r.name.as_str()),
+                            name: r.map(|r| &*r.name),
                             summary: r.map(|r| r.summary.as_str()),
                         }
                     })
@@ -452,7 +452,7 @@ mod tests {
             assert!(!k.causes.is_empty(), "{}", k.id);
             for r in &k.rules {
                 assert!(
-                    rules.iter().any(|x| &x.id == r),
+                    rules.iter().any(|x| *x.id == **r),
                     "{}: unknown rule {r}",
                     k.id
                 );

@@ -200,7 +200,8 @@ pub struct Related {
 
 #[derive(Clone, Debug)]
 pub struct Finding {
-    pub rule: String,
+    /// Set by `rules::run` to its rule's id (shared, not a copy per finding).
+    pub rule: Arc<str>,
     pub at: Location,
     pub message: Text,
     /// Set by a template when one case of its rule is milder or stronger than
@@ -219,9 +220,9 @@ pub struct Finding {
 impl Finding {
     /// A finding at a node's location (`node.loc()`), which may be in another
     /// file than its object when kustomize assembled the object.
-    pub fn at(rule: &str, at: Location, message: impl Into<Text>) -> Self {
+    pub fn at(rule: &Arc<str>, at: Location, message: impl Into<Text>) -> Self {
         Finding {
-            rule: rule.to_string(),
+            rule: rule.clone(),
             at,
             message: message.into(),
             severity: None,
@@ -232,7 +233,7 @@ impl Finding {
         }
     }
     /// A finding about a file as a whole (a parse error, a suppression comment).
-    pub fn new(rule: &str, file: FileId, span: Span, message: impl Into<Text>) -> Self {
+    pub fn new(rule: &Arc<str>, file: FileId, span: Span, message: impl Into<Text>) -> Self {
         Finding::at(rule, Location { file, span }, message)
     }
     pub fn related(self, file: FileId, span: Span, message: impl Into<Text>) -> Self {

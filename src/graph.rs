@@ -131,8 +131,8 @@ impl<'f> Positions<'f> {
 fn brk(link: Link, f: &Resolved) -> Break {
     Break {
         link,
-        rule: f.rule.clone(),
-        name: f.name.clone(),
+        rule: f.rule.to_string(),
+        name: f.name.to_string(),
         severity: f.severity,
         message: f.message.to_string(),
         at: resolved_at(f),
@@ -146,7 +146,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         .collect();
     let mut g = Graph::default();
     for f in &findings {
-        if SCAN_WIDE.contains(&f.rule.as_str()) {
+        if SCAN_WIDE.contains(&&*f.rule) {
             g.scan_wide.push(brk(Link::Workload, f));
         }
     }
@@ -186,7 +186,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         of_object(o)
             .into_iter()
             .chain(ksa.map(of_object).unwrap_or_default())
-            .any(|i| findings[i].rule == "KWI101" || findings[i].rule == "KWI103")
+            .any(|i| &*findings[i].rule == "KWI101" || &*findings[i].rule == "KWI103")
     };
     for w in model
         .workloads
@@ -244,7 +244,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         }
         let mut breaks: Vec<Break> = hits
             .into_iter()
-            .filter(|(i, _)| !SCAN_WIDE.contains(&findings[*i].rule.as_str()))
+            .filter(|(i, _)| !SCAN_WIDE.contains(&&*findings[*i].rule))
             .map(|(i, link)| brk(link, findings[i]))
             .collect();
         breaks.sort_by(|a, b| (a.link, &a.rule, &a.at).cmp(&(b.link, &b.rule, &b.at)));

@@ -271,8 +271,8 @@ pub fn lint_model(
         |id| {
             rules
                 .iter()
-                .find(|r| r.id == id)
-                .map(|r| r.name.clone())
+                .find(|r| &*r.id == id)
+                .map(|r| r.name.to_string())
                 .unwrap_or_default()
         },
         |f| {
@@ -425,7 +425,7 @@ pub fn load_rules(config: &Config, extra_dirs: &[PathBuf]) -> Result<Vec<Rule>, 
     // misspelt name would otherwise change nothing, silently.
     for r in &config.rule_refs {
         let known = if r.whole {
-            all.iter().any(|x| x.id == r.text || x.name == r.text)
+            all.iter().any(|x| *x.id == r.text || *x.name == r.text)
         } else {
             all.iter().any(|x| rules::selector_matches(x, &r.text))
         };

@@ -19,7 +19,7 @@ fn lint(dir: &Path, rule: &str) -> Vec<String> {
     let all = kwi_lint::load_rules(&config, &[]).expect("rules load");
     let active = rules::effective(&all, &config, &[], &[]);
     assert!(
-        active.iter().any(|r| r.id == rule),
+        active.iter().any(|r| &*r.id == rule),
         "rule {rule} not active"
     );
     let opts = LintOptions {
@@ -31,7 +31,7 @@ fn lint(dir: &Path, rule: &str) -> Vec<String> {
     let prefix = format!("{}/", dir.display());
     out.findings
         .iter()
-        .filter(|f| f.rule == rule)
+        .filter(|f| &*f.rule == rule)
         .map(|f| {
             let file = f.file.name.strip_prefix(&prefix).unwrap_or(&f.file.name);
             format!("{} {}:{}:{}", f.rule, file, f.start.line, f.start.column)
@@ -53,7 +53,7 @@ fn rule_dirs() -> Vec<PathBuf> {
 fn every_rule_has_bad_and_good_cases() {
     let all = rules::load(&[] as &[PathBuf]).expect("rules");
     for r in &all {
-        let dir = Path::new("testdata").join(&r.id);
+        let dir = Path::new("testdata").join(&*r.id);
         assert!(
             dir.join("bad").is_dir() && dir.join("good").is_dir(),
             "{} lacks testdata/{}/bad and good",

@@ -245,7 +245,7 @@ fn write_report(
             // parse) are one line for a person unless they ask; machine
             // formats keep each note.
             let skip = |f: &report::Resolved| {
-                !args.verbose && f.rule == "KWI001" && f.severity == Severity::Info
+                !args.verbose && &*f.rule == "KWI001" && f.severity == Severity::Info
             };
             let skipped = findings.iter().filter(|f| skip(f)).count();
             let mut summary = summary.clone();

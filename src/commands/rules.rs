@@ -39,7 +39,7 @@ pub fn explain_one(rule: &str, rules_dir: &[PathBuf]) -> i32 {
     with_rules(rules_dir, |rules| {
         match rules
             .iter()
-            .find(|r| r.id.eq_ignore_ascii_case(rule) || r.name == rule)
+            .find(|r| r.id.eq_ignore_ascii_case(rule) || &*r.name == rule)
         {
             Some(r) if super::print_out(&explain(r)) => 0,
             Some(_) => 2,

@@ -63,7 +63,7 @@ pub fn write(findings: &[Resolved]) -> String {
         findings: findings
             .iter()
             .map(|f| Entry {
-                rule: f.rule.clone(),
+                rule: f.rule.to_string(),
                 file: f.file.name.clone(),
                 fingerprint: fingerprint(f),
                 message: f.message.to_string(),
@@ -94,7 +94,7 @@ pub fn filter(findings: Vec<Resolved>, baseline_text: &str) -> Result<Vec<Resolv
         .into_iter()
         .filter(|f| {
             match budget.get_mut(&(
-                f.rule.clone(),
+                f.rule.to_string(),
                 f.file.name.clone(),
                 fingerprint_v(f, file.version),
             )) {

@@ -40,7 +40,7 @@ pub fn render(findings: &[Resolved], summary: &Summary, rules: &[Rule]) -> Strin
     let failures: usize = by_rule.values().map(|m| m.len()).sum();
     let tests: usize = rules
         .iter()
-        .map(|r| by_rule.get(r.id.as_str()).map_or(1, |m| m.len()))
+        .map(|r| by_rule.get(&*r.id).map_or(1, |m| m.len()))
         .sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
@@ -48,7 +48,7 @@ pub fn render(findings: &[Resolved], summary: &Summary, rules: &[Rule]) -> Strin
         summary.seconds
     ));
     for r in rules {
-        let files = by_rule.get(r.id.as_str());
+        let files = by_rule.get(&*r.id);
         let n = files.map_or(1, |m| m.len());
         let fails = files.map_or(0, |m| m.len());
         out.push_str(&format!(

@@ -18,8 +18,8 @@ use crate::source::{Position, SourceFile};
 /// A finding with everything a renderer needs, resolved once.
 #[derive(Clone, Debug)]
 pub struct Resolved {
-    pub rule: String,
-    pub name: String,
+    pub rule: Arc<str>,
+    pub name: Arc<str>,
     pub severity: Severity,
     pub message: Text,
     pub file: Arc<SourceFile>,
@@ -125,7 +125,7 @@ pub fn resolve(
         (
             r.file.name.as_str(),
             r.start,
-            r.rule.as_str(),
+            &r.rule,
             r.byte_end,
             &r.message,
         )

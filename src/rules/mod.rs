@@ -56,8 +56,8 @@ pub enum Check {
 
 #[derive(Clone, Debug)]
 pub struct Rule {
-    pub id: String,
-    pub name: String,
+    pub id: std::sync::Arc<str>,
+    pub name: std::sync::Arc<str>,
     pub severity: Severity,
     pub enabled: bool,
     pub category: String,
@@ -238,8 +238,8 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, RuleError> {
         Check::Predicate(predicate::PredicateCheck::parse(check_node).map_err(|(n, m)| err(n, m))?)
     };
     Ok(Rule {
-        id,
-        name,
+        id: id.into(),
+        name: name.into(),
         severity,
         enabled,
         category: text_of("category", false)?,
@@ -267,7 +267,7 @@ pub fn load(extra_dirs: &[impl AsRef<Path>]) -> Result<Vec<Rule>, RuleError> {
     let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
     for (origin, text) in BUILTIN_RULES {
         let r = parse_rule(origin, text)?;
-        rules.insert(r.id.clone(), r);
+        rules.insert(r.id.to_string(), r);
     }
     for dir in extra_dirs {
         let dir = dir.as_ref();
@@ -310,9 +310,9 @@ pub fn load(extra_dirs: &[impl AsRef<Path>]) -> Result<Vec<Rule>, RuleError> {
                 });
             }
             if let Some((id, _)) = clash {
-                rules.remove(&id);
+                rules.remove(&*id);
             }
-            rules.insert(r.id.clone(), r);
+            rules.insert(r.id.to_string(), r);
         }
     }
     Ok(rules.into_values().collect())
@@ -320,7 +320,7 @@ pub fn load(extra_dirs: &[impl AsRef<Path>]) -> Result<Vec<Rule>, RuleError> {
 
 /// Does a selector (`KWI201`, `wi-binding-missing`, `KWI2`, `ALL`) pick this rule?
 pub fn selector_matches(rule: &Rule, sel: &str) -> bool {
-    sel.eq_ignore_ascii_case("ALL") || rule.name == sel || rule.id.starts_with(sel)
+    sel.eq_ignore_ascii_case("ALL") || &*rule.name == sel || rule.id.starts_with(sel)
 }
 
 /// The rule id or name closest to a misspelt `text` (at most 3 edits).
@@ -328,7 +328,7 @@ pub fn nearest<'r>(rules: &'r [Rule], text: &str) -> Option<&'r str> {
     let text = text.to_ascii_lowercase();
     rules
         .iter()
-        .flat_map(|x| [x.id.as_str(), x.name.as_str()])
+        .flat_map(|x| [&*x.id, &*x.name])
         .map(|c| (crate::wi::edit_distance(&text, &c.to_ascii_lowercase()), c))
         .filter(|(d, _)| *d <= 3)
         .min()
@@ -347,14 +347,14 @@ pub fn effective(
         .filter_map(|r| {
             let setting = config
                 .rules
-                .get(&r.id)
-                .or_else(|| config.rules.get(&r.name));
+                .get(&*r.id)
+                .or_else(|| config.rules.get(&*r.name));
             let mut enabled = setting.and_then(|s| s.enabled).unwrap_or(r.enabled);
             let selects: Vec<&String> = config.select.iter().chain(select).collect();
             if !selects.is_empty() {
                 // An explicit selection enables opt-in rules it names.
                 enabled = selects.iter().any(|s| selector_matches(r, s))
-                    && (enabled || selects.iter().any(|s| *s == &r.id || *s == &r.name));
+                    && (enabled || selects.iter().any(|s| **s == *r.id || **s == *r.name));
             }
             if config
                 .ignore
@@ -554,8 +554,8 @@ fn run_in_chunks(
     for (i, rule) in rules.iter().enumerate() {
         let overridden = config
             .rules
-            .get(&rule.id)
-            .or_else(|| config.rules.get(&rule.name))
+            .get(&*rule.id)
+            .or_else(|| config.rules.get(&*rule.name))
             .and_then(|s| s.severity)
             .is_some();
         let mut add = |found: Vec<Finding>| {
