@@ -411,6 +411,8 @@ impl<'m, 'a> Ctx<'m, 'a> {
 pub struct Shared<'a> {
     network_policies: std::sync::OnceLock<templates::network::ByNamespace<'a>>,
     mesh: std::sync::OnceLock<crate::istio::Mesh>,
+    /// Texts that findings of any chunk share (see `shared_text`).
+    texts: std::sync::Mutex<std::collections::HashSet<std::sync::Arc<str>>>,
 }
 
 impl<'a> Shared<'a> {
@@ -418,6 +420,20 @@ impl<'a> Shared<'a> {
     pub fn network_policies(&self, model: &Model<'a>) -> &templates::network::ByNamespace<'a> {
         self.network_policies
             .get_or_init(|| templates::network::policies(model))
+    }
+
+    /// One copy of `text` for the whole run: a chunk of objects makes the
+    /// texts its findings share, and other chunks often make the same ones.
+    pub fn shared_text(&self, text: String) -> std::sync::Arc<str> {
+        let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        match texts.get(text.as_str()) {
+            Some(t) => t.clone(),
+            None => {
+                let t: std::sync::Arc<str> = text.into();
+                texts.insert(t.clone());
+                t
+            }
+        }
     }
 
     /// The mesh-wide Istio settings of the scan.
@@ -603,6 +619,17 @@ fn check(ctx: &Ctx) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_texts_are_one_shared_copy() {
+        let shared = Shared::default();
+        let a = shared.shared_text("NetworkPolicy a/b selects this pod".to_string());
+        let b = shared.shared_text("NetworkPolicy a/b selects this pod".to_string());
+        let c = shared.shared_text("NetworkPolicy a/c selects this pod".to_string());
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        assert!(!std::sync::Arc::ptr_eq(&a, &c));
+        assert_eq!(&*c, "NetworkPolicy a/c selects this pod");
+    }
 
     #[test]
     fn prepared_templates_exist() {

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -82,13 +81,15 @@ fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
     }
 }
 
-/// Adds every policy that selects the pod as a related span.
-fn related_policies(mut f: Finding, model: &Model, egress: &PodEgress) -> Finding {
+/// Adds every policy that selects the pod as a related span (a policy
+/// selects many pods: its words are shared).
+fn related_policies(mut f: Finding, ctx: &Ctx, egress: &PodEgress) -> Finding {
     for p in &egress.policies {
-        let po = &model.objects[p.object];
+        let po = &ctx.model.objects[p.object];
         f = f.related_at(
             po.name_loc(),
-            format!("{} selects this pod for egress", po.display()),
+            ctx.shared
+                .shared_text(format!("{} selects this pod for egress", po.display())),
         );
     }
     f
@@ -151,7 +152,10 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let first = requirements[first].any_of[0];
         let (what, help) = said
             .entry(blocked)
-            .or_insert_with_key(|blocked| blocked_texts(blocked.iter().map(|i| &requirements[*i])))
+            .or_insert_with_key(|blocked| {
+                let (what, help) = blocked_texts(blocked.iter().map(|i| &requirements[*i]));
+                (ctx.shared.shared_text(what), ctx.shared.shared_text(help))
+            })
             .clone();
         let msg = Text::pieces(vec![
             Piece::Own(
@@ -170,9 +174,10 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             w,
         );
         if let Some((_, r, m)) = egress.nearest_miss(first.ip(), first.port, Proto::Tcp) {
-            f = f.related_at(r.node.loc(), describe_miss(&m, &first));
+            let miss = ctx.shared.shared_text(describe_miss(&m, &first));
+            f = f.related_at(r.node.loc(), miss);
         }
-        f = related_policies(f, model, egress);
+        f = related_policies(f, ctx, egress);
         out.push(f.help(help));
     });
     out
@@ -183,7 +188,7 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 /// its fix.
 fn blocked_texts<'r>(
     blocked: impl Iterator<Item = &'r gke::Requirement> + Clone,
-) -> (Arc<str>, Arc<str>) {
+) -> (String, String) {
     let needs: Vec<String> = blocked
         .clone()
         .map(|r| {
@@ -204,7 +209,7 @@ fn blocked_texts<'r>(
         "add to the `egress:` list of a NetworkPolicy that selects the pod:\n{}",
         yaml.join("\n")
     );
-    (what.into(), help.into())
+    (what, help)
 }
 
 fn private(ip: IpAddr) -> bool {
@@ -296,7 +301,7 @@ pub fn dns_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             ),
         ).object(o.index);
         f = super::wi_related(f, model, w);
-        f = related_policies(f, model, egress);
+        f = related_policies(f, ctx, egress);
         if dns == gke::ClusterDns::CloudDns {
             out.push(f.help(
                 "the cluster uses Cloud DNS: allow DNS to the metadata server address in the egress rules:\n- to:\n    - ipBlock:\n        cidr: 169.254.169.254/32\n  ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\nor set the env var GCE_METADATA_HOST=169.254.169.254 in the pod",
