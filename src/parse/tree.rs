@@ -188,14 +188,20 @@ pub struct Tree {
     pub docs: Vec<Document>,
 }
 
+/// A tree's stored texts (one file in four has a quoted or block scalar
+/// that is not a slice of the file) and, boxed again, what fewer still need.
 #[derive(Debug, Default)]
 struct Extra {
     /// Texts of scalars that are not a slice of the file, end to end, and
-    /// where each ends: one buffer, not an allocation per scalar.
+    /// (scalar id, where its text ends), ids ascending as they are given:
+    /// one buffer, not an allocation per scalar.
     owned: String,
-    owned_ends: Vec<u32>,
-    /// The id of each stored text's scalar (ascending, as ids are given).
-    owned_ids: Vec<NodeId>,
+    owned_at: Vec<(NodeId, u32)>,
+    rare: Option<Box<Rare>>,
+}
+
+#[derive(Debug, Default)]
+struct Rare {
     /// Duplicate keys, with the index of the document they are in.
     duplicates: Vec<(u32, DuplicateKey)>,
     /// Ends of spans `LONG` bytes long or more, by node id (ascending).
@@ -208,15 +214,19 @@ struct Extra {
 
 impl Extra {
     fn owned(&self, id: NodeId) -> &str {
-        let Ok(i) = self.owned_ids.binary_search(&id) else {
+        let Ok(i) = self.owned_at.binary_search_by_key(&id, |(id, _)| *id) else {
             return "";
         };
         let start = match i {
             0 => 0,
-            _ => self.owned_ends.get(i - 1).copied().unwrap_or(0) as usize,
+            _ => self.owned_at.get(i - 1).map_or(0, |(_, end)| *end) as usize,
         };
-        let end = self.owned_ends.get(i).copied().unwrap_or(0) as usize;
+        let end = self.owned_at.get(i).map_or(0, |(_, end)| *end) as usize;
         self.owned.get(start..end).unwrap_or("")
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
     }
 }
 
@@ -255,9 +265,8 @@ impl Tree {
         let doc = self.docs.len() as u32;
         self.docs.push(Document { root });
         if !duplicates.is_empty() {
-            let extra = self.extra();
-            extra
-                .duplicates
+            let rare = self.extra().rare();
+            rare.duplicates
                 .extend(duplicates.into_iter().map(|d| (doc, d)));
         }
     }
@@ -265,22 +274,22 @@ impl Tree {
     /// Drops every document (a limit hit after parsing).
     pub fn clear_documents(&mut self) {
         self.docs.clear();
-        if let Some(e) = &mut self.extra {
-            e.duplicates.clear();
+        if let Some(r) = self.rare_mut() {
+            r.duplicates.clear();
         }
     }
 
     /// The duplicate keys of every document, in order.
     pub fn duplicates(&self) -> impl Iterator<Item = &DuplicateKey> + '_ {
-        self.extra
-            .iter()
-            .flat_map(|e| e.duplicates.iter().map(|(_, d)| d))
+        self.rare()
+            .into_iter()
+            .flat_map(|r| r.duplicates.iter().map(|(_, d)| d))
     }
 
     /// The duplicate keys of document `doc`.
     pub fn document_duplicates(&self, doc: usize) -> impl Iterator<Item = &DuplicateKey> + '_ {
-        self.extra.iter().flat_map(move |e| {
-            e.duplicates
+        self.rare().into_iter().flat_map(move |r| {
+            r.duplicates
                 .iter()
                 .filter(move |(d, _)| *d as usize == doc)
                 .map(|(_, d)| d)
@@ -302,8 +311,7 @@ impl Tree {
             Some(t) => {
                 let extra = self.extra();
                 extra.owned.push_str(t);
-                extra.owned_ends.push(extra.owned.len() as u32);
-                extra.owned_ids.push(id);
+                extra.owned_at.push((id, extra.owned.len() as u32));
                 OWNED_SCALAR
             }
             None => 0,
@@ -361,11 +369,21 @@ impl Tree {
         self.extra.get_or_insert_with(Box::default)
     }
 
+    fn rare(&self) -> Option<&Rare> {
+        self.extra.as_deref().and_then(|e| e.rare.as_deref())
+    }
+
+    fn rare_mut(&mut self) -> Option<&mut Rare> {
+        self.extra
+            .as_deref_mut()
+            .and_then(|e| e.rare.as_deref_mut())
+    }
+
     /// Keeps the end of a span too long for `Meta`, sorted by id (scalars'
     /// and collections' ids interleave; such spans are 8 MB or more).
     fn note_long(&mut self, id: NodeId, meta: Meta, span: Span) {
         if meta.short_len().is_none() {
-            let long = &mut self.extra().long;
+            let long = &mut self.extra().rare().long;
             let at = long.partition_point(|(i, _)| *i < id);
             long.insert(at, (id, span.end));
         }
@@ -408,11 +426,11 @@ impl Tree {
             0 => (self.scalars.len(), false),
             _ => (self.colls.len(), true),
         };
-        let extra = self.extra();
+        let rare = self.extra().rare();
         let origin = if coll {
-            &mut extra.origin_colls
+            &mut rare.origin_colls
         } else {
-            &mut extra.origin
+            &mut rare.origin
         };
         if origin.len() < len {
             origin.resize(len, own);
@@ -439,10 +457,11 @@ impl Tree {
         self.kids.shrink_to_fit();
         if let Some(e) = &mut self.extra {
             e.owned.shrink_to_fit();
-            e.owned_ends.shrink_to_fit();
-            e.owned_ids.shrink_to_fit();
-            e.long.shrink_to_fit();
-            e.duplicates.shrink_to_fit();
+            e.owned_at.shrink_to_fit();
+            if let Some(r) = &mut e.rare {
+                r.long.shrink_to_fit();
+                r.duplicates.shrink_to_fit();
+            }
         }
         self.docs.shrink_to_fit();
     }
@@ -497,7 +516,7 @@ impl<'a> Node<'a> {
         let end = match meta.short_len() {
             Some(len) => start + len,
             None => {
-                let long = self.tree.extra.as_deref().map_or(&[][..], |e| &e.long);
+                let long = self.tree.rare().map_or(&[][..], |r| &r.long);
                 long.binary_search_by_key(&self.id, |(id, _)| *id)
                     .map_or(start, |i| long[i].1)
             }
@@ -508,11 +527,10 @@ impl<'a> Node<'a> {
     /// The file this node was read from.
     pub fn file(self) -> FileId {
         self.tree
-            .extra
-            .as_deref()
-            .and_then(|e| match self.id & COLL {
-                0 => e.origin.get(self.id as usize),
-                _ => e.origin_colls.get((self.id & !COLL) as usize),
+            .rare()
+            .and_then(|r| match self.id & COLL {
+                0 => r.origin.get(self.id as usize),
+                _ => r.origin_colls.get((self.id & !COLL) as usize),
             })
             .copied()
             .unwrap_or(self.tree.file)
