@@ -233,7 +233,7 @@ fn alias_budget(files: &mut [ParsedFile], limits: &parse::Limits) {
     let run_budget = (limits.max_alias_nodes as u64).saturating_mul(50);
     let mut used = 0u64;
     for f in files.iter_mut() {
-        used = used.saturating_add(f.alias_nodes);
+        used = used.saturating_add(f.alias_nodes.into());
         if f.alias_nodes > 0 && used > run_budget {
             f.tree = parse::Tree::new(f.id, f.source.clone());
             f.alias_nodes = 0;

@@ -97,18 +97,19 @@ pub struct ParsedFile {
     pub id: FileId,
     /// Where it was read from (none for standard input, or when it is the
     /// name shown, as it most often is: a run holds one per file); see `path`.
-    path: Option<Box<std::path::Path>>,
+    path: Option<Box<std::path::PathBuf>>,
     path_is_name: bool,
     pub source: Arc<SourceFile>,
     pub tree: Tree,
     /// Byte ranges of the file's comments (YAML only).
-    pub comments: Vec<Span>,
+    pub comments: Box<[Span]>,
     pub problems: Vec<FileProblem>,
     /// A `.json` file that only parsed as YAML: it counts only for the
     /// Kubernetes objects it holds.
     pub yaml_in_json: bool,
-    /// Nodes reached through aliases (for the run-wide budget).
-    pub alias_nodes: u64,
+    /// Nodes reached through aliases (for the run-wide budget; a file's own
+    /// budget is far below `u32::MAX`).
+    pub alias_nodes: u32,
     /// A file that did not parse but looks like a manifest or a gcloud dump:
     /// its syntax errors are errors, where other files' are notes.
     pub looks_ours: bool,
@@ -120,13 +121,13 @@ impl ParsedFile {
     pub fn path(&self) -> Option<&std::path::Path> {
         match self.path_is_name {
             true => Some(std::path::Path::new(&self.source.name)),
-            false => self.path.as_deref(),
+            false => self.path.as_deref().map(std::path::PathBuf::as_path),
         }
     }
 
     pub fn set_path(&mut self, path: std::path::PathBuf) {
         self.path_is_name = path.as_os_str() == self.source.name.as_str();
-        self.path = (!self.path_is_name).then(|| path.into_boxed_path());
+        self.path = (!self.path_is_name).then(|| Box::new(path));
     }
 
     fn empty(id: FileId, source: Arc<SourceFile>) -> ParsedFile {
@@ -136,7 +137,7 @@ impl ParsedFile {
             path_is_name: false,
             tree: Tree::new(id, source.clone()),
             source,
-            comments: Vec::new(),
+            comments: Box::default(),
             problems: Vec::new(),
             yaml_in_json: false,
             alias_nodes: 0,
@@ -261,13 +262,12 @@ pub fn parse_bytes(
     f.tree.reserve_for(body.len());
     let errors = parse_body(&mut f, base, format, limits);
     f.tree.shrink();
-    f.comments.shrink_to_fit();
     if let Some(m) = marker {
         // A template that parses only by accident (`{{ x }}` read as a flow
         // mapping) or not at all is skipped whole, with one note.
         if template::is_template(&f.tree, &m, errors.is_empty()) {
             f.tree = Tree::new(id, source.clone());
-            f.comments.clear();
+            f.comments = Box::default();
             f.problems.push(template::note(
                 Span::new(m.offset, m.offset + m.len),
                 m.kind,
@@ -347,8 +347,8 @@ fn parse_body(f: &mut ParsedFile, base: usize, format: Format, limits: &Limits) 
         }
         Format::Yaml => {
             let out = yaml::parse(&mut f.tree, base, limits);
-            f.comments = out.comments;
-            f.alias_nodes = out.alias_nodes;
+            f.comments = out.comments.into_boxed_slice();
+            f.alias_nodes = out.alias_nodes.try_into().unwrap_or(u32::MAX);
             out.errors
         }
         _ => {
@@ -369,8 +369,8 @@ fn parse_body(f: &mut ParsedFile, base: usize, format: Format, limits: &Limits) 
                 return errors;
             }
             f.tree = tree;
-            f.comments = out.comments;
-            f.alias_nodes = out.alias_nodes;
+            f.comments = out.comments.into_boxed_slice();
+            f.alias_nodes = out.alias_nodes.try_into().unwrap_or(u32::MAX);
             f.yaml_in_json = true;
             Vec::new()
         }
