@@ -235,7 +235,7 @@ fn alias_budget(files: &mut [ParsedFile], limits: &parse::Limits) {
     for f in files.iter_mut() {
         used = used.saturating_add(f.alias_nodes.into());
         if f.alias_nodes > 0 && used > run_budget {
-            f.tree = parse::Tree::new(f.id, f.source.clone());
+            f.tree = parse::Tree::new(f.id, f.source().clone());
             f.alias_nodes = 0;
             f.looks_ours = true;
             f.problems.push(parse::FileProblem {
@@ -277,7 +277,7 @@ pub fn lint_model(
         },
         |f| {
             files[f.at.file as usize]
-                .source
+                .source()
                 .position(f.at.span.start as usize)
                 .line
         },
@@ -296,7 +296,7 @@ pub fn lint_model(
             f.inputs = model.object_inputs(o);
         }
     }
-    let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source.clone()).collect();
+    let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source().clone()).collect();
     let spans: Vec<Option<(usize, source::Location)>> = kept
         .iter()
         .map(|(f, _)| f.object.map(|o| (o, f.at)))

@@ -57,7 +57,7 @@ fn in_annotations(model: &Model, o: &crate::model::Object) -> Vec<Suppression> {
         // The rule part of the key, when the file spells the key as it
         // reads (plain or quoted without escapes); else the whole key.
         let span = k.span();
-        let in_file = model.files[k.file() as usize].source.slice(span);
+        let in_file = model.files[k.file() as usize].source().slice(span);
         let key = k.as_str().unwrap_or("");
         let rule_span = match in_file.find(key) {
             Some(at) => {
@@ -84,7 +84,7 @@ fn in_annotations(model: &Model, o: &crate::model::Object) -> Vec<Suppression> {
 fn in_comments(f: &crate::parse::ParsedFile) -> Vec<Suppression> {
     let mut out = Vec::new();
     for c in &f.comments {
-        let text = f.source.slice(*c);
+        let text = f.source().slice(*c);
         let Some(rest) = text
             .strip_prefix('#')
             .map(str::trim_start)
@@ -117,7 +117,7 @@ fn in_comments(f: &crate::parse::ParsedFile) -> Vec<Suppression> {
             rules,
             rule_spans,
             reason: rest[close + 1..].trim().to_string(),
-            scope: Scope::Lines(f.source.position(c.start as usize).line),
+            scope: Scope::Lines(f.source().position(c.start as usize).line),
         });
     }
     out

@@ -23,7 +23,7 @@ struct Location {
 
 /// None for an object of the built-in bootstrap policy (no file).
 fn location(model: &Model, file: Option<FileId>, node: Node<'_>) -> Option<Location> {
-    let src = &model.files[file? as usize].source;
+    let src = &model.files[file? as usize].source();
     let p = src.position(node.span().start as usize);
     Some(Location {
         file: src.name.clone(),

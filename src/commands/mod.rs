@@ -65,7 +65,7 @@ pub(crate) fn with_scan(
                 .iter()
                 .any(|p| p.kind != crate::parse::ProblemKind::Template)
         })
-        .map(|f| f.source.name.as_str())
+        .map(|f| f.source().name.as_str())
         .collect();
     if !broken.is_empty() {
         eprintln!(

@@ -420,7 +420,7 @@ impl<'a> Model<'a> {
             .collect();
         let mut seen: HashSet<(String, &str)> = HashSet::new();
         for (file, node, asset_resource, how) in pending {
-            let text = self.files[file as usize].source.slice(node.span());
+            let text = self.files[file as usize].source().slice(node.span());
             // The same resource dumped twice is one resource.
             let mut resolved = asset_resource.map(|r| (r, how));
             if let Some((PolicyResource::ServiceAccount(id), _)) = &mut resolved {
@@ -428,7 +428,7 @@ impl<'a> Model<'a> {
                     *id = email.to_string();
                 }
             }
-            let fname = self.files[file as usize].source.name.clone();
+            let fname = self.files[file as usize].source().name.clone();
             if resolved.is_none() {
                 resolved = self
                     .resource_from_file_name(&fname)
@@ -485,7 +485,7 @@ impl<'a> Model<'a> {
             .map(|p| p.to_string_lossy().to_string())
             .unwrap_or_default();
         let dir_of = |f: FileId| {
-            Path::new(&self.files[f as usize].source.name)
+            Path::new(&self.files[f as usize].source().name)
                 .parent()
                 .map(|p| p.to_string_lossy().to_string())
                 .unwrap_or_default()

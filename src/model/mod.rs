@@ -162,7 +162,7 @@ impl<'a> Model<'a> {
                     }
                     let scope = config_scopes
                         .iter()
-                        .position(|g| config.glob_matches(g, &f.source.name))
+                        .position(|g| config.glob_matches(g, &f.source().name))
                         .map_or(DEFAULT_SCOPE, |i| i + 1);
                     for root in f.roots() {
                         if objects_of(f.id, root, scope, 0, &mut objects) {
@@ -252,14 +252,14 @@ impl<'a> Model<'a> {
         let end = node.span().end;
         let i = f.comments.partition_point(|c| c.start < end);
         let c = *f.comments.get(i)?;
-        let between = f.source.text.get(end as usize..c.start as usize)?;
-        let text = f.source.slice(c);
+        let between = f.source().text.get(end as usize..c.start as usize)?;
+        let text = f.source().slice(c);
         let marker = ["kpt-set", "io.k8s.cli.setters", "io.k8s.cli.substitutions"];
         (!between.contains('\n') && marker.iter().any(|m| text.contains(m))).then_some(text)
     }
 
     pub fn file_name(&self, id: FileId) -> &str {
-        &self.files[id as usize].source.name
+        &self.files[id as usize].source().name
     }
 
     /// `file:line:col` of a location.
@@ -269,7 +269,7 @@ impl<'a> Model<'a> {
 
     /// `file:line:col` of the start of `span` in file `id`.
     pub fn location(&self, id: FileId, span: Span) -> String {
-        let src = &self.files[id as usize].source;
+        let src = &self.files[id as usize].source();
         let p = src.position(span.start as usize);
         format!("{}:{}:{}", src.name, p.line, p.column)
     }

@@ -99,7 +99,6 @@ pub struct ParsedFile {
     /// name shown, as it most often is: a run holds one per file); see `path`.
     path: Option<Box<std::path::PathBuf>>,
     path_is_name: bool,
-    pub source: Arc<SourceFile>,
     pub tree: Tree,
     /// Byte ranges of the file's comments (YAML only).
     pub comments: Box<[Span]>,
@@ -116,17 +115,22 @@ pub struct ParsedFile {
 }
 
 impl ParsedFile {
+    /// Its text and name (the tree's: one handle per file).
+    pub fn source(&self) -> &Arc<SourceFile> {
+        self.tree.source()
+    }
+
     /// Where it was read from (none for standard input): kustomizations
     /// resolve their references against it.
     pub fn path(&self) -> Option<&std::path::Path> {
         match self.path_is_name {
-            true => Some(std::path::Path::new(&self.source.name)),
+            true => Some(std::path::Path::new(&self.source().name)),
             false => self.path.as_deref().map(std::path::PathBuf::as_path),
         }
     }
 
     pub fn set_path(&mut self, path: std::path::PathBuf) {
-        self.path_is_name = path.as_os_str() == self.source.name.as_str();
+        self.path_is_name = path.as_os_str() == self.source().name.as_str();
         self.path = (!self.path_is_name).then(|| Box::new(path));
     }
 
@@ -135,8 +139,7 @@ impl ParsedFile {
             id,
             path: None,
             path_is_name: false,
-            tree: Tree::new(id, source.clone()),
-            source,
+            tree: Tree::new(id, source),
             comments: Box::default(),
             problems: Vec::new(),
             yaml_in_json: false,
@@ -199,7 +202,7 @@ pub fn parse_yaml_str(name: &str, text: String) -> (Tree, Option<ParseError>) {
 /// recognition, default limits): for differential tests against kubectl.
 pub fn syntax_errors(name: &str, text: String, limits: &Limits) -> Vec<ParseError> {
     let mut f = ParsedFile::empty(0, SourceFile::new(name, text));
-    let base = f.source.bom_len();
+    let base = f.source().bom_len();
     parse_body(&mut f, base, Format::from_name(name), limits)
 }
 
@@ -246,7 +249,7 @@ pub fn parse_bytes(
         }
     };
     let mut f = ParsedFile::empty(id, SourceFile::new(name, text));
-    let source = f.source.clone();
+    let source = f.source().clone();
     let base = source.bom_len();
     let body = &source.text[base..];
     let marker = template::find_marker(&source.text, base, format, source.name.as_str());
@@ -325,7 +328,8 @@ fn looks_ours(text: &str) -> bool {
 
 /// Parses into `f.tree` as the file's format says; returns the errors.
 fn parse_body(f: &mut ParsedFile, base: usize, format: Format, limits: &Limits) -> Vec<ParseError> {
-    let body = &f.source.text[base..];
+    let source = f.source().clone();
+    let body = &source.text[base..];
     let first = body
         .trim_start_matches([' ', '\t', '\r', '\n'])
         .as_bytes()
@@ -363,7 +367,7 @@ fn parse_body(f: &mut ParsedFile, base: usize, format: Format, limits: &Limits) 
             if errors.is_empty() || !f.tree.docs.is_empty() || first == Some(&b'{') {
                 return errors;
             }
-            let mut tree = Tree::new(f.id, f.source.clone());
+            let mut tree = Tree::new(f.id, f.source().clone());
             let out = yaml::parse(&mut tree, base, limits);
             if !out.errors.is_empty() {
                 return errors;

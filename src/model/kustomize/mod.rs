@@ -432,7 +432,7 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
             o.node.add_to(&mut tree);
         }
         let shown = k
-            .source
+            .source()
             .name
             .rsplit_once('/')
             .map(|(d, _)| d)
