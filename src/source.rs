@@ -9,7 +9,7 @@ const BLOCK: usize = 256;
 
 /// Up to this size a position is counted from the text's start rather than
 /// looked up in a line index: most files of a run are this small and have
-/// a few findings, and a run with findings in 10,000 files kept 2 MB of
+/// a few findings, and a run with findings in 9,000 files kept 2 MB of
 /// indexes for them until the end.
 const SCAN_MAX: usize = 16 * 1024;
 
