@@ -50,23 +50,6 @@ pub fn text(s: &str) -> Cow<'_, str> {
     escape_where(s, |_| false)
 }
 
-/// `text`, keeping the string itself when nothing needed escaping (a run's
-/// messages are megabytes: copying each one doubled them for a moment).
-pub fn text_owned(s: String) -> String {
-    match text(&s) {
-        Cow::Owned(escaped) => escaped,
-        Cow::Borrowed(_) => s,
-    }
-}
-
-/// `lines`, keeping the string itself when nothing needed escaping.
-pub fn lines_owned(s: String) -> String {
-    match lines(&s) {
-        Cow::Owned(escaped) => escaped,
-        Cow::Borrowed(_) => s,
-    }
-}
-
 /// Text of ours that may span lines (a fix, a YAML block): line breaks
 /// stay, everything else is escaped as by `text`.
 pub fn lines(s: &str) -> Cow<'_, str> {
