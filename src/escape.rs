@@ -59,20 +59,15 @@ pub fn lines(s: &str) -> Cow<'_, str> {
 /// A whole report of a question command: `lines`, and a line that starts
 /// with `::` (a GitHub workflow command) gets a backslash before it.
 pub fn report(s: &str) -> String {
-    let escaped = lines(s);
-    let mut out = String::with_capacity(escaped.len());
-    for line in escaped.split_inclusive('\n') {
-        if line.trim_start().starts_with("::") {
-            out.push('\\');
-        }
-        out.push_str(line);
-    }
-    out
+    let mut out = Vec::with_capacity(s.len());
+    // Writing to a vector cannot fail, and escaped text is UTF-8.
+    let _ = write_report(s, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `report`, written to `out` a line at a time: a question command's
 /// report can be megabytes (graph's table of 20,000 files is 7 MB), and a
-/// copy of it would be as big. Same bytes as `report`.
+/// copy of it would be as big.
 pub fn write_report(s: &str, out: &mut impl std::io::Write) -> std::io::Result<()> {
     for line in s.split_inclusive('\n') {
         let escaped = lines(line);
