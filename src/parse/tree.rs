@@ -127,6 +127,8 @@ const _: () = assert!(std::mem::size_of::<RawColl>() == 12);
 const LEN_SHIFT: u32 = 9;
 /// A span this long or longer keeps its end in `Extra::long`.
 const LONG: u32 = u32::MAX >> LEN_SHIFT;
+/// The most text a tree may have for `Tree::warm` to read it.
+const WARM_MAX: usize = 256 * 1024;
 
 impl Meta {
     fn new(span: Span, kind_bits: u32, style: Style, tag: Tag) -> Meta {
@@ -447,6 +449,31 @@ impl Tree {
         self.scalars.reserve(bytes / 12 + 4);
         self.colls.reserve(bytes / 36 + 4);
         self.kids.reserve(bytes / 12 + 4);
+    }
+
+    /// Reads one word per cache line of the tree's arrays and text, in
+    /// order: loads that do not wait for each other, so the core overlaps
+    /// their misses, where a walk down the tree waits for one after another.
+    /// Rules then find the nodes in cache (on 20,000 files, 2 threads: the
+    /// per-object rules 105 → 74 ms). A tree of more than `WARM_MAX` bytes
+    /// of text is left: its objects span many chunks, each would read it all.
+    pub fn warm(&self) {
+        fn lines<T: Copy>(v: &[T], f: impl Fn(T) -> u32) -> u32 {
+            let step = (64 / std::mem::size_of::<T>()).max(1);
+            v.iter().step_by(step).fold(0, |a, x| a ^ f(*x))
+        }
+        let text = self.source.text.as_bytes();
+        if text.len() > WARM_MAX {
+            return;
+        }
+        let mut sum = lines(&self.scalars, |r| r.start)
+            ^ lines(&self.colls, |r| r.start)
+            ^ lines(&self.kids, |k| k)
+            ^ lines(text, u32::from);
+        if let Some(e) = &self.extra {
+            sum ^= lines(e.owned.as_bytes(), u32::from) ^ lines(&e.owned_at, |(id, _)| id);
+        }
+        std::hint::black_box(sum);
     }
 
     /// Gives back what the arena did not use: every tree lives until the

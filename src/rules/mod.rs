@@ -463,6 +463,19 @@ const USE_NETWORK_POLICIES: &[&str] = &["metadata-egress", "dns-egress"];
 /// nodes, which stay in the core's cache while every such rule reads them.
 const CHUNK: usize = 64;
 
+/// Brings the trees of a chunk's objects into the core's cache before its
+/// rules walk them (see `Tree::warm`); objects of one file are neighbours.
+fn warm(objects: &[crate::model::Object]) {
+    let mut last: Option<&crate::parse::Tree> = None;
+    for o in objects {
+        let tree = o.node.tree();
+        if !last.is_some_and(|t| std::ptr::eq(t, tree)) {
+            tree.warm();
+            last = Some(tree);
+        }
+    }
+}
+
 /// Runs every rule (in parallel) and returns findings with severities
 /// resolved, in rule order and, within a rule, in the order it found them.
 pub fn run(
@@ -531,6 +544,7 @@ fn run_in_chunks(
             chunks
                 .par_iter()
                 .map(|(objects, workloads)| {
+                    warm(&model.objects[objects.clone()]);
                     chunked
                         .iter()
                         .map(|i| {
