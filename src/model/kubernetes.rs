@@ -134,8 +134,20 @@ pub(super) fn objects_of<'a>(
     true
 }
 
+/// The pod templates of `objects[first..]`, each numbered by its place in `objects`.
+pub(super) fn workloads_of<'s, 'a>(
+    objects: &'s [Object<'a>],
+    first: usize,
+) -> impl Iterator<Item = Workload<'a>> + 's {
+    (first..objects.len()).filter_map(move |i| {
+        let mut w = workload_of(&objects[i])?;
+        w.object = i;
+        Some(w)
+    })
+}
+
 /// The pod template of a workload (or the Pod itself) and its service account.
-pub(super) fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
+fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
     let template = match o.kind {
         "Pod" => Some(o.node),
         "CronJob" => o.node.path(&["spec", "jobTemplate", "spec", "template"]),
@@ -161,8 +173,15 @@ pub(super) fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
 }
 
 impl<'a> Model<'a> {
-    /// Takes the objects of a document, numbering them.
-    pub(super) fn add_objects(&mut self, objects: Vec<Object<'a>>) {
+    /// Takes objects, numbering them, and their pod templates (numbered
+    /// from the first of `objects`).
+    pub(super) fn add_objects(&mut self, objects: Vec<Object<'a>>, workloads: Vec<Workload<'a>>) {
+        let first = self.objects.len();
+        self.workloads
+            .extend(workloads.into_iter().map(|w| Workload {
+                object: w.object + first,
+                ..w
+            }));
         for mut o in objects {
             o.index = self.objects.len();
             self.objects.push(o);
@@ -171,9 +190,6 @@ impl<'a> Model<'a> {
     }
 
     pub(super) fn index_objects(&mut self) {
-        use rayon::prelude::*;
-        // Finding pod templates reads every object's nodes: in parallel.
-        self.workloads = self.objects.par_iter().filter_map(workload_of).collect();
         for (i, o) in self.objects.iter().enumerate() {
             self.by_kind_ns
                 .entry((o.kind, o.namespace))

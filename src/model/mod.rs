@@ -31,7 +31,14 @@ pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 /// What a few hundred files hold, found in parallel: their Kubernetes
 /// objects in order, the files with any, and the documents that are not
 /// objects (index in `files`, root node), for the gcloud shapes.
-type Classified<'a> = (Vec<Object<'a>>, Vec<FileId>, Vec<(usize, Node<'a>)>);
+/// A task's objects and their pod templates (numbered from the task's first
+/// object), the files with objects, and the documents that are not objects.
+type Classified<'a> = (
+    Vec<Object<'a>>,
+    Vec<Workload<'a>>,
+    Vec<FileId>,
+    Vec<(usize, Node<'a>)>,
+);
 
 /// Files per parallel task when the model classifies documents.
 const FILES_PER_TASK: usize = 256;
@@ -154,6 +161,7 @@ impl<'a> Model<'a> {
             .enumerate()
             .map(|(chunk, some)| {
                 let mut objects = Vec::new();
+                let mut workloads = Vec::new();
                 let mut with_objects = Vec::new();
                 let mut others = Vec::new();
                 for (i, f) in some.iter().enumerate() {
@@ -164,6 +172,9 @@ impl<'a> Model<'a> {
                         .iter()
                         .position(|g| config.glob_matches(g, &f.source().name))
                         .map_or(DEFAULT_SCOPE, |i| i + 1);
+                    // Its documents' top keys are scattered over the tree.
+                    f.tree.warm();
+                    let first = objects.len();
                     for root in f.roots() {
                         if objects_of(f.id, root, scope, 0, &mut objects) {
                             with_objects.push(f.id);
@@ -171,15 +182,17 @@ impl<'a> Model<'a> {
                             others.push((chunk * FILES_PER_TASK + i, root));
                         }
                     }
+                    // While the file's nodes are in cache.
+                    workloads.extend(workloads_of(&objects, first));
                 }
-                (objects, with_objects, others)
+                (objects, workloads, with_objects, others)
             })
             .collect();
-        for (objects, with_objects, others) in found {
+        for (objects, workloads, with_objects, others) in found {
             for id in with_objects {
                 m.ours[id as usize] = true;
             }
-            m.add_objects(objects);
+            m.add_objects(objects, workloads);
             for (i, root) in others {
                 let f = &files[i];
                 // A `.json` file that only parsed as YAML counts only for its objects.
@@ -208,7 +221,8 @@ impl<'a> Model<'a> {
             for obj in tree.roots() {
                 let mut objects = Vec::new();
                 objects_of(obj.file(), obj, scope, 0, &mut objects);
-                m.add_objects(objects);
+                let workloads = workloads_of(&objects, 0).collect();
+                m.add_objects(objects, workloads);
             }
         }
         m.index_objects();
