@@ -76,10 +76,13 @@ pub fn run(args: LintArgs) -> i32 {
     }
     let (scan, mut outcome) = pool.install(|| {
         let scan = crate::load_inputs(&opts, &config, inputs);
-        let outcome = crate::lint_files(&scan, &active, &all_rules, &config, started);
+        let model = scan.model(&config);
+        let outcome = crate::lint_built(&scan, &model, &active, &all_rules, &config, started);
+        // The process ends after printing: freeing the indexes would only cost time.
+        std::mem::forget(model);
         (scan, outcome)
     });
-    // The process ends after printing: freeing every node one by one would only cost time.
+    // Nor every node, one by one.
     std::mem::forget(scan);
     // Nothing linted is not a pass: a wrong path or a folder of symlinks
     // would otherwise turn CI green without a word (the report is still printed).
@@ -123,7 +126,7 @@ pub fn run(args: LintArgs) -> i32 {
         .map(level)
         .or(config.fail_level)
         .unwrap_or(Severity::Warning);
-    if nothing_linted {
+    let code = if nothing_linted {
         eprintln!(
             "kwi-lint: no YAML or JSON file found in {}; nothing was linted (symlinks inside a folder are not followed: name them as paths)",
             opts.paths
@@ -139,7 +142,10 @@ pub fn run(args: LintArgs) -> i32 {
         1
     } else {
         0
-    }
+    };
+    // Nor the findings.
+    std::mem::forget(outcome);
+    code
 }
 
 /// The config named by `--config`, else the one discovered from the first path.

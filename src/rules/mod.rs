@@ -539,7 +539,7 @@ fn run_in_chunks(
             (start..end, first..last)
         })
         .collect();
-    let (mut by_chunk, mut by_rule) = rayon::join(
+    let (by_chunk, by_rule) = rayon::join(
         || {
             chunks
                 .par_iter()
@@ -571,6 +571,25 @@ fn run_in_chunks(
                 .collect::<Vec<_>>()
         },
     );
+    // Freed beside the assembly: the network policies' index alone takes
+    // milliseconds to free on a big run.
+    let ((), out) = rayon::join(
+        move || drop(shared),
+        || assemble(rules, config, &chunked, &whole, by_chunk, by_rule),
+    );
+    out
+}
+
+/// The findings of every rule, in rule order, then chunk order, with
+/// severities resolved.
+fn assemble(
+    rules: &[Rule],
+    config: &Config,
+    chunked: &[usize],
+    whole: &[usize],
+    mut by_chunk: Vec<Vec<Vec<Finding>>>,
+    mut by_rule: Vec<Vec<Finding>>,
+) -> Vec<(Finding, Severity)> {
     // Put back in rule order, then chunk order, straight into one vector of
     // the exact size: each chunk's findings are moved once and freed as they
     // are taken (per-rule vectors grown by doubling held them all twice).
