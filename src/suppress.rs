@@ -10,9 +10,10 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::model::Model;
+use crate::parse::Node;
 use crate::source::{FileId, Span};
 
-pub const ANNOTATION_PREFIX: &str = "ignore.kwi-lint.io/";
+use crate::model::IGNORE_ANNOTATION_PREFIX as ANNOTATION_PREFIX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -39,43 +40,37 @@ pub struct Suppression {
 /// in parallel: it reads every object's annotations and every comment).
 pub fn collect(model: &Model) -> Vec<Suppression> {
     let mut out: Vec<Suppression> = model
-        .objects
+        .ignore_annotations
         .par_iter()
-        .flat_map_iter(|o| in_annotations(model, o))
+        .filter_map(|(o, k, v)| in_annotation(model, *o, *k, *v))
         .collect();
     out.par_extend(model.files.par_iter().flat_map_iter(|f| in_comments(f)));
     out
 }
 
-/// `ignore.kwi-lint.io/<RULE>` annotations of an object.
-fn in_annotations(model: &Model, o: &crate::model::Object) -> Vec<Suppression> {
-    let mut out = Vec::new();
-    for (k, v) in o.annotations() {
-        let Some(rule) = k.as_str().and_then(|k| k.strip_prefix(ANNOTATION_PREFIX)) else {
-            continue;
-        };
-        // The rule part of the key, when the file spells the key as it
-        // reads (plain or quoted without escapes); else the whole key.
-        let span = k.span();
-        let in_file = model.files[k.file() as usize].source().slice(span);
-        let key = k.as_str().unwrap_or("");
-        let rule_span = match in_file.find(key) {
-            Some(at) => {
-                let start = span.start as usize + at + ANNOTATION_PREFIX.len();
-                Span::new(start, start + rule.len())
-            }
-            None => span,
-        };
-        out.push(Suppression {
-            file: k.file(),
-            at: span,
-            rules: vec![rule.to_string()],
-            rule_spans: vec![rule_span],
-            reason: v.as_str().unwrap_or("").trim().to_string(),
-            scope: Scope::Object(o.index),
-        });
-    }
-    out
+/// An `ignore.kwi-lint.io/<RULE>` annotation of object `o`.
+fn in_annotation(model: &Model, o: usize, k: Node, v: Node) -> Option<Suppression> {
+    let rule = k.as_str()?.strip_prefix(ANNOTATION_PREFIX)?;
+    // The rule part of the key, when the file spells the key as it
+    // reads (plain or quoted without escapes); else the whole key.
+    let span = k.span();
+    let in_file = model.files[k.file() as usize].source().slice(span);
+    let key = k.as_str().unwrap_or("");
+    let rule_span = match in_file.find(key) {
+        Some(at) => {
+            let start = span.start as usize + at + ANNOTATION_PREFIX.len();
+            Span::new(start, start + rule.len())
+        }
+        None => span,
+    };
+    Some(Suppression {
+        file: k.file(),
+        at: span,
+        rules: vec![rule.to_string()],
+        rule_spans: vec![rule_span],
+        reason: v.as_str().unwrap_or("").trim().to_string(),
+        scope: Scope::Object(o),
+    })
 }
 
 /// `# kwi-lint: ignore[…]` comments of a file. Only real comments count:

@@ -87,7 +87,7 @@ const WORKLOAD_KINDS: &[&str] = &[
 /// `List`s expanded, into `out` (their `index` is set when the model takes
 /// them); `false` when the document is not one. Reads nothing but the
 /// document, so files are classified in parallel.
-pub(super) fn objects_of<'a>(
+fn objects_of<'a>(
     file: FileId,
     node: Node<'a>,
     scope: usize,
@@ -134,16 +134,38 @@ pub(super) fn objects_of<'a>(
     true
 }
 
-/// The pod templates of `objects[first..]`, each numbered by its place in `objects`.
-pub(super) fn workloads_of<'s, 'a>(
-    objects: &'s [Object<'a>],
-    first: usize,
-) -> impl Iterator<Item = Workload<'a>> + 's {
-    (first..objects.len()).filter_map(move |i| {
-        let mut w = workload_of(&objects[i])?;
-        w.object = i;
-        Some(w)
-    })
+/// Annotations that suppress findings on their object (`suppress.rs`).
+pub const IGNORE_ANNOTATION_PREFIX: &str = "ignore.kwi-lint.io/";
+
+/// Objects, and what the model reads from each while its nodes are still in
+/// the core's cache: its pod template and its `ignore.kwi-lint.io/`
+/// annotations, numbered by the object's place in `objects`.
+#[derive(Default)]
+pub(super) struct Found<'a> {
+    pub objects: Vec<Object<'a>>,
+    pub workloads: Vec<Workload<'a>>,
+    pub ignores: Vec<(usize, Node<'a>, Node<'a>)>,
+}
+
+impl<'a> Found<'a> {
+    /// The objects of a document (see `objects_of`); `false` when it is not one.
+    pub fn add_document(&mut self, file: FileId, root: Node<'a>, scope: usize) -> bool {
+        let first = self.objects.len();
+        let is_object = objects_of(file, root, scope, 0, &mut self.objects);
+        for (i, o) in self.objects.iter().enumerate().skip(first) {
+            if let Some(w) = workload_of(o) {
+                self.workloads.push(Workload { object: i, ..w });
+            }
+            for (k, v) in o.annotations() {
+                if k.as_str()
+                    .is_some_and(|k| k.starts_with(IGNORE_ANNOTATION_PREFIX))
+                {
+                    self.ignores.push((i, k, v));
+                }
+            }
+        }
+        is_object
+    }
 }
 
 /// The pod template of a workload (or the Pod itself) and its service account.
@@ -173,16 +195,17 @@ fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
 }
 
 impl<'a> Model<'a> {
-    /// Takes objects, numbering them, and their pod templates (numbered
-    /// from the first of `objects`).
-    pub(super) fn add_objects(&mut self, objects: Vec<Object<'a>>, workloads: Vec<Workload<'a>>) {
+    /// Takes objects, numbering them, with what was read from them.
+    pub(super) fn add_found(&mut self, found: Found<'a>) {
         let first = self.objects.len();
         self.workloads
-            .extend(workloads.into_iter().map(|w| Workload {
+            .extend(found.workloads.into_iter().map(|w| Workload {
                 object: w.object + first,
                 ..w
             }));
-        for mut o in objects {
+        self.ignore_annotations
+            .extend(found.ignores.into_iter().map(|(i, k, v)| (i + first, k, v)));
+        for mut o in found.objects {
             o.index = self.objects.len();
             self.objects.push(o);
             self.stats.objects += 1;

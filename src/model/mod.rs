@@ -31,14 +31,9 @@ pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 /// What a few hundred files hold, found in parallel: their Kubernetes
 /// objects in order, the files with any, and the documents that are not
 /// objects (index in `files`, root node), for the gcloud shapes.
-/// A task's objects and their pod templates (numbered from the task's first
-/// object), the files with objects, and the documents that are not objects.
-type Classified<'a> = (
-    Vec<Object<'a>>,
-    Vec<Workload<'a>>,
-    Vec<FileId>,
-    Vec<(usize, Node<'a>)>,
-);
+/// What a classification task found: objects (with what was read from
+/// them), the files with objects, and the documents that are not objects.
+type Classified<'a> = (Found<'a>, Vec<FileId>, Vec<(usize, Node<'a>)>);
 
 /// Files per parallel task when the model classifies documents.
 const FILES_PER_TASK: usize = 256;
@@ -56,6 +51,9 @@ pub struct Model<'a> {
     pub files: Vec<&'a ParsedFile>,
     pub objects: Vec<Object<'a>>,
     pub workloads: Vec<Workload<'a>>,
+    /// Every `ignore.kwi-lint.io/…` annotation: object index, key, value,
+    /// in object order.
+    pub ignore_annotations: Vec<(usize, Node<'a>, Node<'a>)>,
     /// (namespace, name) → indexes into `objects`, for ServiceAccounts (one
     /// per scope that renders it).
     pub service_accounts: Map<(&'a str, &'a str), Vec<usize>>,
@@ -154,14 +152,14 @@ impl<'a> Model<'a> {
         let rendered =
             |f: &ParsedFile| rendering.consumed.contains(&f.id) || rendering.unused.contains(&f.id);
         // Documents that are Kubernetes objects, found in parallel (it reads
-        // every document's top keys), a few hundred files at a time: their
-        // objects in order, and the documents that are not objects.
+        // every document's top keys, pod template and annotations), a few
+        // hundred files at a time, each warmed first: their objects in
+        // order, and the documents that are not objects.
         let found: Vec<Classified<'a>> = files
             .par_chunks(FILES_PER_TASK)
             .enumerate()
             .map(|(chunk, some)| {
-                let mut objects = Vec::new();
-                let mut workloads = Vec::new();
+                let mut found = Found::default();
                 let mut with_objects = Vec::new();
                 let mut others = Vec::new();
                 for (i, f) in some.iter().enumerate() {
@@ -172,27 +170,23 @@ impl<'a> Model<'a> {
                         .iter()
                         .position(|g| config.glob_matches(g, &f.source().name))
                         .map_or(DEFAULT_SCOPE, |i| i + 1);
-                    // Its documents' top keys are scattered over the tree.
                     f.tree.warm();
-                    let first = objects.len();
                     for root in f.roots() {
-                        if objects_of(f.id, root, scope, 0, &mut objects) {
+                        if found.add_document(f.id, root, scope) {
                             with_objects.push(f.id);
                         } else {
                             others.push((chunk * FILES_PER_TASK + i, root));
                         }
                     }
-                    // While the file's nodes are in cache.
-                    workloads.extend(workloads_of(&objects, first));
                 }
-                (objects, workloads, with_objects, others)
+                (found, with_objects, others)
             })
             .collect();
-        for (objects, workloads, with_objects, others) in found {
+        for (objects, with_objects, others) in found {
             for id in with_objects {
                 m.ours[id as usize] = true;
             }
-            m.add_objects(objects, workloads);
+            m.add_found(objects);
             for (i, root) in others {
                 let f = &files[i];
                 // A `.json` file that only parsed as YAML counts only for its objects.
@@ -219,10 +213,9 @@ impl<'a> Model<'a> {
             });
             let scope = m.scopes.len() - 1;
             for obj in tree.roots() {
-                let mut objects = Vec::new();
-                objects_of(obj.file(), obj, scope, 0, &mut objects);
-                let workloads = workloads_of(&objects, 0).collect();
-                m.add_objects(objects, workloads);
+                let mut found = Found::default();
+                found.add_document(obj.file(), obj, scope);
+                m.add_found(found);
             }
         }
         m.index_objects();
