@@ -155,8 +155,16 @@ impl SourceFile {
     /// text's start: what the line index says, without building it.
     fn scan_line(&self, offset: usize) -> (usize, usize) {
         let bytes = self.text.as_bytes();
+        let before = &bytes[..offset];
+        // Counted over the whole slice, which the compiler vectorises; only
+        // a text with CRs (a lone CR ends a line too) is read byte by byte.
+        if !before.iter().fold(false, |cr, b| cr | (*b == b'\r')) {
+            let line = before.iter().filter(|b| **b == b'\n').count();
+            let start = before.iter().rposition(|b| *b == b'\n');
+            return (line, start.map_or(self.bom_len(), |i| i + 1));
+        }
         let (mut line, mut start) = (0, self.bom_len());
-        for (i, b) in bytes[..offset].iter().enumerate() {
+        for (i, b) in before.iter().enumerate() {
             if *b == b'\n' || *b == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
                 line += 1;
                 start = i + 1;
@@ -334,6 +342,10 @@ mod tests {
             "\u{feff}",
             "",
             "x",
+            // No CR: lines counted over the whole slice at once.
+            "\u{feff}a: 1\nb: é\n\nc",
+            "\n\u{feff}\nx: ü\n",
+            "a\n",
         ] {
             let scanned = SourceFile::new("a", text.to_string());
             let indexed = SourceFile::new("b", text.to_string());
