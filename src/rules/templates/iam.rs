@@ -233,16 +233,7 @@ pub fn member_unannotated(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let Some(sa) = model.service_account(ns, ksa) else {
             continue;
         };
-        if sa
-            .metadata()
-            .and_then(|md| md.get("annotations"))
-            .and_then(|a| a.get(wi::ANNOTATION))
-            .is_some()
-            || sa
-                .annotations()
-                .iter()
-                .any(|(k, _)| k.as_str() == Some(wi::ANNOTATION))
-        {
+        if Model::wi_annotation(sa).is_some() {
             continue;
         }
         let gsa = match &p.resource {
