@@ -264,16 +264,37 @@ fn read_stream_sized(
 /// one); the size is checked before reading, and again while reading (a
 /// file that grows).
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    // stat before open: opening a FIFO blocks until someone writes to it.
-    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    let f = open_without_blocking(path)?;
+    let meta = f.metadata().map_err(ReadError::Io)?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular);
     }
     if meta.len() > limit {
         return Err(ReadError::TooLarge(meta.len()));
     }
-    let f = std::fs::File::open(path).map_err(ReadError::Io)?;
     read_stream_sized(f, limit, meta.len())
+}
+
+/// Opens `path` for reading without waiting for a writer, as opening a FIFO
+/// would: non-blocking, then stat the open file (one path lookup per file,
+/// not two; reads of a regular file ignore the flag).
+#[cfg(unix)]
+fn open_without_blocking(path: &Path) -> Result<std::fs::File, ReadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(ReadError::Io)
+}
+
+/// Elsewhere: stat before open, which a FIFO would block.
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path) -> Result<std::fs::File, ReadError> {
+    if !std::fs::metadata(path).map_err(ReadError::Io)?.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    std::fs::File::open(path).map_err(ReadError::Io)
 }
 
 /// `read_bounded`, as text (invalid UTF-8 is an error, as for rule and config files).
