@@ -378,22 +378,9 @@ pub fn lint_files(
     config: &Config,
     started: std::time::Instant,
 ) -> Outcome {
-    let model = scan.model(config);
-    lint_built(scan, &model, rules, catalogue, config, started)
-}
-
-/// `lint_files`, with the model of `scan` already built (the command
-/// keeps it until the process ends, instead of freeing it).
-pub fn lint_built(
-    scan: &Scan,
-    model: &model::Model,
-    rules: &[Rule],
-    catalogue: &[Rule],
-    config: &Config,
-    started: std::time::Instant,
-) -> Outcome {
     let files = &scan.files;
-    let findings = lint_model(model, rules, catalogue, config);
+    let model = scan.model(config);
+    let findings = lint_model(&model, rules, catalogue, config);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let notes = model
         .policies

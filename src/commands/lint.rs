@@ -76,13 +76,11 @@ pub fn run(args: LintArgs) -> i32 {
     }
     let (scan, mut outcome) = pool.install(|| {
         let scan = crate::load_inputs(&opts, &config, inputs);
-        let model = scan.model(&config);
-        let outcome = crate::lint_built(&scan, &model, &active, &all_rules, &config, started);
-        // The process ends after printing: freeing the indexes would only cost time.
-        std::mem::forget(model);
+        let outcome = crate::lint_files(&scan, &active, &all_rules, &config, started);
         (scan, outcome)
     });
-    // Nor every node, one by one.
+    // The process ends after printing: freeing every node one by one would
+    // only cost time. (The model is freed: the report reuses its memory.)
     std::mem::forget(scan);
     // Nothing linted is not a pass: a wrong path or a folder of symlinks
     // would otherwise turn CI green without a word (the report is still printed).
@@ -143,7 +141,7 @@ pub fn run(args: LintArgs) -> i32 {
     } else {
         0
     };
-    // Nor the findings.
+    // Nor every finding.
     std::mem::forget(outcome);
     code
 }
