@@ -35,7 +35,9 @@ pub fn parse(tree: &mut Tree, base: usize, limits: &Limits) -> YamlOutcome {
     let source = tree.source().clone();
     let text = &source.text[base..];
     let mut out = YamlOutcome::default();
-    let mut builder = Builder::default();
+    // The thread's builder, with the child vectors earlier files grew: a
+    // fresh one per file grew them again (a tenth of parsing was malloc).
+    let mut builder = SPARE_BUILDER.with(|b| b.take());
     let mut parser: Option<Parser> = None;
     for chunk in split_documents(text) {
         let chunk = match chunk {
@@ -82,7 +84,16 @@ pub fn parse(tree: &mut Tree, base: usize, limits: &Limits) -> YamlOutcome {
             Err(e) => out.errors.push(e),
         }
     }
+    builder.frames.clear();
+    builder.anchors = HashMap::new();
+    // A vector grown by one huge collection is not kept for the thread's life.
+    builder.pool.retain(|k| k.capacity() <= 1024);
+    SPARE_BUILDER.with(|b| b.set(builder));
     out
+}
+
+thread_local! {
+    static SPARE_BUILDER: std::cell::Cell<Builder> = std::cell::Cell::new(Builder::default());
 }
 
 struct Chunk {
