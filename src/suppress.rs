@@ -9,11 +9,9 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
-use crate::model::Model;
+use crate::model::{Model, IGNORE_ANNOTATION_PREFIX as ANNOTATION_PREFIX};
 use crate::parse::Node;
 use crate::source::{FileId, Span};
-
-use crate::model::IGNORE_ANNOTATION_PREFIX as ANNOTATION_PREFIX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -50,12 +48,12 @@ pub fn collect(model: &Model) -> Vec<Suppression> {
 
 /// An `ignore.kwi-lint.io/<RULE>` annotation of object `o`.
 fn in_annotation(model: &Model, o: usize, k: Node, v: Node) -> Option<Suppression> {
-    let rule = k.as_str()?.strip_prefix(ANNOTATION_PREFIX)?;
+    let key = k.as_str()?;
+    let rule = key.strip_prefix(ANNOTATION_PREFIX)?;
     // The rule part of the key, when the file spells the key as it
     // reads (plain or quoted without escapes); else the whole key.
     let span = k.span();
     let in_file = model.files[k.file() as usize].source().slice(span);
-    let key = k.as_str().unwrap_or("");
     let rule_span = match in_file.find(key) {
         Some(at) => {
             let start = span.start as usize + at + ANNOTATION_PREFIX.len();

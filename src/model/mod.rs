@@ -29,10 +29,9 @@ pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 
 /// What a few hundred files hold, found in parallel: their Kubernetes
-/// objects in order, the files with any, and the documents that are not
-/// objects (index in `files`, root node), for the gcloud shapes.
-/// What a classification task found: objects (with what was read from
-/// them), the files with objects, and the documents that are not objects.
+/// objects in order (with what was read from them), the files with any, and
+/// the documents that are not objects (index in `files`, root node), for
+/// the gcloud shapes.
 type Classified<'a> = (Found<'a>, Vec<FileId>, Vec<(usize, Node<'a>)>);
 
 /// Files per parallel task when the model classifies documents.
@@ -182,11 +181,11 @@ impl<'a> Model<'a> {
                 (found, with_objects, others)
             })
             .collect();
-        for (objects, with_objects, others) in found {
+        for (task, with_objects, others) in found {
             for id in with_objects {
                 m.ours[id as usize] = true;
             }
-            m.add_found(objects);
+            m.add_found(task);
             for (i, root) in others {
                 let f = &files[i];
                 // A `.json` file that only parsed as YAML counts only for its objects.

@@ -943,8 +943,7 @@ impl<'a> Parser<'a> {
                     prefix: core::mem::take(prefix),
                 };
                 let mark = token.start_mark;
-                self.inner
-                    .append_tag_directive(value.clone(), false, mark)?;
+                self.inner.append_tag_directive(value.clone(), mark)?;
 
                 tag_directives.push(value);
             }
@@ -972,17 +971,9 @@ impl<'a> Parser<'a> {
 }
 
 impl ParserInner {
-    fn append_tag_directive(
-        &mut self,
-        value: TagDirective,
-        allow_duplicates: bool,
-        mark: Mark,
-    ) -> Result<()> {
+    fn append_tag_directive(&mut self, value: TagDirective, mark: Mark) -> Result<()> {
         for tag_directive in &self.tag_directives {
             if value.handle == tag_directive.handle {
-                if allow_duplicates {
-                    return Ok(());
-                }
                 return Err(Error::parser(
                     "",
                     Mark::default(),
