@@ -34,8 +34,9 @@ pub struct Suppression {
     pub scope: Scope,
 }
 
-/// Every annotation and comment suppression in the scan (objects and files
-/// in parallel: it reads every object's annotations and every comment).
+/// Every annotation and comment suppression in the scan, in parallel: the
+/// `ignore.kwi-lint.io/` annotations the model found while classifying
+/// objects, and every file's comments.
 pub fn collect(model: &Model) -> Vec<Suppression> {
     let mut out: Vec<Suppression> = model
         .ignore_annotations
