@@ -297,14 +297,30 @@ pub fn lint_model(
         }
     }
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source().clone()).collect();
-    let spans: Vec<Option<(usize, source::Location)>> = kept
-        .iter()
-        .map(|(f, _)| f.object.map(|o| (o, f.at)))
-        .collect();
-    let mut resolved = report::resolve(kept, &sources, rules);
-    // `resolve` sorts: match identities by object and span, not by position.
+    report::resolve(kept, &sources, rules)
+}
+
+/// Sets each finding's identity (its object's kind/namespace/name and the
+/// node's path in it), which only baselines and SARIF fingerprints use:
+/// the other formats skip the tree walks and strings.
+pub fn identify(model: &model::Model, resolved: &mut [Resolved]) {
     // Each walks its object's tree down to the span: in parallel.
-    let mut spans: Vec<(usize, source::Location)> = spans.into_iter().flatten().collect();
+    let ids: std::collections::HashMap<*const SourceFile, u32> = model
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (Arc::as_ptr(f.source()), i as u32))
+        .collect();
+    let at = |r: &Resolved| {
+        Some((
+            r.object?,
+            source::Location {
+                file: ids.get(&Arc::as_ptr(&r.file)).copied().unwrap_or(0),
+                span: source::Span::new(r.byte_start, r.byte_end),
+            },
+        ))
+    };
+    let mut spans: Vec<(usize, source::Location)> = resolved.iter().filter_map(at).collect();
     spans.sort_unstable_by_key(|(o, at)| (*o, at.file, at.span.start, at.span.end));
     spans.dedup();
     let identities: std::collections::HashMap<(usize, source::Location), String> = spans
@@ -321,21 +337,11 @@ pub fn lint_model(
             ((o, at), id)
         })
         .collect();
-    let ids: std::collections::HashMap<*const SourceFile, u32> = sources
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (Arc::as_ptr(s), i as u32))
-        .collect();
-    for r in &mut resolved {
-        if let Some(o) = r.object {
-            let at = source::Location {
-                file: ids.get(&Arc::as_ptr(&r.file)).copied().unwrap_or(0),
-                span: source::Span::new(r.byte_start, r.byte_end),
-            };
-            r.identity = identities.get(&(o, at)).cloned();
+    for r in resolved {
+        if let Some(key) = at(r) {
+            r.identity = identities.get(&key).cloned();
         }
     }
-    resolved
 }
 
 /// The keys and indexes from `root` down to the node at `at`
@@ -370,17 +376,22 @@ fn node_path(root: parse::Node<'_>, at: source::Location) -> String {
     path.join(".")
 }
 
-/// Lints already parsed files.
+/// Lints already parsed files; `identities` when the findings' identities
+/// are wanted (baselines, SARIF).
 pub fn lint_files(
     scan: &Scan,
     rules: &[Rule],
     catalogue: &[Rule],
     config: &Config,
     started: std::time::Instant,
+    identities: bool,
 ) -> Outcome {
     let files = &scan.files;
     let model = scan.model(config);
-    let findings = lint_model(&model, rules, catalogue, config);
+    let mut findings = lint_model(&model, rules, catalogue, config);
+    if identities {
+        identify(&model, &mut findings);
+    }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let notes = model
         .policies
@@ -489,7 +500,7 @@ pub fn fuzz_one(data: &[u8]) {
         all
     });
     let scan = Scan::new(files);
-    let out = lint_files(&scan, all, all, &config, std::time::Instant::now());
+    let out = lint_files(&scan, all, all, &config, std::time::Instant::now(), true);
     let sink = &mut std::io::sink();
     let _ = report::human::write(sink, out.findings.iter(), &out.summary, false);
     let _ = report::json::write(sink, &out.findings, &out.summary);
