@@ -119,7 +119,11 @@ pub fn run(args: LintArgs) -> i32 {
             return fail(e);
         }
     }
-    if write_report(&args, &outcome, &active).is_err() {
+    // In the pool: the JSON report is formatted in parallel, on `--threads`.
+    if pool
+        .install(|| write_report(&args, &outcome, &active))
+        .is_err()
+    {
         return 2;
     }
     let fail_level = args
