@@ -4,7 +4,7 @@
 use crate::parse::{Entries, Node};
 use crate::source::{FileId, Location};
 
-use super::Model;
+use super::{Map, Model, Set};
 
 #[derive(Debug)]
 pub struct Object<'a> {
@@ -212,24 +212,45 @@ impl<'a> Model<'a> {
         }
     }
 
-    pub(super) fn index_objects(&mut self) {
-        for (i, o) in self.objects.iter().enumerate() {
-            self.by_kind_ns
+    pub(super) fn set_object_index(&mut self, index: ObjectIndex<'a>) {
+        self.by_kind_ns = index.by_kind_ns;
+        self.namespaces = index.namespaces;
+        self.service_accounts = index.service_accounts;
+        self.sa_namespaces = index.sa_namespaces;
+    }
+}
+
+/// The model's indexes of objects, made from the objects alone (so that
+/// they can be made beside the steps that read gcloud dumps).
+#[derive(Default)]
+pub(super) struct ObjectIndex<'a> {
+    by_kind_ns: Map<(&'a str, &'a str), Vec<usize>>,
+    namespaces: Map<&'a str, Vec<usize>>,
+    service_accounts: Map<(&'a str, &'a str), Vec<usize>>,
+    sa_namespaces: Set<&'a str>,
+}
+
+impl<'a> ObjectIndex<'a> {
+    pub(super) fn of(objects: &[Object<'a>]) -> ObjectIndex<'a> {
+        let mut ix = ObjectIndex::default();
+        for (i, o) in objects.iter().enumerate() {
+            ix.by_kind_ns
                 .entry((o.kind, o.namespace))
                 .or_default()
                 .push(i);
             if let ("Namespace", Some(name)) = (o.kind, o.name) {
-                self.namespaces.entry(name).or_default().push(i);
+                ix.namespaces.entry(name).or_default().push(i);
             }
             if o.kind == "ServiceAccount" && o.api_version == "v1" {
                 if let Some(name) = o.name {
-                    self.service_accounts
+                    ix.service_accounts
                         .entry((o.namespace, name))
                         .or_default()
                         .push(i);
-                    self.sa_namespaces.insert(o.namespace);
+                    ix.sa_namespaces.insert(o.namespace);
                 }
             }
         }
+        ix
     }
 }

@@ -217,10 +217,19 @@ impl<'a> Model<'a> {
                 m.add_found(found);
             }
         }
-        m.index_objects();
-        m.link_node_pools();
-        m.resolve_policies(pending_policies, config);
-        m.index_members();
+        // The objects' indexes and the gcloud steps read disjoint parts of
+        // the model (neither reads objects): side by side.
+        let objects = std::mem::take(&mut m.objects);
+        let (index, ()) = rayon::join(
+            || ObjectIndex::of(&objects),
+            || {
+                m.link_node_pools();
+                m.resolve_policies(pending_policies, config);
+                m.index_members();
+            },
+        );
+        m.objects = objects;
+        m.set_object_index(index);
         m.all_clusters = (0..m.clusters.len()).collect();
         m.bind_scopes(config);
         m
