@@ -392,9 +392,29 @@ pub struct Ctx<'m, 'a> {
     /// `model.workloads`) a per-object rule looks at: a chunk, or all.
     objects: Range<usize>,
     workloads: Range<usize>,
+    /// What several rules derive from this run's pod templates.
+    chunk: &'m Chunk<'a>,
+}
+
+/// Derived per pod template, built by the first rule of a chunk that asks.
+#[derive(Default)]
+pub struct Chunk<'a> {
+    sidecars: std::sync::OnceLock<Vec<crate::istio::Sidecar<'a>>>,
 }
 
 impl<'m, 'a> Ctx<'m, 'a> {
+    /// What the Istio injector does to each of `workloads()`, in their order
+    /// (three rules ask, per pod).
+    pub fn sidecars(&self) -> &'m [crate::istio::Sidecar<'a>] {
+        self.chunk.sidecars.get_or_init(|| {
+            let mesh = self.shared.mesh(self.model);
+            self.workloads()
+                .iter()
+                .map(|w| crate::istio::sidecar(self.model, w, mesh))
+                .collect()
+        })
+    }
+
     /// The objects this run of the rule checks.
     pub fn objects(&self) -> &'m [crate::model::Object<'a>] {
         &self.model.objects[self.objects.clone()]
@@ -509,6 +529,8 @@ fn run_in_chunks(
     chunk: usize,
 ) -> Vec<(Finding, Severity)> {
     let shared = Shared::default();
+    // Whole-scan rules share one (none of them asks today).
+    let whole_chunk = Chunk::default();
     let ctx = |rule, objects, workloads| Ctx {
         model,
         rule,
@@ -519,6 +541,7 @@ fn run_in_chunks(
         shared: &shared,
         objects,
         workloads,
+        chunk: &whole_chunk,
     };
     // Built before the chunks start: the first chunk to ask would otherwise
     // build it alone while the other threads wait for it.
@@ -545,11 +568,14 @@ fn run_in_chunks(
                 .par_iter()
                 .map(|(objects, workloads)| {
                     warm(&model.objects[objects.clone()]);
+                    let chunk = Chunk::default();
                     chunked
                         .iter()
                         .map(|i| {
-                            let mut found =
-                                check(&ctx(&rules[*i], objects.clone(), workloads.clone()));
+                            let mut found = check(&Ctx {
+                                chunk: &chunk,
+                                ..ctx(&rules[*i], objects.clone(), workloads.clone())
+                            });
                             // Kept until every chunk is done: without the room it grew.
                             found.shrink_to_fit();
                             found

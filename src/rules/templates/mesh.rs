@@ -2,15 +2,13 @@
 
 use super::{Ctx, Params};
 use crate::finding::Finding;
-use crate::istio::{self, Mesh};
+use crate::istio;
 
 pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let mesh = ctx.shared.mesh(model);
     let mut out = Vec::new();
-    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
-        let s = istio::sidecar(model, w, mesh);
-        if !s.injected || !s.captures_metadata {
+    for (w, s) in ctx.workloads().iter().zip(ctx.sidecars()) {
+        if !s.injected || !s.captures_metadata || !model.is_wi_workload(w) {
             continue;
         }
         let o = &model.objects[w.object];
@@ -57,11 +55,9 @@ pub fn capture(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let mesh = ctx.shared.mesh(model);
     let mut out = Vec::new();
-    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
-        let s = istio::sidecar(model, w, mesh);
-        if !s.injected || !s.captures_metadata || s.native || s.hold {
+    for (w, s) in ctx.workloads().iter().zip(ctx.sidecars()) {
+        if !s.injected || !s.captures_metadata || s.native || s.hold || !model.is_wi_workload(w) {
             continue;
         }
         let o = &model.objects[w.object];
@@ -88,11 +84,10 @@ pub fn hold(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 pub fn malformed(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
-    let mesh = Mesh::default();
     let mut out = Vec::new();
-    for w in ctx.workloads() {
+    for (w, s) in ctx.workloads().iter().zip(ctx.sidecars()) {
         let o = &model.objects[w.object];
-        for (node, why) in istio::sidecar(model, w, &mesh).malformed {
+        for (node, why) in &s.malformed {
             out.push(
                 Finding::at(&ctx.rule.id, node.loc(), format!("malformed Istio annotation on {}: {why}", o.display())).object(o.index)
                     .help("CIDR lists are comma-separated (`169.254.169.254/32,10.0.0.0/8`); proxy.istio.io/config is YAML or JSON such as `{\"holdApplicationUntilProxyStarts\": true}`"),
