@@ -99,6 +99,10 @@ fn is_helm_template(path: &Path) -> bool {
     })
 }
 
+/// File names kustomize recognises, in its order.
+pub const KUSTOMIZATION_FILES: &[&str] =
+    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
 fn has_lint_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())

@@ -99,6 +99,9 @@ pub struct ParsedFile {
     /// name shown, as it most often is: a run holds one per file); see `path`.
     path: Option<Box<std::path::PathBuf>>,
     path_is_name: bool,
+    /// Named as kustomize names a kustomization (`kustomization.yaml`, …):
+    /// known when the path is set, so finding them does not visit every file.
+    pub kustomization: bool,
     pub tree: Tree,
     /// Byte ranges of the file's comments (YAML only).
     pub comments: Box<[Span]>,
@@ -130,6 +133,10 @@ impl ParsedFile {
     }
 
     pub fn set_path(&mut self, path: std::path::PathBuf) {
+        self.kustomization = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| crate::walk::KUSTOMIZATION_FILES.contains(&n));
         self.path_is_name = path.as_os_str() == self.source().name.as_str();
         self.path = (!self.path_is_name).then(|| Box::new(path));
     }
@@ -139,6 +146,7 @@ impl ParsedFile {
             id,
             path: None,
             path_is_name: false,
+            kustomization: false,
             tree: Tree::new(id, source),
             comments: Box::default(),
             problems: Vec::new(),
@@ -510,5 +518,32 @@ mod template {
         ["{{", "{%"]
             .iter()
             .any(|pat| text.match_indices(pat).any(|(i, _)| !inside(i)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kustomization_is_known_by_its_path_name() {
+        let named = |path: &str| {
+            let mut f = parse_bytes(
+                0,
+                path.to_string(),
+                b"resources: []\n".to_vec(),
+                Format::Yaml,
+                false,
+                &Limits::default(),
+            );
+            f.set_path(std::path::PathBuf::from(path));
+            f.kustomization
+        };
+        assert!(named("overlays/prod/kustomization.yaml"));
+        assert!(named("kustomization.yml"));
+        assert!(named("base/Kustomization"));
+        assert!(!named("base/kustomization.json"));
+        assert!(!named("base/Kustomization.yaml"));
+        assert!(!named("my-kustomization.yaml"));
     }
 }

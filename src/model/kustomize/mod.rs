@@ -26,9 +26,7 @@ use crate::parse::{Node, ParsedFile, Tree};
 use crate::source::{FileId, Location};
 pub use rnode::{json_patch_op, strategic_merge, RNode, RVal};
 
-/// File names kustomize recognises, in its order.
-pub const KUSTOMIZATION_FILES: &[&str] =
-    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub use crate::walk::KUSTOMIZATION_FILES;
 
 /// The rendered roots of a scan.
 #[derive(Debug, Default)]
@@ -206,10 +204,7 @@ fn is_remote(s: &str) -> bool {
 
 /// Whether a parsed file is a kustomization (by name, as kustomize finds it).
 pub fn is_kustomization(f: &ParsedFile) -> bool {
-    f.path()
-        .and_then(|p| p.file_name())
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| KUSTOMIZATION_FILES.contains(&n))
+    f.kustomization
 }
 
 /// The kustomization file of a folder, as kustomize looks for it.
