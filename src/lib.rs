@@ -376,25 +376,37 @@ fn node_path(root: parse::Node<'_>, at: source::Location) -> String {
     path.join(".")
 }
 
-/// Lints already parsed files; `identities` when the findings' identities
-/// are wanted (baselines, SARIF).
+/// What a lint run makes besides its findings, only when it is wanted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extras {
+    /// Each finding's identity (baselines, SARIF fingerprints).
+    pub identities: bool,
+    /// How each IAM policy's resource was found (`--verbose`).
+    pub notes: bool,
+}
+
+/// Lints already parsed files.
 pub fn lint_files(
     scan: &Scan,
     rules: &[Rule],
     catalogue: &[Rule],
     config: &Config,
     started: std::time::Instant,
-    identities: bool,
+    extras: Extras,
 ) -> Outcome {
     let files = &scan.files;
     let model = scan.model(config);
     let mut findings = lint_model(&model, rules, catalogue, config);
-    if identities {
+    if extras.identities {
         identify(&model, &mut findings);
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-    let notes = model
-        .policies
+    let policies = if extras.notes {
+        &model.policies[..]
+    } else {
+        &[]
+    };
+    let notes = policies
         .iter()
         .map(|p| match &p.resource {
             Some(r) => format!(
@@ -500,7 +512,17 @@ pub fn fuzz_one(data: &[u8]) {
         all
     });
     let scan = Scan::new(files);
-    let out = lint_files(&scan, all, all, &config, std::time::Instant::now(), true);
+    let out = lint_files(
+        &scan,
+        all,
+        all,
+        &config,
+        std::time::Instant::now(),
+        Extras {
+            identities: true,
+            notes: true,
+        },
+    );
     let sink = &mut std::io::sink();
     let _ = report::human::write(sink, out.findings.iter(), &out.summary, false);
     let _ = report::json::write(sink, &out.findings, &out.summary);

@@ -819,3 +819,16 @@ fn config_typos_in_rule_names_are_errors_with_a_position() {
     .unwrap();
     assert_eq!(run(&[dir.to_str().unwrap()]).status.code(), Some(1));
 }
+
+#[test]
+fn verbose_says_how_each_iam_policy_was_resolved() {
+    let dir = "testdata/KWI003/good/dumps";
+    let o = run(&["-v", dir]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains("note: testdata/KWI003/good/dumps/api-gsa@acme-prod.iam.gserviceaccount.com.json: IAM policy of service account api-gsa@acme-prod.iam.gserviceaccount.com (from the file name)"),
+        "{err}"
+    );
+    let quiet = run(&[dir]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("IAM policy of"));
+}

@@ -27,7 +27,17 @@ fn lint(dir: &Path, rule: &str) -> Vec<String> {
         ..LintOptions::default()
     };
     let scan = kwi_lint::load(&opts, &config);
-    let out = kwi_lint::lint_files(&scan, &active, &all, &config, Instant::now(), true);
+    let out = kwi_lint::lint_files(
+        &scan,
+        &active,
+        &all,
+        &config,
+        Instant::now(),
+        kwi_lint::Extras {
+            identities: true,
+            notes: false,
+        },
+    );
     let prefix = format!("{}/", dir.display());
     out.findings
         .iter()

@@ -76,10 +76,13 @@ pub fn run(args: LintArgs) -> i32 {
     }
     let (scan, mut outcome) = pool.install(|| {
         let scan = crate::load_inputs(&opts, &config, inputs);
-        let identities = args.baseline.is_some()
-            || args.write_baseline.is_some()
-            || matches!(args.format, Some(OutputFormat::Sarif));
-        let outcome = crate::lint_files(&scan, &active, &all_rules, &config, started, identities);
+        let extras = crate::Extras {
+            identities: args.baseline.is_some()
+                || args.write_baseline.is_some()
+                || matches!(args.format, Some(OutputFormat::Sarif)),
+            notes: args.verbose,
+        };
+        let outcome = crate::lint_files(&scan, &active, &all_rules, &config, started, extras);
         (scan, outcome)
     });
     // The process ends after printing: freeing every node one by one would
