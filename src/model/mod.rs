@@ -75,9 +75,10 @@ pub struct Model<'a> {
     /// Every Workload Identity member of every policy, parsed once:
     /// (policy index, binding index, member node, member).
     pub members: Vec<(usize, usize, Node<'a>, wi::Member)>,
-    /// (namespace, KSA) → indexes into `members` that name it, in policy order;
-    /// KSA empty for a namespace-wide set.
-    pub member_ksas: Map<(String, String), Vec<usize>>,
+    /// Namespace → KSA → indexes into `members` that name it, in policy
+    /// order; KSA empty for a namespace-wide set. Two levels, so that a
+    /// lookup by `&str` makes no strings.
+    member_ksas: Map<String, Map<String, Vec<usize>>>,
     /// Indexes into `members` of sets that name no namespace (a cluster,
     /// a KSA UID, the whole pool, token attributes): checked for every KSA.
     pub member_sets: Vec<usize>,
@@ -375,9 +376,7 @@ impl<'a> Model<'a> {
                     let key = match &parsed {
                         wi::Member::Other | wi::Member::Malformed(_) => None,
                         m => match m.names() {
-                            Some((ns, ksa)) => {
-                                Some((ns.to_string(), ksa.unwrap_or("").to_string()))
-                            }
+                            Some((ns, ksa)) => Some((ns, ksa.unwrap_or(""))),
                             None => {
                                 self.member_sets.push(self.members.len());
                                 None
@@ -387,9 +386,11 @@ impl<'a> Model<'a> {
                     if matches!(parsed, wi::Member::Other) {
                         continue;
                     }
-                    if let Some(key) = key {
+                    if let Some((ns, ksa)) = key {
                         self.member_ksas
-                            .entry(key)
+                            .entry(ns.to_string())
+                            .or_default()
+                            .entry(ksa.to_string())
                             .or_default()
                             .push(self.members.len());
                     }
@@ -494,6 +495,15 @@ impl<'a> Model<'a> {
         }
     }
 
+    /// Indexes into `members` of those that name KSA `ksa` of namespace
+    /// `ns` (`ksa` empty: those that name the whole namespace).
+    pub fn members_naming(&self, ns: &str, ksa: &str) -> &[usize] {
+        self.member_ksas
+            .get(ns)
+            .and_then(|by_ksa| by_ksa.get(ksa))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The WI members that may let subject `s` act, in policy order, with
     /// how sure that is: an index lookup, not a scan of every member.
     pub fn wi_members_covering(
@@ -508,8 +518,7 @@ impl<'a> Model<'a> {
     )> {
         let mut idx: Vec<usize> = [s.ksa, ""]
             .iter()
-            .filter_map(|k| self.member_ksas.get(&(s.ns.to_string(), k.to_string())))
-            .flatten()
+            .flat_map(|k| self.members_naming(s.ns, k))
             .chain(&self.member_sets)
             .copied()
             .collect();

@@ -19,10 +19,9 @@ fn wi_service_accounts<'m, 'a>(ctx: &'m Ctx<'m, 'a>) -> Vec<&'m crate::model::Ob
     let m = ctx.model;
     // Annotated, or named by a WI member (direct resource access needs no annotation).
     let named = |o: &crate::model::Object| {
-        let ns = o.namespace.to_string();
-        m.member_ksas
-            .contains_key(&(ns.clone(), o.name.unwrap_or("").to_string()))
-            || m.member_ksas.contains_key(&(ns, String::new()))
+        !m.members_naming(o.namespace, o.name.unwrap_or(""))
+            .is_empty()
+            || !m.members_naming(o.namespace, "").is_empty()
     };
     m.objects
         .iter()
