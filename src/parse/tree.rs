@@ -705,24 +705,47 @@ impl<'a> Node<'a> {
 
     /// Key node and value node of `key` in a mapping.
     pub fn entry(self, key: &str) -> Option<(Node<'a>, Node<'a>)> {
-        self.entries()
-            .rev()
-            .find(|(k, _)| k.maybe_len(key.len()) && k.text() == Some(key))
-    }
-
-    /// False when this node's text cannot be `len` bytes long, known from
-    /// the node alone: a key lookup then skips the file's text, which is
-    /// elsewhere in memory, for almost every key it passes.
-    fn maybe_len(self, len: usize) -> bool {
-        let (_, meta) = self.raw();
-        if meta.owned() || meta.kind() != Kind::Scalar {
-            return true;
-        }
-        let Some(text_len) = meta.short_len() else {
-            return true;
+        // The hottest lookup of a run: each key's record is read once and
+        // its text compared in place (what `text() == Some(key)` does, with
+        // the length known from the record for nearly every key).
+        let tree = self.tree;
+        let text = tree.source.text.as_bytes();
+        let is_key = |k: NodeId| {
+            if k & COLL != 0 {
+                return false;
+            }
+            let Some(r) = tree.scalars.get(k as usize) else {
+                return false;
+            };
+            let (meta, Some(len)) = (r.meta, r.meta.short_len()) else {
+                return tree.node(k).text() == Some(key);
+            };
+            if meta.owned() {
+                return tree.node(k).text() == Some(key);
+            }
+            let q = matches!(meta.style(), Style::SingleQuoted | Style::DoubleQuoted) as usize;
+            let start = r.start as usize + q;
+            // Bytes equal to a whole UTF-8 string start and end on character
+            // boundaries, so this is the `str` comparison.
+            (len as usize).saturating_sub(2 * q) == key.len()
+                && text.get(start..start + key.len()) == Some(key.as_bytes())
         };
-        let quotes = matches!(meta.style(), Style::SingleQuoted | Style::DoubleQuoted) as usize * 2;
-        (text_len as usize).saturating_sub(quotes) == len
+        if !self.is_map() {
+            return None;
+        }
+        let (k, v) = match self.kids() {
+            Kids::Ids(ids) => ids
+                .chunks_exact(2)
+                .rev()
+                .find(|kv| is_key(kv[0]))
+                .map(|kv| (kv[0], kv[1]))?,
+            Kids::Run(first, end) => (first..end)
+                .step_by(2)
+                .rev()
+                .find(|k| is_key(*k))
+                .map(|k| (k, k + 1))?,
+        };
+        Some((tree.node(k), tree.node(v)))
     }
 
     /// Follow a path of mapping keys.
