@@ -26,8 +26,12 @@ fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     // breaks where they are kept (fixes, reports): checked a byte at a time
     // before decoding characters.
     let newlines = keep('\n');
-    if s.bytes()
-        .all(|b| matches!(b, b' '..=b'~') || (newlines && b == b'\n'))
+    // Folded 32 bytes at a time without stopping early, which the compiler
+    // vectorises: every finding's message and fix passes here.
+    let plain = |b: u8| matches!(b, b' '..=b'~') || (newlines && b == b'\n');
+    if s.as_bytes()
+        .chunks(32)
+        .all(|c| c.iter().fold(true, |ok, b| ok & plain(*b)))
     {
         return Cow::Borrowed(s);
     }
