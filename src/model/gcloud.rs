@@ -61,12 +61,14 @@ pub struct Binding<'a> {
     /// The binding object (`role`, `members`, `condition`).
     pub node: Node<'a>,
     pub role: Node<'a>,
+    /// `role`'s text (empty when null): rules ask it of every binding.
+    role_text: &'a str,
     pub members: Vec<Node<'a>>,
 }
 
-impl Binding<'_> {
-    pub fn role_str(&self) -> &str {
-        self.role.as_str().unwrap_or("")
+impl<'a> Binding<'a> {
+    pub fn role_str(&self) -> &'a str {
+        self.role_text
     }
 }
 
@@ -620,9 +622,11 @@ fn collect_bindings(policy: Node<'_>) -> Vec<Binding<'_>> {
     };
     list.into_iter()
         .filter_map(|b| {
+            let role = b.get("role")?;
             Some(Binding {
                 node: b,
-                role: b.get("role")?,
+                role,
+                role_text: role.as_str().unwrap_or(""),
                 members: member_nodes(b),
             })
         })

@@ -21,7 +21,12 @@ pub fn policies<'a>(model: &Model<'a>) -> ByNamespace<'a> {
         .objects
         .par_iter()
         .filter(|o| o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/"))
-        .map(|o| NetworkPolicy::from_object(o.index, o))
+        .map(|o| {
+            // Its tree is read into the cache in one pass first (misses that
+            // overlap), as the chunks of per-object rules do.
+            o.node.tree().warm();
+            NetworkPolicy::from_object(o.index, o)
+        })
         .collect();
     let mut by_ns: HashMap<&'a str, Vec<NetworkPolicy<'a>>> = HashMap::new();
     for p in parsed {
