@@ -552,7 +552,13 @@ fn run_in_chunks(
     }
     let (chunked, whole): (Vec<usize>, Vec<usize>) =
         (0..rules.len()).partition(|i| is_per_object(&rules[*i]));
-    let chunks: Vec<(Range<usize>, Range<usize>)> = (0..model.objects.len())
+    // No per-object rule (the run after suppressions): no chunk to warm.
+    let objects = if chunked.is_empty() {
+        0
+    } else {
+        model.objects.len()
+    };
+    let chunks: Vec<(Range<usize>, Range<usize>)> = (0..objects)
         .step_by(chunk)
         .map(|start| {
             let end = start.saturating_add(chunk).min(model.objects.len());
