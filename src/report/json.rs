@@ -74,7 +74,7 @@ fn item(f: &Resolved) -> Item<'_> {
     }
 }
 
-/// Findings formatted at a time, in parallel: enough to keep the threads
+/// Findings formatted at once, in parallel: enough to keep the threads
 /// busy, few enough that a run with 10⁵ findings never holds their JSON.
 const WINDOW: usize = 512;
 
