@@ -83,46 +83,26 @@ const WORKLOAD_KINDS: &[&str] = &[
     "Job",
 ];
 
-/// The Kubernetes objects of a document (`apiVersion` and `kind`), with
-/// `List`s expanded, into `out` (their `index` is set when the model takes
-/// them); `false` when the document is not one. Reads nothing but the
-/// document, so files are classified in parallel.
 /// Kinds and API versions the model and rules compare against, or met
-/// often: an object's `kind` and `apiVersion` point here, not into its
-/// file's text, so the passes over every object that compare them (the
-/// indexes, scopes, NetworkPolicies, ServiceAccounts) do not touch a cache
-/// line of every file. Any other value points into the text, as before.
-const KNOWN_KINDS: &[&str] = &[
+/// often: an object's `kind` and `apiVersion` point to these tables (and to
+/// `CLUSTER_SCOPED` and `WORKLOAD_KINDS`), not into its file's text, so the
+/// passes over every object that compare them (the indexes, scopes,
+/// NetworkPolicies, ServiceAccounts) do not touch a cache line of every
+/// file. Any other value points into the text.
+const MORE_KINDS: &[&str] = &[
     "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
     "CronJob",
     "Service",
     "ServiceAccount",
     "ConfigMap",
     "Secret",
-    "Namespace",
     "NetworkPolicy",
     "Role",
     "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
     "Ingress",
     "PersistentVolumeClaim",
-    "PersistentVolume",
-    "StorageClass",
-    "PriorityClass",
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
-    "CustomResourceDefinition",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "APIService",
-    "Node",
     "Application",
     "Kustomization",
     "HelmRelease",
@@ -150,11 +130,19 @@ const KNOWN_API_VERSIONS: &[&str] = &[
     "networking.istio.io/v1alpha3",
 ];
 
-/// `text` itself, or the equal string of `known` (see `KNOWN_KINDS`).
-fn known<'a>(text: &'a str, known: &'static [&'static str]) -> &'a str {
-    known.iter().find(|k| **k == text).map_or(text, |k| k)
+/// `text` itself, or the equal string of a table (see `MORE_KINDS`).
+fn known<'a>(text: &'a str, tables: &[&'static [&'static str]]) -> &'a str {
+    tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|k| **k == text)
+        .map_or(text, |k| k)
 }
 
+/// The Kubernetes objects of a document (`apiVersion` and `kind`), with
+/// `List`s expanded, into `found` (their `index` is set when the model takes
+/// them); `false` when the document is not one. Reads nothing but the
+/// document, so files are classified in parallel.
 fn objects_of<'a>(
     file: FileId,
     node: Node<'a>,
@@ -198,8 +186,8 @@ fn objects_of<'a>(
         scope,
         file,
         node,
-        kind: known(kind, KNOWN_KINDS),
-        api_version: known(api_version, KNOWN_API_VERSIONS),
+        kind: known(kind, &[WORKLOAD_KINDS, MORE_KINDS, CLUSTER_SCOPED]),
+        api_version: known(api_version, &[KNOWN_API_VERSIONS]),
         name,
         namespace,
     });
