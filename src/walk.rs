@@ -108,7 +108,9 @@ fn has_lint_extension(path: &Path) -> bool {
         .and_then(|e| e.to_str())
         .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
         // kustomize's third file name has no extension.
-        || path.file_name().is_some_and(|n| n == "Kustomization")
+        || path
+            .file_name()
+            .is_some_and(|n| KUSTOMIZATION_FILES.iter().any(|k| n == *k))
 }
 
 /// Collects the files to lint, sorted by display path, and the paths that

@@ -202,11 +202,6 @@ fn is_remote(s: &str) -> bool {
         || s.contains("?version=")
 }
 
-/// Whether a parsed file is a kustomization (by name, as kustomize finds it).
-pub fn is_kustomization(f: &ParsedFile) -> bool {
-    f.kustomization
-}
-
 /// The kustomization file of a folder, as kustomize looks for it.
 pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
     KUSTOMIZATION_FILES
@@ -244,7 +239,7 @@ fn references<'a>(root: Node<'a>, dir: &Path) -> Vec<(Node<'a>, PathBuf)> {
 /// Files the scan's kustomizations need that are not among `files` yet:
 /// referenced files, and the kustomization files of referenced folders.
 pub fn missing_files(files: &[ParsedFile]) -> Vec<PathBuf> {
-    let kusts: Vec<&ParsedFile> = files.iter().filter(|f| is_kustomization(f)).collect();
+    let kusts: Vec<&ParsedFile> = files.iter().filter(|f| f.kustomization).collect();
     if kusts.is_empty() {
         return Vec::new();
     }
@@ -376,7 +371,7 @@ impl Selector {
 
 /// Renders every kustomization root of the scan.
 pub fn render(files: &[ParsedFile]) -> Rendering {
-    let kust_files: Vec<&ParsedFile> = files.iter().filter(|f| is_kustomization(f)).collect();
+    let kust_files: Vec<&ParsedFile> = files.iter().filter(|f| f.kustomization).collect();
     if kust_files.is_empty() {
         return Rendering::default();
     }
@@ -450,7 +445,7 @@ pub fn render(files: &[ParsedFile]) -> Rendering {
     // and those of its subfolders (`patches/`), are not deployed at all.
     let kust_dirs: HashSet<PathBuf> = files
         .iter()
-        .filter(|f| is_kustomization(f))
+        .filter(|f| f.kustomization)
         .filter_map(|f| Some(canonical(f.path()?.parent()?)))
         .collect();
     out.unused = files
