@@ -88,7 +88,7 @@ fn node_version(c: &Cluster) -> Option<GkeVersion> {
 /// Where `w` can run: the clusters it could land on and its node pool
 /// selector (`cloud.google.com/gke-nodepool`). Pods placed alike have the
 /// same requirements (`requirements_on`).
-pub fn placement<'m>(model: &'m Model, w: &Workload<'m>) -> (&'m [usize], Option<&'m str>) {
+pub fn placement<'m, 'a>(model: &'m Model<'a>, w: &Workload<'a>) -> (&'m [usize], Option<&'a str>) {
     let selector = w
         .spec
         .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])

@@ -98,9 +98,10 @@ pub struct Model<'a> {
     /// Entries of kustomizations that could not be evaluated (KWI007).
     pub kustomize_notes: &'a [kustomize::Note],
     pub stats: Stats,
-    /// `wi_reason` of every workload, by object index, computed once: eight
-    /// rules ask it of every pod, and each answer walks the IAM members.
-    wi_reasons: std::sync::OnceLock<Map<usize, WiReason>>,
+    /// `wi_reason` of each workload (same order), worked out when first
+    /// asked: eight rules ask it, each answer walks the IAM members, and most
+    /// rules ask only of the pods their cheaper tests pick.
+    wi_reasons: Vec<std::sync::OnceLock<Option<WiReason>>>,
 }
 
 impl<'a> Model<'a> {
@@ -233,6 +234,7 @@ impl<'a> Model<'a> {
         m.set_object_index(index);
         m.all_clusters = (0..m.clusters.len()).collect();
         m.bind_scopes(config);
+        m.wi_reasons = m.workloads.iter().map(|_| Default::default()).collect();
         m
     }
 
@@ -538,15 +540,14 @@ impl<'a> Model<'a> {
 
     /// Why a workload is a "WI pod" (SPEC §3.1), or `None` when it is not.
     pub fn wi_reason(&self, w: &Workload<'a>) -> Option<WiReason> {
-        self.wi_reasons
-            .get_or_init(|| {
-                self.workloads
-                    .iter()
-                    .filter_map(|w| Some((w.object, self.find_wi_reason(w)?)))
-                    .collect()
-            })
-            .get(&w.object)
-            .cloned()
+        // Workloads are in object order, one per object.
+        let i = self.workloads.partition_point(|x| x.object < w.object);
+        match self.wi_reasons.get(i) {
+            Some(reason) if self.workloads[i].object == w.object => {
+                reason.get_or_init(|| self.find_wi_reason(w)).clone()
+            }
+            _ => self.find_wi_reason(w),
+        }
     }
 
     fn find_wi_reason(&self, w: &Workload<'a>) -> Option<WiReason> {

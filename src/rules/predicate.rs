@@ -276,7 +276,7 @@ impl PredicateCheck {
                 Target::PodTemplates => {
                     for w in ctx.workloads() {
                         let o = &model.objects[w.object];
-                        if !kind_ok(o.kind) || (p.wi_only && !model.is_wi_workload(w)) {
+                        if !kind_ok(o.kind) {
                             continue;
                         }
                         self.apply(p, ctx, w.template, o, Some(w), &mut out);
@@ -297,10 +297,6 @@ impl PredicateCheck {
         out: &mut Vec<Finding>,
     ) {
         let ksa = w.map(|w| w.ksa);
-        let why = w
-            .filter(|_| p.wi_only)
-            .map(|w| crate::rules::templates::wi_why(ctx.model, w))
-            .unwrap_or_default();
         let (reached, deepest) = p.reach(root);
         let hits: Vec<(Option<Node<'_>>, Node<'_>)> = match p.op {
             Op::Absent => {
@@ -315,6 +311,15 @@ impl PredicateCheck {
                 .filter(|(_, v)| p.holds_on(*v))
                 .collect(),
         };
+        // The path is cheap to test, a pod's Workload Identity reason is not:
+        // it is worked out only for the pods the path picks.
+        if hits.is_empty() || p.wi_only && w.is_some_and(|w| !ctx.model.is_wi_workload(w)) {
+            return;
+        }
+        let why = w
+            .filter(|_| p.wi_only)
+            .map(|w| crate::rules::templates::wi_why(ctx.model, w))
+            .unwrap_or_default();
         for (key, value) in hits {
             let at = match p.op {
                 Op::Exists => key.unwrap_or(value).loc(),

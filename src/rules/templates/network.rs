@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -64,13 +65,6 @@ pub fn env_vars<'a>(w: &Workload<'a>, name: &str) -> Vec<(Node<'a>, Option<Node<
         .collect()
 }
 
-fn wi_workloads<'m, 'a>(ctx: &Ctx<'m, 'a>) -> impl Iterator<Item = &'m Workload<'a>> {
-    let model = ctx.model;
-    ctx.workloads()
-        .iter()
-        .filter(move |w| model.is_wi_workload(w))
-}
-
 fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
     match m {
         Miss::WrongPort => format!(
@@ -86,16 +80,44 @@ fn describe_miss(m: &Miss, ep: &Endpoint) -> String {
     }
 }
 
+/// Where a pod can run: its clusters and the node pool it selects.
+type Placement<'a> = (Vec<usize>, Option<&'a str>);
+
+/// A message's end and a help, shared by the findings that say them.
+type Said = (Arc<str>, Arc<str>);
+
+/// What the egress rules would otherwise work out again in every chunk of
+/// objects (a few thousand findings share a handful of each).
+#[derive(Default)]
+pub struct EgressMemo<'a> {
+    /// The metadata server endpoints pods of a placement need.
+    requirements: Mutex<HashMap<Placement<'a>, Arc<[gke::Requirement]>>>,
+    /// KWI401's message end and help for the requirements (by index) that
+    /// a placement's pods find blocked.
+    blocked: Mutex<HashMap<(Placement<'a>, Vec<usize>), Said>>,
+    /// "… selects this pod for egress", by the policy's object.
+    selects: Mutex<HashMap<usize, Arc<str>>>,
+}
+
+fn memo<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, V>>,
+    key: K,
+    make: impl FnOnce(&K) -> V,
+) -> V {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(key).or_insert_with_key(make).clone()
+}
+
 /// Adds every policy that selects the pod as a related span (a policy
 /// selects many pods: its words are shared).
 fn related_policies(mut f: Finding, ctx: &Ctx, egress: &PodEgress) -> Finding {
     for p in &egress.policies {
         let po = &ctx.model.objects[p.object];
-        f = f.related_at(
-            po.name_loc(),
+        let said = memo(&ctx.shared.egress.selects, p.object, |_| {
             ctx.shared
-                .shared_text(format!("{} selects this pod for egress", po.display())),
-        );
+                .shared_text(format!("{} selects this pod for egress", po.display()))
+        });
+        f = f.related_at(po.name_loc(), said);
     }
     f
 }
@@ -107,20 +129,21 @@ fn for_each_isolated_wi_pod<'a>(ctx: &Ctx<'_, 'a>, mut f: impl FnMut(&Workload<'
     if pols.is_empty() {
         return;
     }
-    for w in wi_workloads(ctx) {
+    for w in ctx.workloads() {
         let o = &model.objects[w.object];
+        // A pod no policy can select is not isolated: its Workload Identity
+        // reason, the dearer test, is asked only of pods that are.
+        let Some(pols) = pols.get(o.namespace) else {
+            continue;
+        };
         let labels = pod_labels(w);
-        let mut egress = PodEgress::of(
-            pols.get(o.namespace).map(Vec::as_slice).unwrap_or_default(),
-            o.namespace,
-            &labels,
-        );
+        let mut egress = PodEgress::of(pols, o.namespace, &labels);
         // Only policies deployed with the pod (its scope, or the default scope
         // on the same cluster) apply to it.
         egress
             .policies
             .retain(|p| model.together(o, &model.objects[p.object]));
-        if egress.isolated() {
+        if egress.isolated() && model.is_wi_workload(w) {
             f(w, &egress);
         }
     }
@@ -128,18 +151,18 @@ fn for_each_isolated_wi_pod<'a>(ctx: &Ctx<'_, 'a>, mut f: impl FnMut(&Workload<'
 
 pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
+    let memos = &ctx.shared.egress;
     let mut out = Vec::new();
     // Requirements depend only on where a pod can run: computed once per
-    // placement in the rule's chunk of objects, not once per pod (each lists
-    // the pools of its clusters); so is what is said about the ones a pod's
-    // policies block, shared by the findings that say it.
-    let mut by_placement = std::collections::HashMap::new();
+    // placement, not once per pod (each lists the pools of its clusters); so
+    // is what is said about the ones a pod's policies block, shared by the
+    // findings that say it.
     for_each_isolated_wi_pod(ctx, |w, egress| {
         let o = &model.objects[w.object];
         let (clusters, selector) = gke::placement(model, w);
-        let (requirements, said) = by_placement.entry((clusters, selector)).or_insert_with(|| {
-            let r = gke::requirements_on(model, clusters, selector, ctx.config);
-            (r, std::collections::HashMap::new())
+        let placement = (clusters.to_vec(), selector);
+        let requirements = memo(&memos.requirements, placement.clone(), |_| {
+            gke::requirements_on(model, clusters, selector, ctx.config).into()
         });
         let blocked: Vec<usize> = requirements
             .iter()
@@ -155,13 +178,10 @@ pub fn metadata_egress(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             return;
         };
         let first = requirements[first].any_of[0];
-        let (what, help) = said
-            .entry(blocked)
-            .or_insert_with_key(|blocked| {
-                let (what, help) = blocked_texts(blocked.iter().map(|i| &requirements[*i]));
-                (ctx.shared.shared_text(what), ctx.shared.shared_text(help))
-            })
-            .clone();
+        let (what, help) = memo(&memos.blocked, (placement, blocked), |(_, blocked)| {
+            let (what, help) = blocked_texts(blocked.iter().map(|i| &requirements[*i]));
+            (ctx.shared.shared_text(what), ctx.shared.shared_text(help))
+        });
         let msg = Text::pieces(vec![
             Piece::Own(
                 format!(

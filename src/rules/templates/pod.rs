@@ -169,9 +169,13 @@ pub fn pod_dns(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 pub fn key_file(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let mut out = Vec::new();
-    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
+    for w in ctx.workloads() {
+        let vars = env_vars(w, "GOOGLE_APPLICATION_CREDENTIALS");
+        if vars.is_empty() || !model.is_wi_workload(w) {
+            continue;
+        }
         let o = &model.objects[w.object];
-        for (name, value) in env_vars(w, "GOOGLE_APPLICATION_CREDENTIALS") {
+        for (name, value) in vars {
             let path = value.and_then(Node::as_str).unwrap_or("");
             if is_federation_config(w, name, path) {
                 continue;
@@ -241,12 +245,13 @@ pub fn init_waits(ctx: &Ctx, params: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let kinds = params.list("kinds");
     let mut out = Vec::new();
-    for w in ctx.workloads().iter().filter(|w| model.is_wi_workload(w)) {
+    for w in ctx.workloads() {
         let o = &model.objects[w.object];
         if !kinds.is_empty() && !kinds.iter().any(|k| k == o.kind) {
             continue;
         }
-        if w.spec.seq_at("initContainers").iter().any(reaches_metadata) {
+        if w.spec.seq_at("initContainers").iter().any(reaches_metadata) || !model.is_wi_workload(w)
+        {
             continue;
         }
         out.push(
