@@ -2,7 +2,7 @@
 
 use super::{head, key_loc, Ctx, Params};
 use crate::finding::{Finding, Severity};
-use crate::model::{Cluster, Model, PolicyResource};
+use crate::model::{Cluster, Model, PolicyResource, Workload};
 use crate::parse::Node;
 use crate::wi;
 
@@ -138,33 +138,18 @@ fn metadata_mode(pool: Node<'_>) -> (Option<Node<'_>>, bool) {
 pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let m = ctx.model;
     let mut out = Vec::new();
-    // Workload Identity pods that may land on a pool without the metadata
-    // server, with the pool their nodeSelector pins (if any): found once,
-    // not once per pool. GKE labels only metadata-server pools with
-    // `iam.gke.io/gke-metadata-server-enabled`: a pod that selects it cannot
-    // be scheduled on such a pool.
-    let wi_pods = std::cell::OnceCell::new();
-    let wi_pods = || {
-        wi_pods.get_or_init(|| {
-            m.workloads
-                .iter()
-                .filter(|w| m.is_wi_workload(w))
-                .filter(|w| {
-                    w.spec
-                        .path(&["nodeSelector", "iam.gke.io/gke-metadata-server-enabled"])
-                        .and_then(Node::as_str)
-                        != Some("true")
-                })
-                .map(|w| {
-                    let pinned = w
-                        .spec
-                        .path(&["nodeSelector", "cloud.google.com/gke-nodepool"])
-                        .and_then(Node::as_str);
-                    (w, pinned)
-                })
-                .collect::<Vec<_>>()
-        })
-    };
+    // Pods that may land on a pool without the metadata server, with the
+    // pool their nodeSelector pins (if any): read once, not once per pool,
+    // and only as far as the pools need (each names three). GKE labels only
+    // metadata-server pools with `iam.gke.io/gke-metadata-server-enabled`:
+    // a pod that selects it cannot be scheduled on such a pool.
+    fn candidate<'m, 'a>(w: &'m Workload<'a>) -> Option<(&'m Workload<'a>, Option<&'a str>)> {
+        let selects = |label| w.spec.path(&["nodeSelector", label]).and_then(Node::as_str);
+        (selects("iam.gke.io/gke-metadata-server-enabled") != Some("true"))
+            .then(|| (w, selects("cloud.google.com/gke-nodepool")))
+    }
+    let mut read: Vec<(&Workload, Option<&str>)> = Vec::new();
+    let mut unread = m.workloads.iter();
     for np in &m.node_pools {
         let Some(ci) = np.cluster else { continue };
         let c = &m.clusters[ci];
@@ -175,12 +160,26 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if ok {
             continue;
         }
-        let landing: Vec<_> = wi_pods()
-            .iter()
-            .filter(|(_, pinned)| pinned.is_none_or(|p| p == np.name))
-            .filter(|(w, _)| m.runs_on(&m.objects[w.object], ci))
-            .map(|(w, _)| *w)
-            .collect();
+        // The first three are named; whether a pod is a WI pod is the
+        // dearer test, asked last.
+        let mut landing = Vec::new();
+        let mut next = 0;
+        while landing.len() < 3 {
+            let Some(&(w, pinned)) = read.get(next) else {
+                match unread.next() {
+                    Some(w) => read.extend(candidate(w)),
+                    None => break,
+                }
+                continue;
+            };
+            next += 1;
+            if pinned.is_none_or(|p| p == np.name)
+                && m.runs_on(&m.objects[w.object], ci)
+                && m.is_wi_workload(w)
+            {
+                landing.push(w);
+            }
+        }
         if landing.is_empty() && !m.objects.is_empty() {
             continue;
         }
@@ -202,7 +201,7 @@ pub fn node_pool_metadata(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let mut f = Finding::at(&ctx.rule.id, span,
             format!("node pool `{}` of cluster `{}` does not run the GKE metadata server (mode {mode}): WI pods there get the node's identity", np.name, c.name),
         );
-        for w in landing.iter().take(3) {
+        for w in &landing {
             let o = &m.objects[w.object];
             f = f.related_at(
                 o.name_loc(),
