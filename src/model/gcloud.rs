@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use globset::GlobSet;
+use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::parse::Node;
@@ -420,54 +421,70 @@ impl<'a> Model<'a> {
             .iter()
             .filter_map(|a| Some((a.unique_id?, a.email)))
             .collect();
-        let mut seen: HashSet<(String, &str)> = HashSet::new();
-        for (file, node, asset_resource, how) in pending {
-            let text = self.files[file as usize].source().slice(node.span());
-            // The same resource dumped twice is one resource.
-            let mut resolved = asset_resource.map(|r| (r, how));
-            if let Some((PolicyResource::ServiceAccount(id), _)) = &mut resolved {
-                if let Some(email) = accounts.get(id.as_str()) {
-                    *id = email.to_string();
+        // Each policy's resource is found in parallel (file names, content,
+        // globs: a scan may hold thousands), then deduplicated in scan order.
+        let this = &*self;
+        let resolved: Vec<(Option<(PolicyResource, &'static str)>, String)> = pending
+            .par_iter()
+            .map(|&(file, node, ref asset_resource, how)| {
+                let mut resolved = asset_resource.clone().map(|r| (r, how));
+                if let Some((PolicyResource::ServiceAccount(id), _)) = &mut resolved {
+                    if let Some(email) = accounts.get(id.as_str()) {
+                        *id = email.to_string();
+                    }
                 }
-            }
-            let fname = self.files[file as usize].source().name.clone();
-            if resolved.is_none() {
-                resolved = self
-                    .resource_from_file_name(&fname)
-                    .map(|r| (r, "file name"));
-            }
-            if resolved.is_none() {
-                resolved = self
-                    .resource_from_content(node)
-                    .map(|r| (r, "content (service agents)"));
-            }
-            if resolved.is_none() {
-                resolved = mappings
-                    .iter()
-                    .find(|(g, _)| config.glob_matches(g, &fname))
-                    .and_then(|(_, r)| r.clone())
-                    .map(|r| (r, "config iam_policies"));
-            }
-            let key = resolved
-                .as_ref()
-                .map(|(r, _)| format!("{r:?}"))
-                .unwrap_or_default();
-            if !key.is_empty() && !seen.insert((key, text)) {
-                continue;
-            }
-            let bindings = collect_bindings(node);
-            let (resource, resolved_by) = match resolved {
-                Some((r, how)) => (Some(r), how),
-                None => (None, ""),
-            };
-            self.policies.push(Policy {
-                file,
-                node,
-                resource,
-                resolved_by,
-                bindings,
-            });
-        }
+                let fname = &this.files[file as usize].source().name;
+                if resolved.is_none() {
+                    resolved = this
+                        .resource_from_file_name(fname)
+                        .map(|r| (r, "file name"));
+                }
+                if resolved.is_none() {
+                    resolved = this
+                        .resource_from_content(node)
+                        .map(|r| (r, "content (service agents)"));
+                }
+                if resolved.is_none() {
+                    resolved = mappings
+                        .iter()
+                        .find(|(g, _)| config.glob_matches(g, fname))
+                        .and_then(|(_, r)| r.clone())
+                        .map(|r| (r, "config iam_policies"));
+                }
+                let key = resolved
+                    .as_ref()
+                    .map(|(r, _)| format!("{r:?}"))
+                    .unwrap_or_default();
+                (resolved, key)
+            })
+            .collect();
+        let mut seen: super::Set<(String, &str)> = Default::default();
+        let kept: Vec<_> = pending
+            .into_iter()
+            .zip(resolved)
+            .filter_map(|((file, node, _, _), (resolved, key))| {
+                // The same resource dumped twice is one resource.
+                let text = self.files[file as usize].source().slice(node.span());
+                (key.is_empty() || seen.insert((key, text))).then_some((file, node, resolved))
+            })
+            .collect();
+        let policies: Vec<Policy<'a>> = kept
+            .into_par_iter()
+            .map(|(file, node, resolved)| {
+                let (resource, resolved_by) = match resolved {
+                    Some((r, how)) => (Some(r), how),
+                    None => (None, ""),
+                };
+                Policy {
+                    file,
+                    node,
+                    resource,
+                    resolved_by,
+                    bindings: collect_bindings(node),
+                }
+            })
+            .collect();
+        self.policies.extend(policies);
     }
 
     fn resource_from_file_name(&self, display: &str) -> Option<PolicyResource> {

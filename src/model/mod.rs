@@ -371,10 +371,22 @@ impl<'a> Model<'a> {
                 self.policies_by_gsa.entry(e.clone()).or_default().push(pi);
             }
         }
-        for (pi, p) in self.policies.iter().enumerate() {
+        // Members are parsed in parallel, a policy at a time, then indexed in order.
+        let parsed: Vec<Vec<wi::Member>> = self
+            .policies
+            .par_iter()
+            .map(|p| {
+                p.bindings
+                    .iter()
+                    .flat_map(|b| &b.members)
+                    .map(|m| wi::parse_member(m.as_str().unwrap_or("")))
+                    .collect()
+            })
+            .collect();
+        for ((pi, p), parsed) in self.policies.iter().enumerate().zip(parsed) {
+            let mut parsed = parsed.into_iter();
             for (bi, b) in p.bindings.iter().enumerate() {
-                for m in &b.members {
-                    let parsed = wi::parse_member(m.as_str().unwrap_or(""));
+                for (m, parsed) in b.members.iter().zip(parsed.by_ref()) {
                     let key = match &parsed {
                         wi::Member::Other | wi::Member::Malformed(_) => None,
                         m => match m.names() {
