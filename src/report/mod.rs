@@ -66,6 +66,27 @@ pub fn resolve(
     files: &[Arc<SourceFile>],
     rules: &[Rule],
 ) -> Vec<Resolved> {
+    // Findings are sorted by file name first: each file with findings gets
+    // its rank among their names once, so that the sort compares numbers.
+    let mut named: Vec<u32> = findings.iter().map(|(f, _)| f.at.file).collect();
+    named.sort_unstable();
+    named.dedup();
+    named.sort_by(|a, b| files[*a as usize].name.cmp(&files[*b as usize].name));
+    let mut rank = vec![0u32; files.len()];
+    let mut last: Option<(&str, u32)> = None;
+    for (i, id) in named.iter().enumerate() {
+        let name = files[*id as usize].name.as_str();
+        let r = match last {
+            Some((n, r)) if n == name => r,
+            _ => i as u32,
+        };
+        rank[*id as usize] = r;
+        last = Some((name, r));
+    }
+    let ranks: Vec<u32> = findings
+        .iter()
+        .map(|(f, _)| rank[f.at.file as usize])
+        .collect();
     // In parallel: positions are looked up in each file's line table, which
     // is rarely in cache any more.
     let mut out: Vec<Resolved> = findings
@@ -73,9 +94,12 @@ pub fn resolve(
         .map(|(f, severity)| {
             let file = files[f.at.file as usize].clone();
             let (bs, be) = (f.at.span.start as usize, f.at.span.end as usize);
+            // A finding names its rule by the rule's own `id` (compared by
+            // pointer first: thousands of findings, forty rules).
             let name = rules
                 .iter()
-                .find(|r| r.id == f.rule)
+                .find(|r| Arc::ptr_eq(&r.id, &f.rule))
+                .or_else(|| rules.iter().find(|r| r.id == f.rule))
                 .map(|r| r.name.clone())
                 .unwrap_or_default();
             // Shared sources, not copies of their names: a run has thousands
@@ -121,17 +145,12 @@ pub fn resolve(
         .collect();
     // Sorted through their indices, the index breaking ties (as a stable
     // sort would): sorting the findings themselves takes a buffer as big.
-    fn key(r: &Resolved) -> (&str, Position, &str, usize, &Text) {
-        (
-            r.file.name.as_str(),
-            r.start,
-            &r.rule,
-            r.byte_end,
-            &r.message,
-        )
-    }
+    let key = |i: usize| {
+        let r = &out[i];
+        (ranks[i], r.start, &r.rule, r.byte_end, &r.message)
+    };
     let mut order: Vec<usize> = (0..out.len()).collect();
-    order.par_sort_unstable_by(|a, b| key(&out[*a]).cmp(&key(&out[*b])).then(a.cmp(b)));
+    order.par_sort_unstable_by(|a, b| key(*a).cmp(&key(*b)).then(a.cmp(b)));
     permute(&mut out, order);
     out.dedup_by(|a, b| {
         a.rule == b.rule
