@@ -6,8 +6,10 @@
 #   CHECKOV=1 bench/run.sh       # also checkov on 2,000 (installed from PyPI)
 #   CHECKOV=1 CHECKOV_20K=1 bench/run.sh   # and on 20,000 (capped at 25 min)
 #   SIZES="2000" RUNS=3 bench/run.sh       # quicker
-# Medians with min–max, peak RSS from /usr/bin/time, load before and after.
+# Medians with min–max (at least 11 rounds up to 2,000 files), peak RSS from
+# /usr/bin/time, load before and after.
 set -euo pipefail
+export LC_ALL=C  # a decimal point in $EPOCHREALTIME and in awk
 cd "$(dirname "$0")/.."
 OUT=${BENCH_DIR:-target/bench}
 SIZES=${SIZES:-"2000 20000"}
@@ -26,10 +28,14 @@ if [ -n "${CHECKOV:-}" ] && [ ! -x "$OUT/venv/bin/checkov" ]; then
   "$OUT/venv/bin/pip" install --quiet checkov
 fi
 
-# One timed run: "seconds peak_rss_kb".
+# One timed run: "seconds peak_rss_kb". The wall time is bash's microsecond
+# clock around the run (time's own %e has 10 ms steps: a fifth of a 2,000-file
+# run); it includes /usr/bin/time's own start, under a millisecond.
 once() {
-  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > /dev/null 2>&1 || true
-  tail -n 1 "$OUT/time.txt"
+  local start=$EPOCHREALTIME
+  /usr/bin/time -f "%M" -o "$OUT/time.txt" "$@" > /dev/null 2>&1 || true
+  local end=$EPOCHREALTIME
+  awk -v s="$start" -v e="$end" -v m="$(tail -n 1 "$OUT/time.txt")" 'BEGIN { printf "%.4f %s\n", e - s, m }'
 }
 instr() { # instructions counted by callgrind (single thread: deterministic)
   { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null || true; } | awk '/Collected/ {print $4}'
@@ -39,7 +45,7 @@ stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1]
 
 row() { # name files bytes median min max rss_kb
   awk -v n="$1" -v f="$2" -v b="$3" -v s="$4" -v lo="$5" -v hi="$6" -v r="$7" 'BEGIN {
-    printf "| %s | %d | %.1f | %.2f (%.2f–%.2f) | %.0f | %.1f | %.0f (%.1f× input) |\n", n, f, b/1e6, s, lo, hi, f/s, b/1e6/s, r/1024, r*1024/b }'
+    printf "| %s | %d | %.1f | %.3f (%.3f–%.3f) | %.0f | %.1f | %.0f (%.1f× input) |\n", n, f, b/1e6, s, lo, hi, f/s, b/1e6/s, r/1024, r*1024/b }'
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(date -u +%F)"
@@ -57,7 +63,10 @@ for n in $SIZES; do
   cmds=("$BIN --parse-only $dir" "$BIN --format json $dir" "$BIN graph $dir" "$BIN can-i --as system:serviceaccount:ci:deployer patch deployments -n shop $dir" "$BIN --threads 1 --parse-only $dir")
   rm -f "$OUT"/t.* "$OUT"/m.*
   # Interleaved: each round runs every command once, so load changes hit all alike.
-  for _ in $(seq "$RUNS"); do
+  # Runs of 2,000 files last a tenth of a second: at least 11 rounds.
+  rounds=$RUNS
+  if [ "$n" -le 2000 ] && [ "$rounds" -lt 11 ]; then rounds=11; fi
+  for _ in $(seq "$rounds"); do
     for i in "${!cmds[@]}"; do
       read -r t m < <(once ${cmds[$i]})
       echo "$t" >> "$OUT/t.$i"; echo "$m" >> "$OUT/m.$i"
