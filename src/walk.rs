@@ -93,6 +93,12 @@ pub fn display_path(path: &Path) -> String {
 }
 
 fn is_helm_template(path: &Path) -> bool {
+    // Nearly no path has such a folder: one search of its bytes before its
+    // components are parsed, six times over, for every file walked.
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if !bytes.windows(9).any(|w| w == b"templates") {
+        return false;
+    }
     path.ancestors().skip(1).take(6).any(|dir| {
         dir.file_name().is_some_and(|n| n == "templates")
             && dir.parent().is_some_and(|p| p.join("Chart.yaml").is_file())
