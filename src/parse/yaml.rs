@@ -477,11 +477,17 @@ fn as_written(tree: &Tree, kids: &[NodeId]) -> bool {
     if kids.len() % 2 != 0 || kids.len() > 2 * EntrySet::INDEX_FROM {
         return false;
     }
-    let keys = kids.iter().step_by(2).map(|k| tree.node(*k));
-    keys.clone().enumerate().all(|(i, key)| {
+    // Each key's text is read once, then compared with the ones before it.
+    let mut before = [""; EntrySet::INDEX_FROM];
+    for (i, k) in kids.iter().step_by(2).enumerate() {
+        let key = tree.node(*k);
         let text = key.text().unwrap_or("");
-        !is_merge_key(key) && keys.clone().take(i).all(|k| k.text().unwrap_or("") != text)
-    })
+        if is_merge(key, text) || before[..i].contains(&text) {
+            return false;
+        }
+        before[i] = text;
+    }
+    true
 }
 
 /// The entries of a mapping as go-yaml stores them: in document order, a
@@ -592,7 +598,12 @@ impl<'t> EntrySet<'t> {
 }
 
 fn is_merge_key(key: super::Node<'_>) -> bool {
-    key.text() == Some("<<")
+    is_merge(key, key.text().unwrap_or(""))
+}
+
+/// `is_merge_key`, the key's text already read.
+fn is_merge(key: super::Node<'_>, text: &str) -> bool {
+    text == "<<"
         && (key.tag() == Tag::Merge || key.tag() == Tag::None && key.style() == Style::Plain)
 }
 
