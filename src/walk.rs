@@ -73,6 +73,14 @@ pub fn normalize(path: &Path) -> PathBuf {
 
 /// Path as shown in output: relative to the working directory when below it.
 pub fn display_path(path: &Path) -> String {
+    // A relative path of plain names (what a walk of `kwi-lint dir` yields)
+    // is already what joining it to the working folder and taking that
+    // folder off again gives: no four allocations per file for it.
+    if let Some(s) = path.to_str().filter(|s| {
+        !s.is_empty() && !s.starts_with('/') && s.split('/').all(|c| !c.is_empty() && c != ".")
+    }) {
+        return crate::escape::text(&s.replace('\\', "/")).into_owned();
+    }
     static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     let shown = CWD
         .get_or_init(|| std::env::current_dir().ok())

@@ -228,7 +228,7 @@ pub fn parse_bytes(
         return ParsedFile::too_large(id, name, bytes.len() as u64, limits.max_file_size);
     }
     let head = &bytes[..bytes.len().min(8192)];
-    if let Some(at) = head.iter().position(|b| *b == 0) {
+    if let Some(at) = memchr::memchr(0, head) {
         let text = String::from_utf8_lossy(&bytes[..at]).into_owned();
         let len = text.len();
         let mut f = ParsedFile::empty(id, SourceFile::new(name, text));

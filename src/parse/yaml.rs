@@ -109,44 +109,38 @@ struct SplitError {
 /// Kubernetes' `YAMLReader`: a line starting with `---` ends a document; the
 /// rest of that line must be blank or a comment.
 fn split_documents(text: &str) -> impl Iterator<Item = Result<Chunk, SplitError>> + '_ {
-    let bytes = text.as_bytes();
-    // `pos` is where a line starts: the search jumps from one line that
-    // starts with `---` to the next (reading line by line cost a search per line).
     let mut pos = 0;
     let mut start = 0;
     let mut done = false;
     std::iter::from_fn(move || {
         while !done {
-            let next = if bytes[pos..].starts_with(b"---") {
-                Some(pos)
-            } else {
-                memchr::memmem::find(&bytes[pos..], b"\n---").map(|i| pos + i + 1)
-            };
-            let Some(line_start) = next else {
+            if pos >= text.len() {
                 done = true;
                 return (start < text.len()).then_some(Ok(Chunk {
                     start,
                     end: text.len(),
                 }));
-            };
-            let line_end = memchr::memchr(b'\n', &bytes[line_start..])
-                .map_or(text.len(), |i| line_start + i + 1);
-            // After the three ASCII dashes: a character boundary.
-            let rest = text[line_start + 3..line_end].trim();
-            pos = line_end;
-            let chunk = Chunk {
-                start,
-                end: line_start,
-            };
-            start = line_end;
-            if !rest.is_empty() && !rest.starts_with('#') {
-                return Some(Err(SplitError {
-                    offset: line_start,
-                    message: format!("invalid Yaml document separator: {rest}"),
-                }));
             }
-            if chunk.end > chunk.start {
-                return Some(Ok(chunk));
+            let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+            let line = &text[pos..line_end];
+            let line_start = pos;
+            pos = line_end;
+            if let Some(rest) = line.strip_prefix("---") {
+                let rest = rest.trim();
+                let chunk = Chunk {
+                    start,
+                    end: line_start,
+                };
+                start = line_end;
+                if !rest.is_empty() && !rest.starts_with('#') {
+                    return Some(Err(SplitError {
+                        offset: line_start,
+                        message: format!("invalid Yaml document separator: {rest}"),
+                    }));
+                }
+                if chunk.end > chunk.start {
+                    return Some(Ok(chunk));
+                }
             }
         }
         None
