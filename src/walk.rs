@@ -77,9 +77,12 @@ pub fn display_path(path: &Path) -> String {
     // is already what joining it to the working folder and taking that
     // folder off again gives: no four allocations per file for it.
     if let Some(s) = path.to_str().filter(|s| {
-        !s.is_empty() && !s.starts_with('/') && s.split('/').all(|c| !c.is_empty() && c != ".")
+        !s.is_empty()
+            && !s.starts_with('/')
+            && !s.contains('\\')
+            && s.split('/').all(|c| !c.is_empty() && c != ".")
     }) {
-        return crate::escape::text(&s.replace('\\', "/")).into_owned();
+        return crate::escape::text(s).into_owned();
     }
     static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     let shown = CWD
