@@ -302,10 +302,40 @@ pub struct Sidecar<'a> {
     pub malformed: Vec<(Node<'a>, String)>,
 }
 
-fn annotation<'a>(w: &Workload<'a>, key: &str) -> Option<Node<'a>> {
-    w.template
-        .path(&["metadata", "annotations"])
-        .and_then(|a| a.get(key))
+/// The Istio annotations of a pod template, read in one pass over its
+/// annotations (a lookup each read them six times over, for every pod).
+#[derive(Default)]
+struct PodAnnotations<'a> {
+    inject: Option<Node<'a>>,
+    exclude: Option<Node<'a>>,
+    include: Option<Node<'a>>,
+    interception: Option<Node<'a>>,
+    proxy_config: Option<Node<'a>>,
+    native: Option<Node<'a>>,
+}
+
+impl<'a> PodAnnotations<'a> {
+    fn of(w: &Workload<'a>) -> Self {
+        let mut found = PodAnnotations::default();
+        let metadata = w.template.get("metadata");
+        for (k, v) in metadata
+            .map(|m| m.map_at("annotations"))
+            .unwrap_or_default()
+        {
+            let slot = match k.text() {
+                Some(INJECT) => &mut found.inject,
+                Some(EXCLUDE) => &mut found.exclude,
+                Some(INCLUDE) => &mut found.include,
+                Some(INTERCEPTION) => &mut found.interception,
+                Some(PROXY_CONFIG) => &mut found.proxy_config,
+                Some(NATIVE) => &mut found.native,
+                _ => continue,
+            };
+            // As `get`: the last of repeated keys.
+            *slot = Some(v);
+        }
+        found
+    }
 }
 
 fn label<'a>(w: &Workload<'a>, key: &str) -> Option<Node<'a>> {
@@ -321,7 +351,8 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
         .namespace_of(o)
         .and_then(|n| n.node.path(&["metadata", "labels"]));
     let ns_label = |k: &str| ns.and_then(|l| l.get(k)).and_then(Node::as_str);
-    let pod_inject_node = label(w, INJECT).or_else(|| annotation(w, INJECT));
+    let annotations = PodAnnotations::of(w);
+    let pod_inject_node = label(w, INJECT).or(annotations.inject);
     let pod_inject = pod_inject_node.and_then(|n| n.as_str());
     let injected_by = if pod_inject == Some("true") {
         pod_inject_node.map(|n| n.loc())
@@ -352,7 +383,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
             && ns_label("istio-injection") != Some("disabled")
             && (pod_inject == Some("true") || ns_on);
     let mut malformed = Vec::new();
-    let exclude_node = annotation(w, EXCLUDE);
+    let exclude_node = annotations.exclude;
     let (exclude, exclude_at) = match exclude_node {
         Some(n) => {
             let r = Ranges::parse(n.as_str().unwrap_or(""), false);
@@ -366,7 +397,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
             None => (None, None),
         },
     };
-    let include = match annotation(w, INCLUDE) {
+    let include = match annotations.include {
         Some(n) => {
             let r = Ranges::parse(n.as_str().unwrap_or(""), true);
             if let Err(e) = &r {
@@ -380,11 +411,11 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
             .and_then(|s| Ranges::parse(&s.value, true).ok())
             .unwrap_or(Ranges::All),
     };
-    let no_capture = annotation(w, INTERCEPTION).and_then(Node::as_str) == Some("NONE");
+    let no_capture = annotations.interception.and_then(Node::as_str) == Some("NONE");
     let captures_metadata = !no_capture
         && include.contains(metadata_ip)
         && !exclude.as_ref().is_some_and(|e| e.contains(metadata_ip));
-    let proxy_config_node = annotation(w, PROXY_CONFIG);
+    let proxy_config_node = annotations.proxy_config;
     let pod_hold = match proxy_config_node {
         Some(n) => match parse_embedded(n.as_str().unwrap_or("")) {
             Ok(t) if t.roots().next().is_some_and(|c| c.is_map()) => t
@@ -408,7 +439,7 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
         .unwrap_or(false);
     // The pod annotation wins over the mesh-wide setting and the release default.
     let native = rendered_native
-        || match annotation(w, NATIVE).and_then(Node::as_str) {
+        || match annotations.native.and_then(Node::as_str) {
             Some("true") => true,
             Some("false") => false,
             _ if rendered => false,
