@@ -357,12 +357,26 @@ impl<'a> Model<'a> {
 
     /// Policies whose resource is the GSA `email`.
     pub fn gsa_policies(&self, email: &str) -> impl Iterator<Item = &Policy<'a>> {
+        self.gsa_policy_ids(email)
+            .iter()
+            .map(|i| &self.policies[*i])
+    }
+
+    /// Indexes (into `policies`) of the IAM policies of GSA `email`, in scan order.
+    pub fn gsa_policy_ids(&self, email: &str) -> &[usize] {
         self.policies_by_gsa
             .get(email)
             .map(Vec::as_slice)
             .unwrap_or_default()
-            .iter()
-            .map(|i| &self.policies[*i])
+    }
+
+    /// The Workload Identity members of policy `pi` (binding index, node,
+    /// parsed), in binding order: parsed once, when the model was built.
+    pub fn policy_members(&self, pi: usize) -> &[(usize, usize, Node<'a>, wi::Member)] {
+        // `members` is in policy order.
+        let from = self.members.partition_point(|m| m.0 < pi);
+        let to = self.members.partition_point(|m| m.0 <= pi);
+        &self.members[from..to]
     }
 
     fn index_members(&mut self) {

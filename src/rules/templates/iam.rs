@@ -30,7 +30,7 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if wi::check_gsa_email(gsa).is_some() {
             continue;
         }
-        let policies: Vec<_> = model.gsa_policies(gsa).collect();
+        let policies = model.gsa_policy_ids(gsa);
         if policies.is_empty() {
             continue;
         }
@@ -39,13 +39,12 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let subject = model.subject_for(o, ksa);
         // A set that may cover the KSA (a cluster the scan cannot place it
         // in, token attributes) is not reported: kwi-lint reports what it knows.
-        let covered = policies.iter().any(|p| {
-            p.bindings.iter().any(|b| {
-                lets_act(model, b.role_str())
-                    && b.members.iter().any(|m| {
-                        wi::parse_member(m.as_str().unwrap_or("")).coverage(&subject)
-                            != wi::Coverage::No
-                    })
+        // Only Workload Identity members can cover it: the model's, parsed once.
+        let covered = policies.iter().any(|&pi| {
+            let p = &model.policies[pi];
+            model.policy_members(pi).iter().any(|(_, bi, _, m)| {
+                lets_act(model, p.bindings[*bi].role_str())
+                    && m.coverage(&subject) != wi::Coverage::No
             })
         });
         if covered {
@@ -53,55 +52,57 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         }
         // Nearest miss: the WI member that differs from the right one in the fewest ways.
         let mut best: Option<(usize, u32, Node, Vec<String>)> = None;
-        for p in &policies {
-            for b in &p.bindings {
-                for m in &b.members {
-                    let raw = m.as_str().unwrap_or("");
-                    let mut diffs = Vec::new();
-                    let mut parsed = wi::parse_member(raw);
-                    if let Member::Malformed(_) = parsed {
-                        let fixed = wi::parse_member(&format!("serviceAccount:{raw}"));
-                        if matches!(fixed, Member::Legacy { .. }) {
-                            diffs.push("the member lacks the `serviceAccount:` prefix".to_string());
-                            parsed = fixed;
-                        }
+        for &pi in policies {
+            let p = &model.policies[pi];
+            // Other members (users, groups) have no pool: never a near miss.
+            for (_, bi, m, parsed) in model.policy_members(pi) {
+                let b = &p.bindings[*bi];
+                let raw = m.as_str().unwrap_or("");
+                let mut diffs = Vec::new();
+                let fixed;
+                let mut parsed = parsed;
+                if let Member::Malformed(_) = parsed {
+                    fixed = wi::parse_member(&format!("serviceAccount:{raw}"));
+                    if matches!(fixed, Member::Legacy { .. }) {
+                        diffs.push("the member lacks the `serviceAccount:` prefix".to_string());
+                        parsed = &fixed;
                     }
-                    let Some(mpool) = parsed.pool() else { continue };
-                    if let Some((mns, mksa)) = parsed.names() {
-                        if mns != ns {
-                            diffs.push(format!("namespace `{mns}` instead of `{ns}`"));
-                        }
-                        if let Some(k) = mksa.filter(|k| *k != ksa) {
-                            diffs.push(format!("service account `{k}` instead of `{ksa}`"));
-                        }
-                    } else if parsed.coverage(&wi::Subject {
-                        pool: None,
-                        pool_number: None,
-                        ..subject.clone()
-                    }) == wi::Coverage::No
-                    {
-                        diffs.push(format!(
-                            "{} does not include KSA {ns}/{ksa}",
-                            parsed.describe()
-                        ));
+                }
+                let Some(mpool) = parsed.pool() else { continue };
+                if let Some((mns, mksa)) = parsed.names() {
+                    if mns != ns {
+                        diffs.push(format!("namespace `{mns}` instead of `{ns}`"));
                     }
-                    if let Some(want) = pool.as_deref().filter(|w| *w != mpool) {
-                        diffs.push(format!("pool `{mpool}` instead of `{want}`"));
-                    } else if let (Some(n), Some(want)) = (parsed.number(), subject.pool_number) {
-                        if n != want {
-                            diffs.push(format!("project number {n} instead of {want}"));
-                        }
+                    if let Some(k) = mksa.filter(|k| *k != ksa) {
+                        diffs.push(format!("service account `{k}` instead of `{ksa}`"));
                     }
-                    if !lets_act(model, b.role_str()) {
-                        diffs.push(format!(
-                            "role `{}` instead of `{}`",
-                            b.role_str(),
-                            wi::WI_USER_ROLE
-                        ));
+                } else if parsed.coverage(&wi::Subject {
+                    pool: None,
+                    pool_number: None,
+                    ..subject.clone()
+                }) == wi::Coverage::No
+                {
+                    diffs.push(format!(
+                        "{} does not include KSA {ns}/{ksa}",
+                        parsed.describe()
+                    ));
+                }
+                if let Some(want) = pool.as_deref().filter(|w| *w != mpool) {
+                    diffs.push(format!("pool `{mpool}` instead of `{want}`"));
+                } else if let (Some(n), Some(want)) = (parsed.number(), subject.pool_number) {
+                    if n != want {
+                        diffs.push(format!("project number {n} instead of {want}"));
                     }
-                    if best.as_ref().is_none_or(|(d, ..)| diffs.len() < *d) {
-                        best = Some((diffs.len(), p.file, *m, diffs));
-                    }
+                }
+                if !lets_act(model, b.role_str()) {
+                    diffs.push(format!(
+                        "role `{}` instead of `{}`",
+                        b.role_str(),
+                        wi::WI_USER_ROLE
+                    ));
+                }
+                if best.as_ref().is_none_or(|(d, ..)| diffs.len() < *d) {
+                    best = Some((diffs.len(), p.file, *m, diffs));
                 }
             }
         }
@@ -122,7 +123,7 @@ pub fn binding_missing(ctx: &Ctx, _: &Params) -> Vec<Finding> {
                 f = f.related_at(node.loc(), format!("nearest miss: {}", diffs.join("; ")));
             }
             None => {
-                let p = policies[0];
+                let p = &model.policies[policies[0]];
                 f = f.related_at(
                     key_loc(p.node, "bindings"),
                     format!("the IAM policy of {gsa} has no Workload Identity member"),
