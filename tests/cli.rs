@@ -832,3 +832,46 @@ fn verbose_says_how_each_iam_policy_was_resolved() {
     let quiet = run(&[dir]);
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("IAM policy of"));
 }
+
+/// KWI201's nearest miss, from the members the model parsed: the first member
+/// with the fewest differences, users and groups never; a member written
+/// without `serviceAccount:` is read as it was meant.
+#[test]
+fn kwi201_names_the_nearest_miss_of_the_gsa_policy() {
+    let nearest = |members: &str| {
+        let dir = scratch(&format!("kwi201-nearest-{}", members.len()));
+        let sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: prod\n  annotations:\n    iam.gke.io/gcp-service-account: api-gsa@acme-prod.iam.gserviceaccount.com\n";
+        std::fs::write(dir.join("sa.yaml"), sa).unwrap();
+        let policy = format!("{{\"bindings\": [\n  {{\"role\": \"roles/iam.workloadIdentityUser\",\n   \"members\": [{members}]}}\n]}}\n");
+        std::fs::write(
+            dir.join("api-gsa@acme-prod.iam.gserviceaccount.com.json"),
+            policy,
+        )
+        .unwrap();
+        let o = run(&[
+            "--format",
+            "json",
+            "--select",
+            "KWI201",
+            dir.to_str().unwrap(),
+        ]);
+        let v = json(&o);
+        let f = &v["findings"][0];
+        assert_eq!(f["rule"], "KWI201", "{v}");
+        let r = &f["related"][0];
+        format!(
+            "{}:{} {}",
+            r["line"],
+            r["column"],
+            r["message"].as_str().unwrap()
+        )
+    };
+    assert_eq!(
+        nearest("\"user:ann@acme.com\", \"acme-prod.svc.id.goog[prod/api]\", \"serviceAccount:acme-prod.svc.id.goog[dev/api]\""),
+        "3:37 nearest miss: the member lacks the `serviceAccount:` prefix"
+    );
+    assert_eq!(
+        nearest("\"group:ops@acme.com\", \"serviceAccount:acme-prod.svc.id.goog[dev/web]\", \"serviceAccount:acme-prod.svc.id.goog[dev/api]\""),
+        "3:87 nearest miss: namespace `dev` instead of `prod`"
+    );
+}
