@@ -39,7 +39,7 @@ const BOOTSTRAP_ROLES: &[(&str, &str)] = &[
 pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let model = ctx.model;
     let builtin = builtin_cluster_roles();
-    let defined: HashSet<(&str, &str, &str)> = model
+    let defined: crate::model::Set<(&str, &str, &str)> = model
         .objects
         .iter()
         .filter(|o| o.kind == "Role" || o.kind == "ClusterRole")
@@ -61,15 +61,13 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let Some(name) = name_node.as_str() else {
             continue;
         };
-        let (role_ns, scope) = match kind {
+        let role_ns = match kind {
             "Role" if o.kind == "RoleBinding" && BOOTSTRAP_ROLES.contains(&(o.namespace, name)) => {
                 continue
             }
-            "Role" if o.kind == "RoleBinding" => {
-                (o.namespace, format!("namespace `{}`", o.namespace))
-            }
+            "Role" if o.kind == "RoleBinding" => o.namespace,
             "ClusterRole" if builtin.contains(name) || name.starts_with("system:") => continue,
-            "ClusterRole" => ("", "the cluster".to_string()),
+            "ClusterRole" => "",
             _ => continue,
         };
         let role_kind = if kind == "Role" {
@@ -85,6 +83,11 @@ pub fn role_ref(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         if candidates.is_empty() {
             continue;
         }
+        let scope = if kind == "Role" {
+            format!("namespace `{role_ns}`")
+        } else {
+            "the cluster".to_string()
+        };
         let near = candidates
             .iter()
             .map(|r| (wi::edit_distance(r.name.unwrap_or(""), name), *r))
