@@ -14,6 +14,8 @@ use crate::report::Resolved;
 use crate::source::{FileId, Span};
 use crate::wi;
 
+use rayon::prelude::*;
+
 /// Rules whose finding breaks every chain of the scan (cluster- or project-wide).
 const SCAN_WIDE: &[&str] = &["KWI301", "KWI302", "KWI304", "KWI305"];
 
@@ -153,7 +155,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
     let positions = Positions::new(&findings);
     // The findings about an object: those that name it, and those written
     // inside its text that name no object.
-    let mut by_object: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut by_object: crate::model::Map<usize, Vec<usize>> = Default::default();
     for (i, f) in findings.iter().enumerate() {
         if let Some(o) = f.object {
             by_object.entry(o).or_default().push(i);
@@ -177,7 +179,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
         .collect();
     let gsa_roles = gsa_project_roles(model, &project_policies);
     // Findings inside each GSA's own IAM policy, found once per GSA.
-    let mut gsa_findings: HashMap<String, Vec<usize>> = HashMap::new();
+    let gsa_findings: std::sync::Mutex<crate::model::Map<String, Vec<usize>>> = Default::default();
     // WI workloads, and those that meant to be: the annotation misspelled
     // (KWI101) or on the workload instead of its KSA (KWI103).
     let meant = |w: &crate::model::Workload| {
@@ -188,11 +190,9 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             .chain(ksa.map(of_object).unwrap_or_default())
             .any(|i| &*findings[i].rule == "KWI101" || &*findings[i].rule == "KWI103")
     };
-    for w in model
-        .workloads
-        .iter()
-        .filter(|w| model.is_wi_workload(w) || meant(w))
-    {
+    // A chain per pod, in parallel (each reads its KSA, GSA, IAM members and
+    // findings), in the workloads' order.
+    let chain = |w: &crate::model::Workload| {
         let o = &model.objects[w.object];
         let ns = o.namespace;
         let ksa_obj = model.service_account_of(o, w.ksa);
@@ -219,13 +219,18 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             hit(of_object(k), Link::Ksa);
         }
         if let Some(email) = gsa.as_deref() {
-            let found = gsa_findings.entry(email.to_string()).or_insert_with(|| {
-                model
-                    .gsa_policies(email)
-                    .flat_map(|p| inside(p.file, p.node.span()))
-                    .collect()
-            });
-            hit(found.clone(), Link::Gsa);
+            let found = gsa_findings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(email.to_string())
+                .or_insert_with(|| {
+                    model
+                        .gsa_policies(email)
+                        .flat_map(|p| inside(p.file, p.node.span()))
+                        .collect()
+                })
+                .clone();
+            hit(found, Link::Gsa);
         }
         // A binding with a member for this KSA: that member, and the binding
         // outside its member list (role, condition), not other KSAs' members.
@@ -276,7 +281,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             .into_iter()
             .map(|(r, on, at)| (esc(&r), esc(&on), at))
             .collect();
-        g.chains.push(Chain {
+        Chain {
             workload: esc(&format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?"))),
             scope: (o.scope != crate::model::DEFAULT_SCOPE)
                 .then(|| model.scopes[o.scope].name.clone()),
@@ -289,8 +294,14 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             roles,
             roles_note,
             breaks,
-        });
-    }
+        }
+    };
+    g.chains = model
+        .workloads
+        .par_iter()
+        .filter(|w| model.is_wi_workload(w) || meant(w))
+        .map(chain)
+        .collect();
     g
 }
 
