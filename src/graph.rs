@@ -7,14 +7,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
+use rayon::prelude::*;
+
 use crate::finding::Severity;
 use crate::model::{Model, PolicyResource};
 use crate::parse::Node;
 use crate::report::Resolved;
 use crate::source::{FileId, Span};
 use crate::wi;
-
-use rayon::prelude::*;
 
 /// Rules whose finding breaks every chain of the scan (cluster- or project-wide).
 const SCAN_WIDE: &[&str] = &["KWI301", "KWI302", "KWI304", "KWI305"];
