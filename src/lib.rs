@@ -109,16 +109,7 @@ fn read_file(
 /// order, then the files kustomizations refer to that the walk did not
 /// reach (a base outside the scanned folder, an excluded patch).
 pub fn load(opts: &LintOptions, config: &Config) -> Scan {
-    load_inputs(
-        opts,
-        config,
-        discover(opts, config, rayon::current_num_threads()),
-    )
-}
-
-/// `load`, of inputs already discovered.
-pub fn load_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Scan {
-    let mut files = read_inputs(opts, config, inputs);
+    let mut files = read_inputs(opts, config);
     loop {
         let missing = model::kustomize::missing_files(&files);
         if missing.is_empty() {
@@ -146,17 +137,9 @@ pub fn load_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Scan 
     Scan::new(files)
 }
 
-/// What a walk of the paths found: files to read and paths it could not walk.
-pub struct Inputs {
-    candidates: Vec<walk::Candidate>,
-    errors: Vec<walk::WalkError>,
-}
-
-/// Walks the paths on `threads` threads (0: one per core). Call it before
-/// the parse's thread pool exists when memory matters: glibc gives threads
-/// started later the walker threads' malloc arenas, where a pool started
-/// before gets arenas of its own (4.5 MB more resident on 20,000 files).
-pub fn discover(opts: &LintOptions, config: &Config, threads: usize) -> Inputs {
+/// Walks the paths and reads and parses every file the walk finds, in
+/// rayon's pool, in the order of the files' names (ids are places in it).
+pub fn read_inputs(opts: &LintOptions, config: &Config) -> Vec<ParsedFile> {
     let mut excludes = config.exclude.clone();
     excludes.extend(opts.exclude.iter().cloned());
     let globs = walk::build_globset(&excludes).unwrap_or_default();
@@ -166,28 +149,63 @@ pub fn discover(opts: &LintOptions, config: &Config, threads: usize) -> Inputs {
         .filter(|p| p.as_os_str() != "-")
         .cloned()
         .collect();
-    let (candidates, errors) = walk::discover(
-        &roots,
-        &walk::WalkOptions {
-            excludes: &globs,
-            no_ignore: opts.no_ignore,
-            threads,
-        },
-    );
-    Inputs { candidates, errors }
-}
-
-/// Reads and parses every discovered input, in parallel, in a stable order.
-pub fn read_inputs(opts: &LintOptions, config: &Config, inputs: Inputs) -> Vec<ParsedFile> {
-    let Inputs { candidates, errors } = inputs;
+    let walk_opts = walk::WalkOptions {
+        excludes: &globs,
+        no_ignore: opts.no_ignore,
+    };
     let limits = &config.limits;
-    // Each candidate's path and name move into its file: the walk's list is
-    // not kept beside the files (a copy of both would be 0.15× the input).
-    let mut files: Vec<ParsedFile> = candidates
-        .into_par_iter()
+    let read = |c: walk::Candidate| read_file(0, c.path, c.display, c.helm_chart, limits);
+    // (place in the walk, file), in any order.
+    let (mut files, errors) = if rayon::current_num_threads() > 1 {
+        // The walk goes on on one thread while the others parse what it has
+        // found: it is system calls that a second walker thread did not
+        // speed up (20,000 files in 9,000 folders: ~100 ms on one thread or
+        // two, a fifth of a parse-only run when it came first).
+        let parsed = std::sync::Mutex::new(Vec::new());
+        let mut met = 0usize;
+        let errors = rayon::scope(|s| {
+            walk::discover(&roots, &walk_opts, &mut |c| {
+                let (at, parsed) = (met, &parsed);
+                met += 1;
+                s.spawn(move |_| {
+                    let f = read(c);
+                    parsed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((at, Some(f)));
+                });
+            })
+        });
+        let parsed = parsed.into_inner().unwrap_or_else(|e| e.into_inner());
+        (parsed, errors)
+    } else {
+        // One thread: nothing to overlap.
+        let mut found = Vec::new();
+        let errors = walk::discover(&roots, &walk_opts, &mut |c| found.push(c));
+        let parsed = found
+            .into_iter()
+            .enumerate()
+            .map(|(at, c)| (at, Some(read(c))))
+            .collect::<Vec<_>>();
+        (parsed, errors)
+    };
+    // By name (the walk's order breaks ties: two roots that reach one file
+    // under one name), sorting keys rather than moving the files about.
+    let mut by_name: Vec<(&str, usize, usize)> = files
+        .iter()
         .enumerate()
-        .map(|(i, c)| read_file(i as u32, c.path, c.display, c.helm_chart, limits))
+        .filter_map(|(i, (at, f))| Some((f.as_ref()?.source().name.as_str(), *at, i)))
         .collect();
+    by_name.sort_unstable();
+    by_name.dedup_by_key(|(name, _, _)| *name);
+    let order: Vec<usize> = by_name.into_iter().map(|(_, _, i)| i).collect();
+    let mut files: Vec<ParsedFile> = order
+        .into_iter()
+        .filter_map(|i| files[i].1.take())
+        .collect();
+    for (i, f) in files.iter_mut().enumerate() {
+        f.set_id(i as u32);
+    }
     files.reserve_exact(errors.len() + 1);
     for e in errors {
         let id = files.len() as u32;

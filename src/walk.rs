@@ -1,5 +1,5 @@
-//! Discovery: walk first (honouring .gitignore like ripgrep and ruff), then
-//! the caller parses the collected paths in parallel.
+//! Discovery: a walk that honours .gitignore like ripgrep and ruff, handing
+//! each file to the caller as it meets it (the caller parses while it walks).
 
 use std::path::{Path, PathBuf};
 
@@ -27,8 +27,6 @@ pub struct WalkError {
 pub struct WalkOptions<'a> {
     pub excludes: &'a GlobSet,
     pub no_ignore: bool,
-    /// Walker threads (0: one per core).
-    pub threads: usize,
 }
 
 pub fn build_globset(globs: &[String]) -> Result<GlobSet, String> {
@@ -130,10 +128,14 @@ fn has_lint_extension(path: &Path) -> bool {
             .is_some_and(|n| KUSTOMIZATION_FILES.iter().any(|k| n == *k))
 }
 
-/// Collects the files to lint, sorted by display path, and the paths that
-/// could not be walked.
-pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> (Vec<Candidate>, Vec<WalkError>) {
-    let mut found = Vec::new();
+/// Walks `roots`, handing each file to lint to `found` as it is met (the
+/// caller parses them while the walk goes on), and returns the paths that
+/// could not be walked, sorted. Files named explicitly are always linted.
+pub fn discover(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+    found: &mut dyn FnMut(Candidate),
+) -> Vec<WalkError> {
     let mut errors = Vec::new();
     for root in roots {
         let meta = std::fs::metadata(root);
@@ -147,26 +149,23 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> (Vec<Candidate>, Vec<W
                 display: display_path(root),
                 message: "not a regular file (a FIFO, socket or device); skipped".into(),
             }),
-            // Files named explicitly are always linted.
-            Ok(m) if !m.is_dir() => found.push(Candidate {
+            Ok(m) if !m.is_dir() => found(Candidate {
                 path: root.clone(),
                 display: display_path(root),
                 helm_chart: is_helm_template(root),
             }),
-            Ok(_) => walk_folder(root, opts, &mut found, &mut errors),
+            Ok(_) => walk_folder(root, opts, found, &mut errors),
         }
     }
-    found.sort_by(|a, b| a.display.cmp(&b.display));
-    found.dedup_by(|a, b| a.display == b.display);
-    (found, errors)
+    errors.sort_by(|a: &WalkError, b| (&a.display, &a.message).cmp(&(&b.display, &b.message)));
+    errors
 }
 
-/// Walks one folder on `opts.threads` threads (the walk was a sixth of a
-/// parse-only run, and serial); the caller sorts what it finds.
+/// Walks one folder on the calling thread (see `read_inputs` for why one).
 fn walk_folder(
     root: &Path,
     opts: &WalkOptions,
-    found: &mut Vec<Candidate>,
+    found: &mut dyn FnMut(Candidate),
     errors: &mut Vec<WalkError>,
 ) {
     let excludes = opts.excludes.clone();
@@ -180,7 +179,6 @@ fn walk_folder(
         .parents(!opts.no_ignore)
         .require_git(false)
         .follow_links(false)
-        .threads(opts.threads)
         .filter_entry(move |e| {
             let name = e.file_name().to_string_lossy();
             if e.depth() > 0
@@ -195,45 +193,47 @@ fn walk_folder(
             let rel = e.path().strip_prefix(&root_for_filter).unwrap_or(e.path());
             !(excludes.is_match(rel) || excludes.is_match(display_path(e.path())))
         })
-        .build_parallel();
-    let shared = std::sync::Mutex::new((Vec::new(), Vec::new()));
-    walker.run(|| {
-        let shared = &shared;
-        Box::new(move |entry| {
-            let (candidate, error) = match entry {
-                Ok(e) => {
-                    let wanted =
-                        e.file_type().is_some_and(|t| t.is_file()) && has_lint_extension(e.path());
-                    let candidate = wanted.then(|| Candidate {
-                        path: e.path().to_path_buf(),
-                        display: display_path(e.path()),
-                        helm_chart: is_helm_template(e.path()),
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(e) => {
+                if e.file_type().is_some_and(|t| t.is_file()) && has_lint_extension(e.path()) {
+                    let display = display_path(e.path());
+                    let helm_chart = is_helm_template(e.path());
+                    found(Candidate {
+                        path: e.into_path(),
+                        display,
+                        helm_chart,
                     });
-                    (candidate, None)
-                }
-                Err(err) => {
-                    let display = match &err {
-                        ignore::Error::WithPath { path, .. } => display_path(path),
-                        _ => display_path(root),
-                    };
-                    let message = err.to_string();
-                    (None, Some(WalkError { display, message }))
-                }
-            };
-            if candidate.is_some() || error.is_some() {
-                if let Ok(mut lists) = shared.lock() {
-                    lists.0.extend(candidate);
-                    lists.1.extend(error);
                 }
             }
-            ignore::WalkState::Continue
-        })
-    });
-    let (mut more, mut failed) = shared.into_inner().unwrap_or_default();
-    found.append(&mut more);
-    // The threads meet errors in any order.
-    failed.sort_by(|a: &WalkError, b| (&a.display, &a.message).cmp(&(&b.display, &b.message)));
-    errors.append(&mut failed);
+            Err(err) => {
+                let path = error_path(&err);
+                let display = display_path(path.unwrap_or(root));
+                // The cause, after the path: walkdir's own words ("IO error
+                // for operation on P: …") would name the path twice.
+                let cause = err.io_error().map(|io| {
+                    io.get_ref()
+                        .and_then(|e| e.source())
+                        .map_or_else(|| io.to_string(), ToString::to_string)
+                });
+                let message = match (path, cause) {
+                    (Some(p), Some(cause)) => format!("{}: {cause}", p.display()),
+                    _ => err.to_string(),
+                };
+                errors.push(WalkError { display, message });
+            }
+        }
+    }
+}
+
+/// The path a walk error is about (it may be wrapped in its depth).
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } => error_path(err),
+        _ => None,
+    }
 }
 
 /// Why a bounded read failed.

@@ -171,6 +171,53 @@ fn big_files_links_and_unreadable_paths() {
     assert_eq!(findings(&o), ["KWI001 ok.yaml:1:1"]);
 }
 
+/// A folder the walk cannot enter is reported at that folder, its cause said
+/// once, and the rest is linted (exit 2). Root reads every folder: as root the
+/// run is made as `nobody`, and skipped where that cannot be done.
+#[test]
+#[cfg(unix)]
+fn an_unreadable_folder_is_named_with_its_cause() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("unreadable-folder");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("locked")).unwrap();
+    let sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  annotations:\n    iam.gke.io/gcp-service-accounts: x\n";
+    std::fs::write(dir.join("locked/sa.yaml"), sa).unwrap();
+    std::fs::write(dir.join("ok.yaml"), sa).unwrap();
+    std::fs::set_permissions(dir.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_kwi-lint");
+    let args = ["--format", "json", dir.to_str().unwrap()];
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let o = if root {
+        let as_nobody = |more: &[&str]| {
+            Command::new("runuser")
+                .args(["-u", "nobody", "--", bin])
+                .args(more)
+                .output()
+        };
+        match as_nobody(&["--version"]) {
+            Ok(v) if v.status.success() => as_nobody(&args).unwrap(),
+            _ => {
+                eprintln!("skipped: root, and kwi-lint cannot be run as nobody");
+                return;
+            }
+        }
+    } else {
+        run_bounded(&args, Duration::from_secs(10))
+    };
+    std::fs::set_permissions(dir.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(findings(&o), ["KWI001 locked:1:1", "KWI101 ok.yaml:6:5"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let message = v["findings"][0]["message"].as_str().unwrap();
+    let locked = dir.join("locked");
+    assert_eq!(
+        message,
+        format!("{}: Permission denied (os error 13)", locked.display())
+    );
+}
+
 /// A folder of symlinks to repositories lints nothing: that is a usage
 /// error (exit 2) with a word, not a green run; the symlink named as a path
 /// is followed.

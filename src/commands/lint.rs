@@ -62,8 +62,6 @@ pub fn run(args: LintArgs) -> i32 {
         exclude: args.exclude.clone(),
         no_ignore: args.no_ignore,
     };
-    // Walked before the pool starts, so its threads reuse the walker's arenas.
-    let inputs = crate::discover(&opts, &config, args.threads.unwrap_or(0));
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
@@ -72,10 +70,10 @@ pub fn run(args: LintArgs) -> i32 {
         Err(e) => return fail(e),
     };
     if args.parse_only {
-        return parse_only(&pool, &opts, &config, inputs, started);
+        return parse_only(&pool, &opts, &config, started);
     }
     let (scan, mut outcome) = pool.install(|| {
-        let scan = crate::load_inputs(&opts, &config, inputs);
+        let scan = crate::load(&opts, &config);
         let extras = crate::Extras {
             identities: args.baseline.is_some()
                 || args.write_baseline.is_some()
@@ -202,10 +200,9 @@ fn parse_only(
     pool: &rayon::ThreadPool,
     opts: &LintOptions,
     config: &Config,
-    inputs: crate::Inputs,
     started: std::time::Instant,
 ) -> i32 {
-    let files = pool.install(|| crate::read_inputs(opts, config, inputs));
+    let files = pool.install(|| crate::read_inputs(opts, config));
     let docs: usize = files.iter().map(|f| f.tree.docs.len()).sum();
     let n = files.len();
     // The process ends now: freeing every node one by one would only cost time.

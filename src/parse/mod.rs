@@ -132,6 +132,12 @@ impl ParsedFile {
         }
     }
 
+    /// Its place in the run's file table, known once every file is read.
+    pub fn set_id(&mut self, id: FileId) {
+        self.id = id;
+        self.tree.set_file(id);
+    }
+
     pub fn set_path(&mut self, path: std::path::PathBuf) {
         self.kustomization = path
             .file_name()

@@ -249,6 +249,11 @@ impl Tree {
         self.file
     }
 
+    /// Renumbers a parsed file's tree (no node of it comes from elsewhere).
+    pub fn set_file(&mut self, file: FileId) {
+        self.file = file;
+    }
+
     pub fn source(&self) -> &Arc<SourceFile> {
         &self.source
     }
