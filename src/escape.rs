@@ -35,7 +35,7 @@ fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     {
         return Cow::Borrowed(s);
     }
-    if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
+    if !any_escaped(s, &keep) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -47,6 +47,24 @@ fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether `s` has a character to escape that `keep` does not keep: only
+/// the characters that start with one of a few bytes are decoded (a
+/// report's ✓, ✗ and → start with 0xE2, but so do the invisible U+200B…).
+fn any_escaped(s: &str, keep: &impl Fn(char) -> bool) -> bool {
+    s.bytes().enumerate().any(|(i, b)| match b {
+        // C0 controls and DEL.
+        0..=0x1F | 0x7F => !keep(char::from(b)),
+        // The first bytes of U+0080–00BF (C1 controls), U+0600–063F
+        // (U+061C), U+2000–2FFF (U+200B…206F) and U+F000–FFFF (U+FEFF,
+        // U+FFF9…FFFB): a character starts there, so `i` is a boundary.
+        0xC2 | 0xD8 | 0xE2 | 0xEF => s[i..]
+            .chars()
+            .next()
+            .is_some_and(|c| needs_escape(c) && !keep(c)),
+        _ => false,
+    })
 }
 
 /// A scanned value on one line: every control and invisible character escaped.
@@ -109,6 +127,19 @@ mod tests {
             report("ok\n::error::x\n  ::warning::y\n"),
             "ok\n\\::error::x\n\\  ::warning::y\n"
         );
+    }
+
+    #[test]
+    fn the_byte_scan_finds_what_decoding_every_character_finds() {
+        // Every character, alone and between ✓ and → (both start 0xE2).
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!("✓{c}→")] {
+                let none = |_: char| false;
+                let newline = |c: char| c == '\n';
+                assert_eq!(any_escaped(&s, &none), needs_escape(c), "{c:?}");
+                assert_eq!(any_escaped(&s, &newline), needs_escape(c) && c != '\n');
+            }
+        }
     }
 
     #[test]

@@ -497,6 +497,7 @@ fn common_dir(paths: &[&str]) -> usize {
         .map_or(0, |i| i + 1)
 }
 
+/// The table, escaped for a terminal (see `write_table`).
 pub fn table(g: &Graph) -> String {
     let mut all = String::new();
     let _ = write_table(g, |part| {
@@ -506,19 +507,20 @@ pub fn table(g: &Graph) -> String {
     all
 }
 
-/// Text buffered before `write_table` hands it on.
-const TABLE_PART: usize = 1 << 16;
+/// Chains formatted at a time, in parallel, in parts of `PART_CHAINS`: the
+/// table of 20,000 files is 7 MB, and the command prints it as it goes.
+const WAVE_CHAINS: usize = 1024;
+const PART_CHAINS: usize = 64;
 
-/// `table`, handed to `emit` a part at a time (each ends at a line break):
-/// the table of 20,000 files is 7 MB, and the command prints it as it goes.
+/// The table, escaped as `escape::report` escapes (each part ends at a line
+/// break, so escaping parts is escaping the whole), handed to `emit` a part
+/// at a time in order; parts are formatted and escaped in parallel.
 pub fn write_table(
     g: &Graph,
     mut emit: impl FnMut(&str) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let mut s = String::new();
     if g.chains.is_empty() {
-        s.push_str("no Workload Identity workloads in the scan\n");
-        return emit(&s);
+        return emit("no Workload Identity workloads in the scan\n");
     }
     let head = [
         "WORKLOAD",
@@ -545,7 +547,7 @@ pub fn write_table(
     let shared = common_dir(&locations);
     let rows: Vec<[String; 6]> = g
         .chains
-        .iter()
+        .par_iter()
         .map(|c| {
             let workload = match (&c.scope, repeated(c)) {
                 (Some(scope), _) => format!("{} [{scope}]", c.workload),
@@ -585,73 +587,59 @@ pub fn write_table(
             .unwrap_or(0)
     };
     let widths: Vec<usize> = (0..6).map(width).collect();
-    let line = |cells: &[String]| {
-        let mut l = String::new();
+    let line = |s: &mut String, cells: &[String]| {
+        let start = s.len();
         for (i, c) in cells.iter().enumerate() {
             if i == cells.len() - 1 {
-                l.push_str(c);
+                s.push_str(c);
             } else {
                 let pad = widths[i] - c.chars().count();
-                let _ = write!(l, "{c}{}  ", " ".repeat(pad));
+                let _ = write!(s, "{c}{}  ", " ".repeat(pad));
             }
         }
-        l.trim_end().to_string()
+        let end = start + s[start..].trim_end().len();
+        s.truncate(end);
+        s.push('\n');
     };
-    let _ = writeln!(s, "{}", line(&head.map(str::to_string)));
-    for r in &rows {
-        let _ = writeln!(s, "{}", line(r));
-        if s.len() >= TABLE_PART {
-            emit(&s)?;
-            s.clear();
+    let mut first = String::new();
+    line(&mut first, &head.map(str::to_string));
+    emit(&crate::escape::report(&first))?;
+    for wave in rows.chunks(WAVE_CHAINS) {
+        let parts: Vec<String> = wave
+            .par_chunks(PART_CHAINS)
+            .map(|part| {
+                let mut s = String::new();
+                for r in part {
+                    line(&mut s, r);
+                }
+                crate::escape::report(&s)
+            })
+            .collect();
+        for p in &parts {
+            emit(p)?;
         }
     }
     drop(rows);
-    s.push_str(
+    emit(
         "\nLINKS: workload → KSA | KSA → GSA | GSA IAM binding (✓ intact, ! at risk, ✗ broken, – none)\n",
-    );
-    for c in &g.chains {
-        if s.len() >= TABLE_PART {
-            emit(&s)?;
-            s.clear();
-        }
-        let _ = writeln!(s, "\n{}  ({})", c.workload, c.workload_at);
-        let _ = writeln!(
-            s,
-            "  KSA  {}  ({})",
-            c.ksa,
-            c.ksa_at.as_deref().unwrap_or("not in the scan")
-        );
-        let _ = writeln!(s, "  GSA  {}", c.gsa_cell());
-        match (&c.binding_at, &c.binding_note) {
-            (Some(a), _) => {
-                let _ = writeln!(s, "  WI binding  {a}");
-            }
-            (None, Some(n)) => {
-                let _ = writeln!(s, "  WI binding  {n}");
-            }
-            _ => {}
-        }
-        for (role, resource, a) in &c.roles {
-            let _ = writeln!(s, "  role  {role} on {resource}  ({a})");
-        }
-        if let Some(n) = &c.roles_note {
-            let _ = writeln!(s, "  roles  {n}");
-        }
-        for b in &c.breaks {
-            let _ = writeln!(
-                s,
-                "  {} {:<16} {} {}  {}\n      {}",
-                mark(&[b]),
-                b.link.label(),
-                b.rule,
-                b.name,
-                b.at,
-                b.message
-            );
+    )?;
+    for wave in g.chains.chunks(WAVE_CHAINS) {
+        let parts: Vec<String> = wave
+            .par_chunks(PART_CHAINS)
+            .map(|part| {
+                let mut s = String::new();
+                for c in part {
+                    details(&mut s, c);
+                }
+                crate::escape::report(&s)
+            })
+            .collect();
+        for p in &parts {
+            emit(p)?;
         }
     }
     if !g.scan_wide.is_empty() {
-        s.push_str("\nBreaks every chain:\n");
+        let mut s = String::from("\nBreaks every chain:\n");
         for b in &g.scan_wide {
             let _ = writeln!(
                 s,
@@ -663,8 +651,48 @@ pub fn write_table(
                 b.message
             );
         }
+        emit(&crate::escape::report(&s))?;
     }
-    emit(&s)
+    Ok(())
+}
+
+/// A chain's lines below the table: its links, roles and breaks.
+fn details(s: &mut String, c: &Chain) {
+    let _ = writeln!(s, "\n{}  ({})", c.workload, c.workload_at);
+    let _ = writeln!(
+        s,
+        "  KSA  {}  ({})",
+        c.ksa,
+        c.ksa_at.as_deref().unwrap_or("not in the scan")
+    );
+    let _ = writeln!(s, "  GSA  {}", c.gsa_cell());
+    match (&c.binding_at, &c.binding_note) {
+        (Some(a), _) => {
+            let _ = writeln!(s, "  WI binding  {a}");
+        }
+        (None, Some(n)) => {
+            let _ = writeln!(s, "  WI binding  {n}");
+        }
+        _ => {}
+    }
+    for (role, resource, a) in &c.roles {
+        let _ = writeln!(s, "  role  {role} on {resource}  ({a})");
+    }
+    if let Some(n) = &c.roles_note {
+        let _ = writeln!(s, "  roles  {n}");
+    }
+    for b in &c.breaks {
+        let _ = writeln!(
+            s,
+            "  {} {:<16} {} {}  {}\n      {}",
+            mark(&[b]),
+            b.link.label(),
+            b.rule,
+            b.name,
+            b.at,
+            b.message
+        );
+    }
 }
 
 /// Quotes and backslashes for DOT, after line breaks and controls are
@@ -866,7 +894,14 @@ mod tests {
                 "iam.json:9:7".into(),
             )],
             roles_note: None,
-            breaks: Vec::new(),
+            breaks: vec![Break {
+                link: Link::Gsa,
+                rule: "KWI201".into(),
+                name: "gsa-binding-missing".into(),
+                severity: Severity::Error,
+                message: "::warning::x".into(),
+                at: "iam.json:1:1".into(),
+            }],
         };
         let g = Graph {
             chains: (0..2000).map(chain).collect(),
@@ -882,15 +917,16 @@ mod tests {
         assert!(parts.iter().all(|p| p.ends_with('\n')));
         let whole = parts.concat();
         assert_eq!(whole, table(&g));
-        assert!(whole.contains("Deployment shop/web1999"));
-        let mut written = Vec::new();
-        for p in &parts {
-            crate::escape::write_report(p, &mut written).unwrap();
-        }
-        assert_eq!(
-            String::from_utf8(written).unwrap(),
-            crate::escape::report(&whole)
-        );
+        // In order, each chain once, escaped: a line may not start a GitHub
+        // workflow command (each chain's break message would start one).
+        let order: Vec<usize> = whole
+            .split("\nDeployment shop/web")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("  (")?.0.parse().ok())
+            .collect();
+        assert_eq!(order, (0..2000).collect::<Vec<_>>());
+        assert_eq!(whole.matches("\n\\      ::warning::x\n").count(), 2000);
+        assert!(!whole.contains("\n      ::warning::x"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
         let written = match format {
             // Printed as it is made: the table of a big scan is megabytes.
             GraphFormat::Table => {
-                crate::graph::write_table(&g, |part| crate::escape::write_report(part, &mut out))
+                crate::graph::write_table(&g, |part| out.write_all(part.as_bytes()))
             }
             GraphFormat::Dot => out.write_all(crate::graph::dot(&g).as_bytes()),
             GraphFormat::Mermaid => out.write_all(crate::graph::mermaid(&g).as_bytes()),
