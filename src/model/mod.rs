@@ -183,20 +183,15 @@ impl<'a> Model<'a> {
                 (found, with_objects, others)
             })
             .collect();
+        // Documents that are not objects: read as gcloud dumps below, beside
+        // the objects' indexes.
+        let mut others_all = Vec::new();
         for (task, with_objects, others) in found {
             for id in with_objects {
                 m.ours[id as usize] = true;
             }
             m.add_found(task);
-            for (i, root) in others {
-                let f = &files[i];
-                // A `.json` file that only parsed as YAML counts only for its objects.
-                if !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0) {
-                    m.ours[f.id as usize] = true;
-                } else {
-                    m.stats.unknown_documents += 1;
-                }
-            }
+            others_all.extend(others);
         }
         for f in files {
             if rendered(f) || f.looks_ours {
@@ -219,12 +214,22 @@ impl<'a> Model<'a> {
                 m.add_found(found);
             }
         }
-        // The objects' indexes and the gcloud steps read disjoint parts of
-        // the model (neither reads objects): side by side.
+        // The objects' indexes and the gcloud steps (reading the dumps, then
+        // what follows from them) read disjoint parts of the model (neither
+        // reads objects): side by side.
         let objects = std::mem::take(&mut m.objects);
         let (index, ()) = rayon::join(
             || ObjectIndex::of(&objects),
             || {
+                for (i, root) in others_all {
+                    let f = &files[i];
+                    // A `.json` file that only parsed as YAML counts only for its objects.
+                    if !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0) {
+                        m.ours[f.id as usize] = true;
+                    } else {
+                        m.stats.unknown_documents += 1;
+                    }
+                }
                 m.link_node_pools();
                 m.resolve_policies(pending_policies, config);
                 m.index_members();
