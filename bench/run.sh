@@ -52,7 +52,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(date -u +
 echo
 echo "| run | files | MB | wall s, median (min–max) | files/s | MB/s | peak RSS MB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
-declare -A KWI FLOOR FLOOR1 BYTES CHECKOV
+declare -A KWI GRAPH CANI FLOOR FLOOR1 BYTES CHECKOV
 for n in $SIZES; do
   dir="$OUT/c$n"
   files=$(find "$dir" -type f | wc -l)
@@ -78,6 +78,8 @@ for n in $SIZES; do
     row "${names[$i]} ($n)" "$files" "$bytes" "$med" "$lo" "$hi" "$rss"
     [ "$i" = 0 ] && FLOOR[$n]=$med
     [ "$i" = 1 ] && KWI[$n]=$med
+    [ "$i" = 2 ] && GRAPH[$n]=$med
+    [ "$i" = 3 ] && CANI[$n]=$med
     [ "$i" = 4 ] && FLOOR1[$n]=$med
   done
   if [ -x "$OUT/venv/bin/checkov" ] && { [ "$n" -le 2000 ] || [ -n "${CHECKOV_20K:-}" ]; }; then
@@ -90,7 +92,8 @@ echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 for n in $SIZES; do
-  awk -v k="${KWI[$n]}" -v f="${FLOOR[$n]}" -v n="$n" 'BEGIN { printf "- %s files: kwi-lint / parse-only floor = %.2f\n", n, k/f }'
+  awk -v k="${KWI[$n]}" -v g="${GRAPH[$n]}" -v c="${CANI[$n]}" -v f="${FLOOR[$n]}" -v n="$n" 'BEGIN {
+    printf "- %s files: kwi-lint / parse-only floor = %.2f (graph %.2f, can-i %.2f)\n", n, k/f, g/f, c/f }'
   awk -v one="${FLOOR1[$n]}" -v f="${FLOOR[$n]}" -v b="${BYTES[$n]}" -v n="$n" -v c="$(nproc)" 'BEGIN {
     printf "- %s files: parse-only floor on 1 thread %.1f MB/s; on %d threads %.2f× faster\n", n, b/1e6/one, c, one/f }'
   if [ -n "${CHECKOV[$n]:-}" ]; then
