@@ -604,40 +604,12 @@ pub fn write_table(
     let mut first = String::new();
     line(&mut first, &head.map(str::to_string));
     emit(&crate::escape::report(&first))?;
-    for wave in rows.chunks(WAVE_CHAINS) {
-        let parts: Vec<String> = wave
-            .par_chunks(PART_CHAINS)
-            .map(|part| {
-                let mut s = String::new();
-                for r in part {
-                    line(&mut s, r);
-                }
-                crate::escape::report(&s)
-            })
-            .collect();
-        for p in &parts {
-            emit(p)?;
-        }
-    }
+    write_parts(&rows, |s, r| line(s, r), &mut emit)?;
     drop(rows);
     emit(
         "\nLINKS: workload → KSA | KSA → GSA | GSA IAM binding (✓ intact, ! at risk, ✗ broken, – none)\n",
     )?;
-    for wave in g.chains.chunks(WAVE_CHAINS) {
-        let parts: Vec<String> = wave
-            .par_chunks(PART_CHAINS)
-            .map(|part| {
-                let mut s = String::new();
-                for c in part {
-                    details(&mut s, c);
-                }
-                crate::escape::report(&s)
-            })
-            .collect();
-        for p in &parts {
-            emit(p)?;
-        }
-    }
+    write_parts(&g.chains, details, &mut emit)?;
     if !g.scan_wide.is_empty() {
         let mut s = String::from("\nBreaks every chain:\n");
         for b in &g.scan_wide {
@@ -652,6 +624,32 @@ pub fn write_table(
             );
         }
         emit(&crate::escape::report(&s))?;
+    }
+    Ok(())
+}
+
+/// `one` line or lines per item, `PART_CHAINS` items to a part, formatted
+/// and escaped in parallel `WAVE_CHAINS` items at a time, handed to `emit`
+/// in order.
+fn write_parts<T: Sync>(
+    items: &[T],
+    one: impl Fn(&mut String, &T) + Sync,
+    emit: &mut impl FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    for wave in items.chunks(WAVE_CHAINS) {
+        let parts: Vec<String> = wave
+            .par_chunks(PART_CHAINS)
+            .map(|part| {
+                let mut s = String::new();
+                for item in part {
+                    one(&mut s, item);
+                }
+                crate::escape::report(&s)
+            })
+            .collect();
+        for p in &parts {
+            emit(p)?;
+        }
     }
     Ok(())
 }
