@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -13,7 +14,7 @@ use crate::finding::Severity;
 use crate::model::{Model, PolicyResource};
 use crate::parse::Node;
 use crate::report::Resolved;
-use crate::source::{FileId, Span};
+use crate::source::{FileId, SourceFile, Span};
 use crate::wi;
 
 /// Rules whose finding breaks every chain of the scan (cluster- or project-wide).
@@ -42,8 +43,8 @@ impl Link {
 #[derive(Clone, Debug)]
 pub struct Break {
     pub link: Link,
-    pub rule: String,
-    pub name: String,
+    pub rule: Arc<str>,
+    pub name: Arc<str>,
     pub severity: Severity,
     pub message: String,
     pub at: String,
@@ -82,25 +83,27 @@ fn resolved_at(f: &Resolved) -> String {
 
 /// Findings by position: per file, every primary and related location,
 /// sorted by start, so "which findings lie inside this node" is a binary
-/// search rather than a scan of every finding for every workload.
-struct Positions<'f> {
-    by_file: HashMap<&'f str, Vec<(usize, usize, usize)>>,
+/// search rather than a scan of every finding for every workload. Files are
+/// told apart by their shared source, not by name: no hashing of long paths
+/// for every lookup, and two inputs that share a name stay apart.
+#[derive(Default)]
+struct Positions {
+    by_file: crate::model::Map<usize, Vec<(usize, usize, usize)>>,
 }
 
-impl<'f> Positions<'f> {
-    fn new(findings: &[&'f Resolved]) -> Self {
-        let mut by_file: HashMap<&str, Vec<(usize, usize, usize)>> = HashMap::new();
-        for (i, f) in findings.iter().enumerate() {
+impl Positions {
+    fn new<'f>(findings: impl Iterator<Item = (usize, &'f Resolved)>) -> Self {
+        let mut by_file: crate::model::Map<usize, Vec<(usize, usize, usize)>> = Default::default();
+        for (i, f) in findings {
             by_file
-                .entry(f.file.name.as_str())
+                .entry(Arc::as_ptr(&f.file) as usize)
                 .or_default()
                 .push((f.byte_start, f.byte_end, i));
             for r in &f.related {
-                by_file.entry(r.file.name.as_str()).or_default().push((
-                    r.byte_start,
-                    r.byte_end,
-                    i,
-                ));
+                by_file
+                    .entry(Arc::as_ptr(&r.file) as usize)
+                    .or_default()
+                    .push((r.byte_start, r.byte_end, i));
             }
         }
         for v in by_file.values_mut() {
@@ -110,21 +113,26 @@ impl<'f> Positions<'f> {
     }
 
     /// Findings with a location that starts in `starts` and ends by `end`.
-    fn starting_in(&self, file: &str, starts: std::ops::Range<usize>, end: usize) -> Vec<usize> {
-        let Some(v) = self.by_file.get(file) else {
-            return Vec::new();
-        };
+    fn starting_in<'s>(
+        &'s self,
+        file: &SourceFile,
+        starts: std::ops::Range<usize>,
+        end: usize,
+    ) -> impl Iterator<Item = usize> + 's {
+        let v: &[(usize, usize, usize)] = self
+            .by_file
+            .get(&(file as *const SourceFile as usize))
+            .map_or(&[], Vec::as_slice);
         let first = v.partition_point(|(s, _, _)| *s < starts.start);
         v[first..]
             .iter()
-            .take_while(|(s, _, _)| *s < starts.end)
-            .filter(|(_, e, _)| *e <= end)
+            .take_while(move |(s, _, _)| *s < starts.end)
+            .filter(move |(_, e, _)| *e <= end)
             .map(|(_, _, i)| *i)
-            .collect()
     }
 
     /// Findings with a location inside `span` of `file`.
-    fn inside(&self, file: &str, span: Span) -> Vec<usize> {
+    fn inside<'s>(&'s self, file: &SourceFile, span: Span) -> impl Iterator<Item = usize> + 's {
         let (s, e) = (span.start as usize, span.end as usize);
         self.starting_in(file, s..e + 1, e)
     }
@@ -133,11 +141,54 @@ impl<'f> Positions<'f> {
 fn brk(link: Link, f: &Resolved) -> Break {
     Break {
         link,
-        rule: f.rule.to_string(),
-        name: f.name.to_string(),
+        rule: f.rule.clone(),
+        name: f.name.clone(),
         severity: f.severity,
         message: f.message.to_string(),
         at: resolved_at(f),
+    }
+}
+
+/// The findings about each object: those that name it, and those written
+/// inside its text that name no object; and every finding by position.
+struct Attached {
+    by_object: crate::model::Map<usize, Vec<usize>>,
+    positions: Positions,
+}
+
+impl Attached {
+    fn new(findings: &[&Resolved], keep: impl Fn(&Resolved) -> bool) -> Self {
+        let kept = || {
+            findings
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, f)| keep(f))
+        };
+        let mut by_object: crate::model::Map<usize, Vec<usize>> = Default::default();
+        for (i, f) in kept() {
+            if let Some(o) = f.object {
+                by_object.entry(o).or_default().push(i);
+            }
+        }
+        Attached {
+            by_object,
+            positions: Positions::new(kept()),
+        }
+    }
+
+    fn of_object<'s>(
+        &'s self,
+        model: &Model,
+        findings: &'s [&Resolved],
+        o: &crate::model::Object,
+    ) -> impl Iterator<Item = usize> + 's {
+        let named = self.by_object.get(&o.index).map_or(&[][..], Vec::as_slice);
+        let written = self
+            .positions
+            .inside(model.files[o.file as usize].source(), o.node.span())
+            .filter(|i| findings[*i].object.is_none());
+        named.iter().copied().chain(written)
     }
 }
 
@@ -152,43 +203,28 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             g.scan_wide.push(brk(Link::Workload, f));
         }
     }
-    let positions = Positions::new(&findings);
-    // The findings about an object: those that name it, and those written
-    // inside its text that name no object.
-    let mut by_object: crate::model::Map<usize, Vec<usize>> = Default::default();
-    for (i, f) in findings.iter().enumerate() {
-        if let Some(o) = f.object {
-            by_object.entry(o).or_default().push(i);
-        }
-    }
-    let of_object = |o: &crate::model::Object| -> Vec<usize> {
-        let mut found: Vec<usize> = by_object.get(&o.index).cloned().unwrap_or_default();
-        found.extend(
-            positions
-                .inside(model.file_name(o.file), o.node.span())
-                .into_iter()
-                .filter(|i| findings[*i].object.is_none()),
-        );
-        found
-    };
-    let inside = |file: FileId, span: Span| positions.inside(model.file_name(file), span);
+    let source = |id: FileId| -> &SourceFile { model.files[id as usize].source() };
+    let all = Attached::new(&findings, |_| true);
+    let positions = &all.positions;
     let project_policies: Vec<_> = model
         .policies
         .iter()
         .filter(|p| matches!(p.resource, Some(PolicyResource::Project { .. })))
         .collect();
     let gsa_roles = gsa_project_roles(model, &project_policies);
-    // Findings inside each GSA's own IAM policy, found once per GSA.
-    let gsa_findings: std::sync::Mutex<crate::model::Map<String, Vec<usize>>> = Default::default();
     // WI workloads, and those that meant to be: the annotation misspelled
-    // (KWI101) or on the workload instead of its KSA (KWI103).
+    // (KWI101) or on the workload instead of its KSA (KWI103). Only those
+    // findings are looked up for the many workloads that are not WI pods.
+    let misplaced = Attached::new(&findings, |f| &*f.rule == "KWI101" || &*f.rule == "KWI103");
+    let any_misplaced = !misplaced.positions.by_file.is_empty();
     let meant = |w: &crate::model::Workload| {
+        if !any_misplaced {
+            return false;
+        }
         let o = &model.objects[w.object];
         let ksa = model.service_account_of(o, w.ksa);
-        of_object(o)
-            .into_iter()
-            .chain(ksa.map(of_object).unwrap_or_default())
-            .any(|i| &*findings[i].rule == "KWI101" || &*findings[i].rule == "KWI103")
+        misplaced.of_object(model, &findings, o).next().is_some()
+            || ksa.is_some_and(|k| misplaced.of_object(model, &findings, k).next().is_some())
     };
     // A chain per pod, in parallel (each reads its KSA, GSA, IAM members and
     // findings), in the workloads' order.
@@ -207,50 +243,48 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             .filter(|c| c.4 == wi::Coverage::Yes)
             .map(|(p, b, n, m, _)| (p, b, n, m))
             .collect();
-        // Each finding breaks the first link (in chain order) it lies inside.
-        let mut hits: BTreeMap<usize, Link> = BTreeMap::new();
-        let mut hit = |found: Vec<usize>, link: Link| {
+        // Each finding breaks the first link (in chain order) it lies inside:
+        // (finding, order found, link), the first kept per finding.
+        let mut hits: Vec<(usize, usize, Link)> = Vec::new();
+        let mut hit = |found: &mut dyn Iterator<Item = usize>, link: Link| {
             for i in found {
-                hits.entry(i).or_insert(link);
+                hits.push((i, hits.len(), link));
             }
         };
-        hit(of_object(o), Link::Workload);
+        hit(&mut all.of_object(model, &findings, o), Link::Workload);
         if let Some(k) = ksa_obj {
-            hit(of_object(k), Link::Ksa);
+            hit(&mut all.of_object(model, &findings, k), Link::Ksa);
         }
         if let Some(email) = gsa.as_deref() {
-            let found = gsa_findings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(email.to_string())
-                .or_insert_with(|| {
-                    model
-                        .gsa_policies(email)
-                        .flat_map(|p| inside(p.file, p.node.span()))
-                        .collect()
-                })
-                .clone();
-            hit(found, Link::Gsa);
+            // Findings inside the GSA's own IAM policy.
+            hit(
+                &mut model
+                    .gsa_policies(email)
+                    .flat_map(|p| positions.inside(source(p.file), p.node.span())),
+                Link::Gsa,
+            );
         }
         // A binding with a member for this KSA: that member, and the binding
         // outside its member list (role, condition), not other KSAs' members.
         for (p, b, member, _) in &covering {
-            let file = model.file_name(p.file);
-            hit(positions.inside(file, member.span()), Link::Gsa);
+            let file = source(p.file);
+            hit(&mut positions.inside(file, member.span()), Link::Gsa);
             let (bs, be) = (b.node.span().start as usize, b.node.span().end as usize);
             match b.node.get("members") {
                 Some(list) => {
                     let (ls, le) = (list.span().start as usize, list.span().end as usize);
-                    hit(positions.starting_in(file, bs..ls, be), Link::Gsa);
-                    hit(positions.starting_in(file, le..be + 1, be), Link::Gsa);
+                    hit(&mut positions.starting_in(file, bs..ls, be), Link::Gsa);
+                    hit(&mut positions.starting_in(file, le..be + 1, be), Link::Gsa);
                 }
-                None => hit(positions.inside(file, b.node.span()), Link::Gsa),
+                None => hit(&mut positions.inside(file, b.node.span()), Link::Gsa),
             }
         }
+        hits.sort_unstable_by_key(|(i, order, _)| (*i, *order));
+        hits.dedup_by_key(|(i, _, _)| *i);
         let mut breaks: Vec<Break> = hits
             .into_iter()
-            .filter(|(i, _)| !SCAN_WIDE.contains(&&*findings[*i].rule))
-            .map(|(i, link)| brk(link, findings[i]))
+            .filter(|(i, _, _)| !SCAN_WIDE.contains(&&*findings[*i].rule))
+            .map(|(i, _, link)| brk(link, findings[i]))
             .collect();
         breaks.sort_by(|a, b| (a.link, &a.rule, &a.at).cmp(&(b.link, &b.rule, &b.at)));
         breaks.dedup_by(|a, b| a.link == b.link && a.rule == b.rule && a.at == b.at);
@@ -439,7 +473,7 @@ fn mark(breaks: &[&Break]) -> &'static str {
 }
 
 fn rule_ids(breaks: &[&Break]) -> String {
-    let mut ids: Vec<&str> = breaks.iter().map(|b| b.rule.as_str()).collect();
+    let mut ids: Vec<&str> = breaks.iter().map(|b| &*b.rule).collect();
     ids.sort();
     ids.dedup();
     ids.join(" ")
@@ -730,7 +764,7 @@ fn edges(g: &Graph) -> Vec<(String, String, String, &'static str)> {
     let mut add = |from: String, to: String, b: Vec<&Break>| {
         if let Some(e) = at.get(&(from.clone(), to.clone())).map(|i| &mut out[*i]) {
             let mut ids: Vec<&str> = e.2.split(' ').filter(|x| !x.is_empty()).collect();
-            ids.extend(b.iter().map(|x| x.rule.as_str()));
+            ids.extend(b.iter().map(|x| &*x.rule));
             ids.sort();
             ids.dedup();
             e.2 = ids.join(" ");
@@ -818,7 +852,7 @@ pub fn dot(g: &Graph) -> String {
         );
     }
     if !g.scan_wide.is_empty() {
-        let ids: Vec<&str> = g.scan_wide.iter().map(|b| b.rule.as_str()).collect();
+        let ids: Vec<&str> = g.scan_wide.iter().map(|b| &*b.rule).collect();
         let _ = writeln!(s, "  label=\"breaks every chain: {}\";", ids.join(" "));
     }
     s.push_str("}\n");
@@ -865,7 +899,7 @@ pub fn mermaid(g: &Graph) -> String {
         );
     }
     if !g.scan_wide.is_empty() {
-        let ids: Vec<&str> = g.scan_wide.iter().map(|b| b.rule.as_str()).collect();
+        let ids: Vec<&str> = g.scan_wide.iter().map(|b| &*b.rule).collect();
         let _ = writeln!(s, "  note[\"breaks every chain: {}\"]", ids.join(" "));
     }
     s

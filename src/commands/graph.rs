@@ -14,7 +14,6 @@ pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
         let active = rules::effective(&rules, config, &[], &[]);
         let findings = crate::lint_model(model, &active, &rules, config);
         let g = crate::graph::build(model, &findings);
-        drop(findings);
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let written = match format {
@@ -27,9 +26,15 @@ pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
             GraphFormat::Json => out.write_all(crate::graph::json(&g).as_bytes()),
         };
         // As the lint does: output that cannot be written is exit code 2.
-        if written.and_then(|()| out.flush()).is_err() {
-            return 2;
-        }
-        0
+        let code = if written.and_then(|()| out.flush()).is_err() {
+            2
+        } else {
+            0
+        };
+        // The process ends after printing: freeing each chain and finding one
+        // by one would only cost time.
+        std::mem::forget(g);
+        std::mem::forget(findings);
+        code
     })
 }
