@@ -13,6 +13,7 @@ pub mod finding;
 pub mod gcp;
 pub mod gke;
 pub mod graph;
+pub mod ignores;
 pub mod istio;
 pub mod model;
 pub mod netpol;

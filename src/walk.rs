@@ -161,78 +161,88 @@ pub fn discover(
     errors
 }
 
-/// Walks one folder on the calling thread (see `read_inputs` for why one).
+/// Walks one folder on the calling thread (see `read_inputs` for why one):
+/// its own listing of each folder, the ignore files looked for in it (see
+/// `ignores`), never a symlink followed.
 fn walk_folder(
     root: &Path,
     opts: &WalkOptions,
     found: &mut dyn FnMut(Candidate),
     errors: &mut Vec<WalkError>,
 ) {
-    let excludes = opts.excludes.clone();
-    let root_for_filter = root.to_path_buf();
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(true)
-        .git_ignore(!opts.no_ignore)
-        .git_global(!opts.no_ignore)
-        .git_exclude(!opts.no_ignore)
-        .ignore(!opts.no_ignore)
-        .parents(!opts.no_ignore)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(move |e| {
-            let name = e.file_name().to_string_lossy();
-            if e.depth() > 0
-                && e.file_type().is_some_and(|t| t.is_dir())
-                && SKIPPED_DIRS.contains(&name.as_ref())
-            {
-                return false;
+    let ignores = (!opts.no_ignore).then(|| {
+        let (ignores, bad) = crate::ignores::Ignores::new(root);
+        errors.extend(bad.into_iter().map(|e| WalkError {
+            display: display_path(root),
+            message: e.to_string(),
+        }));
+        ignores
+    });
+    let mut folders = vec![(root.to_path_buf(), crate::ignores::Chain::default())];
+    while let Some((dir, chain)) = folders.pop() {
+        let listing = match std::fs::read_dir(&dir) {
+            Ok(l) => l,
+            Err(e) => {
+                errors.push(folder_error(&dir, &e));
+                continue;
             }
-            if excludes.is_empty() {
-                return true;
+        };
+        let mut entries = Vec::new();
+        for entry in listing {
+            match entry.and_then(|e| Ok((e.file_type()?, e.file_name()))) {
+                Ok(e) => entries.push(e),
+                Err(e) => errors.push(folder_error(&dir, &e)),
             }
-            let rel = e.path().strip_prefix(&root_for_filter).unwrap_or(e.path());
-            !(excludes.is_match(rel) || excludes.is_match(display_path(e.path())))
-        })
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(e) => {
-                if e.file_type().is_some_and(|t| t.is_file()) && has_lint_extension(e.path()) {
-                    let display = display_path(e.path());
-                    let helm_chart = is_helm_template(e.path());
-                    found(Candidate {
-                        path: e.into_path(),
-                        display,
-                        helm_chart,
-                    });
-                }
+        }
+        let chain = match &ignores {
+            Some(ig) => ig.enter(&chain, &dir, |name| entries.iter().any(|(_, n)| n == name)),
+            None => chain,
+        };
+        for (kind, name) in entries {
+            let path = dir.join(&name);
+            let skipped = match &ignores {
+                Some(ig) => ig.skips(&chain, &path, kind.is_dir()),
+                None => name.as_encoded_bytes().starts_with(b"."),
+            };
+            if skipped || excluded(root, &path, kind.is_dir(), opts.excludes) {
+                continue;
             }
-            Err(err) => {
-                let path = error_path(&err);
-                let display = display_path(path.unwrap_or(root));
-                // The cause, after the path: walkdir's own words ("IO error
-                // for operation on P: …") would name the path twice.
-                let cause = err.io_error().map(|io| {
-                    io.get_ref()
-                        .and_then(|e| e.source())
-                        .map_or_else(|| io.to_string(), ToString::to_string)
+            if kind.is_dir() {
+                folders.push((path, chain.clone()));
+            } else if kind.is_file() && has_lint_extension(&path) {
+                found(Candidate {
+                    display: display_path(&path),
+                    helm_chart: is_helm_template(&path),
+                    path,
                 });
-                let message = match (path, cause) {
-                    (Some(p), Some(cause)) => format!("{}: {cause}", p.display()),
-                    _ => err.to_string(),
-                };
-                errors.push(WalkError { display, message });
             }
         }
     }
 }
 
-/// The path a walk error is about (it may be wrapped in its depth).
-fn error_path(err: &ignore::Error) -> Option<&Path> {
-    match err {
-        ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } => error_path(err),
-        _ => None,
+/// Whether a path below a walked root is left out by name: a folder never
+/// entered, or `--exclude` / `exclude:` (matched below the root, and as shown).
+fn excluded(root: &Path, path: &Path, is_dir: bool, excludes: &GlobSet) -> bool {
+    if is_dir
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| SKIPPED_DIRS.contains(&n))
+    {
+        return true;
+    }
+    if excludes.is_empty() {
+        return false;
+    }
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    excludes.is_match(rel) || excludes.is_match(display_path(path))
+}
+
+/// A folder that cannot be listed, named with the cause.
+fn folder_error(dir: &Path, e: &std::io::Error) -> WalkError {
+    WalkError {
+        display: display_path(dir),
+        message: format!("{}: {e}", dir.display()),
     }
 }
 
@@ -324,4 +334,205 @@ fn open_without_blocking(path: &Path) -> Result<std::fs::File, ReadError> {
 pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, ReadError> {
     String::from_utf8(read_bounded(path, limit)?)
         .map_err(|e| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// The files ripgrep's `ignore` walker yields with the settings kwi-lint
+    /// walked with before it listed folders itself: the oracle.
+    fn crate_walk(root: &Path, opts: &WalkOptions) -> Vec<String> {
+        let excludes = opts.excludes.clone();
+        let root_for_filter = root.to_path_buf();
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(true)
+            .git_ignore(!opts.no_ignore)
+            .git_global(!opts.no_ignore)
+            .git_exclude(!opts.no_ignore)
+            .ignore(!opts.no_ignore)
+            .parents(!opts.no_ignore)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(move |e| {
+                let name = e.file_name().to_string_lossy();
+                if e.depth() > 0
+                    && e.file_type().is_some_and(|t| t.is_dir())
+                    && SKIPPED_DIRS.contains(&name.as_ref())
+                {
+                    return false;
+                }
+                let rel = e.path().strip_prefix(&root_for_filter).unwrap_or(e.path());
+                !(excludes.is_match(rel) || excludes.is_match(display_path(e.path())))
+            })
+            .build();
+        let mut files: Vec<String> = walker
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_some_and(|t| t.is_file()) && has_lint_extension(e.path()))
+            .map(|e| display_path(e.path()))
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn our_walk(root: &Path, opts: &WalkOptions) -> Vec<String> {
+        let mut files = Vec::new();
+        let errors = discover(&[root.to_path_buf()], opts, &mut |c| files.push(c.display));
+        assert!(errors.is_empty(), "{errors:?}");
+        files.sort();
+        files
+    }
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// A tree with every kind of ignore rule and their precedence: nearer
+    /// folders over farther, `.ignore` over `.gitignore` over `info/exclude`,
+    /// whitelists, anchored and folder patterns, hidden files (one
+    /// whitelisted), a worktree's `.git` file, rules above the root, folders
+    /// never entered, symlinks, a bad glob.
+    fn fixture(base: &Path) {
+        let _ = fs::remove_dir_all(base);
+        let proj = base.join("proj");
+        write(
+            &base.join(".gitignore"),
+            "from-above.yaml\nproj/sub/above-only.yaml\nsub/not-below-base.yaml\n",
+        );
+        write(
+            &proj.join(".gitignore"),
+            "*.json\n!keep.json\nbuild/\n/anchored.yaml\n!.shown.yaml\nlogs\nwl.yaml\nig-2.yaml\n",
+        );
+        write(&proj.join(".ignore"), "ig-*.yaml\n!wl.yaml\n");
+        write(
+            &proj.join(".git/info/exclude"),
+            "excluded.yaml\n!keep-ex.json\n",
+        );
+        for f in [
+            "a.yaml",
+            "b.json",
+            "keep.json",
+            "keep-ex.json",
+            "anchored.yaml",
+            "wl.yaml",
+            "from-above.yaml",
+            "excluded.yaml",
+            "ig-1.yaml",
+            "ig-2.yaml",
+            ".hidden.yaml",
+            ".shown.yaml",
+            ".hdir/x.yaml",
+            "build/c.yaml",
+            "logs/d.yaml",
+            "logs.yaml",
+            "node_modules/x.yaml",
+            "vendor/y.yaml",
+            "sub/anchored.yaml",
+            "sub/b.json",
+            "sub/c.json",
+            "sub/above-only.yaml",
+            "sub/not-below-base.yaml",
+            "sub/nested/e.yaml",
+            "sub/deep/anchored.yaml",
+            "sub/deep/c.json",
+            "sub/deep/foo.yaml",
+            "sub/deep/kustomization",
+            "wt/ok.yaml",
+            "wt/wt-excluded.yaml",
+            "wt/sub/wt-excluded.yaml",
+        ] {
+            write(&proj.join(f), "kind: ConfigMap\n");
+        }
+        write(
+            &proj.join("sub/.gitignore"),
+            "!b.json\n/anchored.yaml\nnested/\n",
+        );
+        write(&proj.join("sub/deep/.ignore"), "!c.json\n");
+        write(&proj.join("sub/deep/.gitignore"), "[z-a]\nfoo.yaml\n");
+        let common = fs::canonicalize(base).unwrap().join("gitmeta");
+        write(&common.join("info/exclude"), "wt-excluded.yaml\n");
+        write(&common.join("worktrees/wt/commondir"), "../..\n");
+        write(
+            &proj.join("wt/.git"),
+            &format!("gitdir: {}\n", common.join("worktrees/wt").display()),
+        );
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("a.yaml", proj.join("link.yaml")).unwrap();
+            std::os::unix::fs::symlink("sub", proj.join("linkdir")).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_walk_leaves_out_what_the_ignore_crate_leaves_out() {
+        // Below the package root (the tests' working folder), so that the
+        // relative forms of the root are walked too.
+        let base = PathBuf::from(format!("target/walk-oracle-{}", std::process::id()));
+        fixture(&base);
+        let abs = fs::canonicalize(&base).unwrap();
+        let none = GlobSet::empty();
+        let deep = build_globset(&["sub/deep".to_string()]).unwrap();
+        let mut compared = 0;
+        for root in [
+            base.join("proj"),
+            PathBuf::from(format!("./{}", base.join("proj").display())),
+            base.join("proj/"),
+            abs.join("proj"),
+            base.join("proj/sub"),
+            base.join("proj/wt"),
+            PathBuf::from("."),
+        ] {
+            for excludes in [&none, &deep] {
+                // (Not the whole repository's build folder.)
+                for no_ignore in [false, true]
+                    .into_iter()
+                    .filter(|n| !n || root != Path::new("."))
+                {
+                    let opts = WalkOptions {
+                        excludes,
+                        no_ignore,
+                    };
+                    let ours = our_walk(&root, &opts);
+                    assert_eq!(
+                        ours,
+                        crate_walk(&root, &opts),
+                        "root {root:?}, no_ignore {no_ignore}"
+                    );
+                    compared += ours.len();
+                }
+            }
+        }
+        // The fixture's own verdicts, so that the oracle cannot agree by
+        // walking nothing.
+        let ours = our_walk(
+            &base.join("proj"),
+            &WalkOptions {
+                excludes: &none,
+                no_ignore: false,
+            },
+        );
+        let names: Vec<&str> = ours
+            .iter()
+            .map(|p| p.split("/proj/").nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ".shown.yaml",
+                "a.yaml",
+                "keep.json",
+                "logs.yaml",
+                "sub/b.json",
+                "sub/deep/anchored.yaml",
+                "sub/deep/c.json",
+                "sub/not-below-base.yaml",
+                "wl.yaml",
+                "wt/ok.yaml",
+            ]
+        );
+        assert!(compared > 100);
+        fs::remove_dir_all(&base).unwrap();
+    }
 }
