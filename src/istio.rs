@@ -28,7 +28,7 @@ pub struct Setting<T> {
 }
 
 /// Mesh-wide defaults from IstioOperator and the istio / istio-sidecar-injector ConfigMaps.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Mesh {
     pub exclude: Option<Setting<String>>,
     pub include: Option<Setting<String>>,
@@ -37,6 +37,25 @@ pub struct Mesh {
     /// The Istio (major, minor) release, from IstioOperator `spec.tag`, the
     /// istiod image or a numbered revision label (`istio.io/rev: 1-27-1`).
     pub version: Option<Setting<(u32, u32)>>,
+    /// What each distinct `proxy.istio.io/config` text says: parsed once (a
+    /// platform's pod template repeats one config in every workload).
+    proxy_holds: std::sync::Mutex<std::collections::HashMap<String, ProxyHold>>,
+}
+
+/// What a `proxy.istio.io/config` annotation says of holding the app until
+/// the proxy starts: the setting (none when unset), or why it is malformed.
+type ProxyHold = Result<Option<bool>, String>;
+
+fn proxy_hold(config: &str) -> ProxyHold {
+    match parse_embedded(config) {
+        Ok(t) if t.roots().next().is_some_and(|c| c.is_map()) => Ok(t
+            .roots()
+            .next()
+            .and_then(|c| c.get("holdApplicationUntilProxyStarts"))
+            .and_then(text_bool)),
+        Ok(_) => Err("the proxy config is not a YAML or JSON mapping".into()),
+        Err(e) => Err(format!("the proxy config is not YAML or JSON: {e}")),
+    }
 }
 
 /// Istio makes native sidecars the default from this release on.
@@ -114,6 +133,19 @@ pub fn parse_embedded(s: &str) -> Result<Tree, String> {
 }
 
 impl Mesh {
+    /// `proxy_hold` of a config text, remembered.
+    fn proxy_hold(&self, config: &str) -> ProxyHold {
+        let mut holds = self.proxy_holds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hold) = holds.get(config) {
+            return hold.clone();
+        }
+        // Parsed under the lock: a config is short, and a second thread
+        // would only parse the same text again.
+        let hold = proxy_hold(config);
+        holds.insert(config.to_string(), hold.clone());
+        hold
+    }
+
     pub fn from_model(model: &Model) -> Mesh {
         let mut mesh = Mesh::default();
         for o in &model.objects {
@@ -417,18 +449,10 @@ pub fn sidecar<'a>(model: &Model<'a>, w: &Workload<'a>, mesh: &Mesh) -> Sidecar<
         && !exclude.as_ref().is_some_and(|e| e.contains(metadata_ip));
     let proxy_config_node = annotations.proxy_config;
     let pod_hold = match proxy_config_node {
-        Some(n) => match parse_embedded(n.as_str().unwrap_or("")) {
-            Ok(t) if t.roots().next().is_some_and(|c| c.is_map()) => t
-                .roots()
-                .next()
-                .and_then(|c| c.get("holdApplicationUntilProxyStarts"))
-                .and_then(text_bool),
-            Ok(_) => {
-                malformed.push((n, "the proxy config is not a YAML or JSON mapping".into()));
-                Some(false)
-            }
+        Some(n) => match mesh.proxy_hold(n.as_str().unwrap_or("")) {
+            Ok(hold) => hold,
             Err(e) => {
-                malformed.push((n, format!("the proxy config is not YAML or JSON: {e}")));
+                malformed.push((n, e));
                 Some(false)
             }
         },
