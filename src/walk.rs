@@ -173,7 +173,7 @@ fn walk_folder(
     let ignores = (!opts.no_ignore).then(|| {
         let (ignores, bad) = crate::ignores::Ignores::new(root);
         errors.extend(bad.into_iter().map(|e| WalkError {
-            display: display_path(root),
+            display: display_path(error_path(&e).unwrap_or(root)),
             message: e.to_string(),
         }));
         ignores
@@ -236,6 +236,17 @@ fn excluded(root: &Path, path: &Path, is_dir: bool, excludes: &GlobSet) -> bool 
     }
     let rel = path.strip_prefix(root).unwrap_or(path);
     excludes.is_match(rel) || excludes.is_match(display_path(path))
+}
+
+/// The file an ignore-file error is about (it may be wrapped in a line number).
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
+    }
 }
 
 /// A folder that cannot be listed, named with the cause.
@@ -463,6 +474,28 @@ mod tests {
             std::os::unix::fs::symlink("a.yaml", proj.join("link.yaml")).unwrap();
             std::os::unix::fs::symlink("sub", proj.join("linkdir")).unwrap();
         }
+    }
+
+    #[test]
+    fn a_bad_glob_above_the_root_is_reported_at_its_file() {
+        let base = PathBuf::from(format!("target/walk-bad-glob-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        write(&base.join(".gitignore"), "[z-a]\n");
+        write(&base.join("proj/a.yaml"), "kind: ConfigMap\n");
+        let opts = WalkOptions {
+            excludes: &GlobSet::empty(),
+            no_ignore: false,
+        };
+        let mut files = Vec::new();
+        let errors = discover(&[base.join("proj")], &opts, &mut |c| files.push(c.display));
+        assert_eq!(files, [format!("{}/proj/a.yaml", base.display())]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].display, format!("{}/.gitignore", base.display()));
+        assert!(
+            errors[0].message.contains("error parsing glob '[z-a]'"),
+            "{errors:?}"
+        );
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
