@@ -86,7 +86,6 @@ fn resolved_at(f: &Resolved) -> String {
 /// search rather than a scan of every finding for every workload. Files are
 /// told apart by their shared source, not by name: no hashing of long paths
 /// for every lookup, and two inputs that share a name stay apart.
-#[derive(Default)]
 struct Positions {
     by_file: crate::model::Map<usize, Vec<(usize, usize, usize)>>,
 }
@@ -157,6 +156,10 @@ struct Attached {
 }
 
 impl Attached {
+    fn is_empty(&self) -> bool {
+        self.positions.by_file.is_empty()
+    }
+
     fn new(findings: &[&Resolved], keep: impl Fn(&Resolved) -> bool) -> Self {
         let kept = || {
             findings
@@ -216,7 +219,7 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
     // (KWI101) or on the workload instead of its KSA (KWI103). Only those
     // findings are looked up for the many workloads that are not WI pods.
     let misplaced = Attached::new(&findings, |f| &*f.rule == "KWI101" || &*f.rule == "KWI103");
-    let any_misplaced = !misplaced.positions.by_file.is_empty();
+    let any_misplaced = !misplaced.is_empty();
     let meant = |w: &crate::model::Workload| {
         if !any_misplaced {
             return false;

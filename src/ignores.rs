@@ -5,8 +5,8 @@
 //! skipped, no git repository required), from each folder's listing: a
 //! folder's ignore files are looked for only when its listing names them.
 //! The crate's walker asks the file system for four names in every folder
-//! (36,000 failed lookups of long paths on a 9,000-folder tree, half of the
-//! walk's time). The crate's walker is the oracle of this module's tests.
+//! (36,000 failed lookups of long paths on a 9,000-folder tree: 40 of the
+//! walk's 100 ms). The crate's walker is the oracle of `walk`'s tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
