@@ -204,7 +204,7 @@ fn walk_folder(
                 Some(ig) => ig.skips(&chain, &path, kind.is_dir()),
                 None => name.as_encoded_bytes().starts_with(b"."),
             };
-            if skipped || excluded(root, &path, kind.is_dir(), opts.excludes) {
+            if skipped || excluded(root, &path, &name, kind.is_dir(), opts.excludes) {
                 continue;
             }
             if kind.is_dir() {
@@ -222,13 +222,14 @@ fn walk_folder(
 
 /// Whether a path below a walked root is left out by name: a folder never
 /// entered, or `--exclude` / `exclude:` (matched below the root, and as shown).
-fn excluded(root: &Path, path: &Path, is_dir: bool, excludes: &GlobSet) -> bool {
-    if is_dir
-        && path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| SKIPPED_DIRS.contains(&n))
-    {
+fn excluded(
+    root: &Path,
+    path: &Path,
+    name: &std::ffi::OsStr,
+    is_dir: bool,
+    excludes: &GlobSet,
+) -> bool {
+    if is_dir && name.to_str().is_some_and(|n| SKIPPED_DIRS.contains(&n)) {
         return true;
     }
     if excludes.is_empty() {
