@@ -275,6 +275,7 @@ pub fn lint_model(
     rules: &[Rule],
     catalogue: &[Rule],
     config: &Config,
+    inputs: bool,
 ) -> Vec<Resolved> {
     let files = &model.files;
     let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
@@ -308,13 +309,15 @@ pub fn lint_model(
     kept.extend(late);
     // What each finding depends on besides its own and related spans: every
     // file its object was assembled from (pre-commit reports on them).
-    for (f, _) in &mut kept {
-        if let Some(o) = f.object {
-            f.inputs = model.object_inputs(o);
+    if inputs {
+        for (f, _) in &mut kept {
+            if let Some(o) = f.object {
+                f.inputs = model.object_inputs(o);
+            }
         }
     }
     let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source().clone()).collect();
-    report::resolve(kept, &sources, rules)
+    report::resolve(kept, &sources, rules, inputs)
 }
 
 /// Sets each finding's identity (its object's kind/namespace/name and the
@@ -400,6 +403,9 @@ pub struct Extras {
     pub identities: bool,
     /// How each IAM policy's resource was found (`--verbose`).
     pub notes: bool,
+    /// Every file each finding depends on (pre-commit reports a finding
+    /// when one of them changed).
+    pub inputs: bool,
 }
 
 /// Lints already parsed files.
@@ -413,7 +419,7 @@ pub fn lint_files(
 ) -> Outcome {
     let files = &scan.files;
     let model = scan.model(config);
-    let mut findings = lint_model(&model, rules, catalogue, config);
+    let mut findings = lint_model(&model, rules, catalogue, config, extras.inputs);
     if extras.identities {
         identify(&model, &mut findings);
     }
@@ -538,6 +544,7 @@ pub fn fuzz_one(data: &[u8]) {
         Extras {
             identities: true,
             notes: true,
+            inputs: true,
         },
     );
     let sink = &mut std::io::sink();

@@ -36,6 +36,7 @@ fn lint(dir: &Path, rule: &str) -> Vec<String> {
         kwi_lint::Extras {
             identities: true,
             notes: false,
+            inputs: false,
         },
     );
     let prefix = format!("{}/", dir.display());

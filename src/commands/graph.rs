@@ -12,7 +12,7 @@ pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
             Err(e) => return fail(format!("rule error: {e}")),
         };
         let active = rules::effective(&rules, config, &[], &[]);
-        let findings = crate::lint_model(model, &active, &rules, config);
+        let findings = crate::lint_model(model, &active, &rules, config, false);
         let g = crate::graph::build(model, &findings);
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());

@@ -79,6 +79,7 @@ pub fn run(args: LintArgs) -> i32 {
                 || args.write_baseline.is_some()
                 || matches!(args.format, Some(OutputFormat::Sarif)),
             notes: args.verbose,
+            inputs: report_only.is_some(),
         };
         let outcome = crate::lint_files(&scan, &active, &all_rules, &config, started, extras);
         (scan, outcome)

@@ -30,7 +30,7 @@ pub struct Resolved {
     pub related: Vec<ResolvedRelated>,
     pub help: Option<Text>,
     /// Every file the finding depends on (its own, related, its object's),
-    /// by name, once each.
+    /// by name, once each; empty unless asked for (`Extras::inputs`).
     pub inputs: Vec<Arc<SourceFile>>,
     /// The object it is about (index into the model's objects), if any.
     pub object: Option<usize>,
@@ -65,6 +65,7 @@ pub fn resolve(
     findings: Vec<(Finding, Severity)>,
     files: &[Arc<SourceFile>],
     rules: &[Rule],
+    inputs: bool,
 ) -> Vec<Resolved> {
     // Findings are sorted by file name first: each file with findings gets
     // its rank among their names once, so that the sort compares numbers.
@@ -103,14 +104,17 @@ pub fn resolve(
                 .map(|r| r.name.clone())
                 .unwrap_or_default();
             // Shared sources, not copies of their names: a run has thousands
-            // of findings, each depending on a few files.
-            let mut inputs: Vec<Arc<SourceFile>> = std::iter::once(f.at.file)
-                .chain(f.related.iter().map(|r| r.at.file))
-                .chain(f.inputs.iter().copied())
-                .filter_map(|id| files.get(id as usize).cloned())
-                .collect();
-            inputs.sort_by(|a, b| a.name.cmp(&b.name));
-            inputs.dedup_by(|a, b| a.name == b.name);
+            // of findings, each depending on a few files. Only pre-commit asks.
+            let mut depends: Vec<Arc<SourceFile>> = Vec::new();
+            if inputs {
+                depends = std::iter::once(f.at.file)
+                    .chain(f.related.iter().map(|r| r.at.file))
+                    .chain(f.inputs.iter().copied())
+                    .filter_map(|id| files.get(id as usize).cloned())
+                    .collect();
+                depends.sort_by(|a, b| a.name.cmp(&b.name));
+                depends.dedup_by(|a, b| a.name == b.name);
+            }
             Resolved {
                 start: file.position(bs),
                 end: file.position(be),
@@ -128,7 +132,7 @@ pub fn resolve(
                         }
                     })
                     .collect(),
-                inputs,
+                inputs: depends,
                 object: f.object,
                 identity: None,
                 rule: f.rule,
