@@ -76,7 +76,14 @@ impl Text {
             Text::Own(s) => Cow::Borrowed(s),
             Text::Shared(s) => Cow::Borrowed(s),
             Text::Static(s) => Cow::Borrowed(s),
-            Text::Pieces(p) => Cow::Owned(p.iter().map(Piece::as_str).collect()),
+            Text::Pieces(p) => {
+                // At its size: collecting would grow the string piece by piece.
+                let mut all = String::with_capacity(p.iter().map(|x| x.as_str().len()).sum());
+                for x in p.iter() {
+                    all.push_str(x.as_str());
+                }
+                Cow::Owned(all)
+            }
         }
     }
 

@@ -78,7 +78,7 @@ pub struct Graph {
 }
 
 fn resolved_at(f: &Resolved) -> String {
-    format!("{}:{}:{}", f.file.name, f.start.line, f.start.column)
+    f.start.after(&f.file.name)
 }
 
 /// Findings by position: per file, every primary and related location,
@@ -143,7 +143,7 @@ fn brk(link: Link, f: &Resolved) -> Break {
         rule: f.rule.clone(),
         name: f.name.clone(),
         severity: f.severity,
-        message: f.message.to_string(),
+        message: f.message.as_str().into_owned(),
         at: resolved_at(f),
     }
 }
@@ -313,19 +313,19 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             None
         };
         // Names from scanned files, escaped once for every graph format.
-        let esc = |s: &str| crate::escape::text(s).into_owned();
         let roles = roles
             .into_iter()
-            .map(|(r, on, at)| (esc(&r), esc(&on), at))
+            .map(|(r, on, at)| (escaped(r), escaped(on), at))
             .collect();
+        let name = o.name.unwrap_or("?");
         Chain {
-            workload: esc(&format!("{} {}/{}", o.kind, ns, o.name.unwrap_or("?"))),
+            workload: escaped([o.kind, " ", ns, "/", name].concat()),
             scope: (o.scope != crate::model::DEFAULT_SCOPE)
                 .then(|| model.scopes[o.scope].name.clone()),
             workload_at: model.location_at(o.name_loc()),
-            ksa: esc(&format!("{ns}/{}", w.ksa)),
+            ksa: escaped([ns, "/", w.ksa].concat()),
             ksa_at: ksa_obj.map(|k| model.location_at(k.name_loc())),
-            gsa: gsa.map(|g| esc(&g)),
+            gsa: gsa.map(escaped),
             binding_at,
             binding_note,
             roles,
@@ -349,6 +349,16 @@ type Covering<'m, 'a> = (
     Node<'a>,
     &'m wi::Member,
 );
+
+/// A name from a scanned file, escaped for every graph format; not copied
+/// when it needs no escaping.
+fn escaped(s: String) -> String {
+    match crate::escape::text(&s) {
+        std::borrow::Cow::Owned(e) => Some(e),
+        std::borrow::Cow::Borrowed(_) => None,
+    }
+    .unwrap_or(s)
+}
 
 /// Roles each GSA (lowercased email) holds on the scanned projects, in policy order.
 fn gsa_project_roles(
@@ -569,7 +579,7 @@ pub fn write_table(
     ];
     // The same workload defined in several files (overlays, copies) gets its
     // location, so the rows can be told apart.
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: crate::model::Map<&str, usize> = Default::default();
     for c in &g.chains {
         *seen.entry(c.workload.as_str()).or_default() += 1;
     }
@@ -616,14 +626,14 @@ pub fn write_table(
             ]
         })
         .collect();
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r[i].chars().count())
-            .chain([head[i].len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let widths: Vec<usize> = (0..6).map(width).collect();
+    // Column widths in characters, counted in parallel too.
+    let widths: [usize; 6] = rows
+        .par_iter()
+        .map(|r| r.each_ref().map(|c| c.chars().count()))
+        .reduce(
+            || head.map(str::len),
+            |a, b| std::array::from_fn(|i| a[i].max(b[i])),
+        );
     let line = |s: &mut String, cells: &[String]| {
         let start = s.len();
         for (i, c) in cells.iter().enumerate() {

@@ -52,6 +52,19 @@ pub struct Position {
     pub column: u32,
 }
 
+impl Position {
+    /// `name:line:column`, in a string of its final size: `format!` grows
+    /// its string as it writes, copying a long path again.
+    pub fn after(self, name: &str) -> String {
+        use std::fmt::Write;
+        // Two colons and two u32s of at most ten digits.
+        let mut s = String::with_capacity(name.len() + 22);
+        s.push_str(name);
+        let _ = write!(s, ":{}:{}", self.line, self.column);
+        s
+    }
+}
+
 #[derive(Debug)]
 pub struct SourceFile {
     /// Path as shown in every output (relative to the working directory when below it).
