@@ -52,15 +52,19 @@ impl<'a> Selector<'a> {
             };
         }
         let mut invalid = false;
-        let mut labels = Vec::new();
-        let mut exprs = Vec::new();
-        for (k, v) in node.map_at("matchLabels") {
+        // At their final size: a boxed slice of a vector grown by pushing is
+        // copied again.
+        let match_labels = node.map_at("matchLabels");
+        let match_exprs = node.seq_at("matchExpressions");
+        let mut labels = Vec::with_capacity(match_labels.len());
+        let mut exprs = Vec::with_capacity(match_exprs.len());
+        for (k, v) in match_labels {
             match (k.as_str(), v.as_str()) {
                 (Some(k), Some(v)) => labels.push((k, v)),
                 _ => invalid = true,
             }
         }
-        for e in node.seq_at("matchExpressions") {
+        for e in match_exprs {
             let op = match e.get("operator").and_then(Node::as_str) {
                 Some("In") => ExprOp::In,
                 Some("NotIn") => ExprOp::NotIn,
@@ -114,7 +118,8 @@ pub fn parse_cidr(s: &str) -> Option<IpNet> {
     if len.is_empty() || len.len() > 3 || !len.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let net: IpNet = format!("{addr}/{len}").parse().ok()?;
+    // The trimmed text is `addr/len` itself: parsed in place, not copied.
+    let net: IpNet = s.trim().parse().ok()?;
     Some(net.trunc())
 }
 
