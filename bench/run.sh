@@ -40,6 +40,11 @@ once() {
 instr() { # instructions counted by callgrind (single thread: deterministic)
   { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null || true; } | awk '/Collected/ {print $4}'
 }
+# The corpus read into the page cache before every timed run: these VMs run
+# a DAMON pageout scheme (/sys/kernel/mm/damon: memory idle for 60 s is paged
+# out), which evicted parts of the 200,000-file corpus between rounds (a
+# parse-only run read 14–62 MB from disk right after a full run of its own).
+warm() { find "$1" -type f -exec cat {} + > /dev/null; }
 # median, min and max of the numbers on stdin
 stats() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%s %s %s\n", m, v[1], v[NR]}'; }
 
@@ -58,7 +63,7 @@ for n in $SIZES; do
   files=$(find "$dir" -type f | wc -l)
   bytes=$(find "$dir" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
   BYTES[$n]=$bytes
-  find "$dir" -type f -exec cat {} + > /dev/null  # warm the page cache for everyone
+  warm "$dir"
   names=("parse-only floor" "kwi-lint, all rules" "kwi-lint graph" "kwi-lint can-i" "parse-only floor, 1 thread")
   cmds=("$BIN --parse-only $dir" "$BIN --format json $dir" "$BIN graph $dir" "$BIN can-i --as system:serviceaccount:ci:deployer patch deployments -n shop $dir" "$BIN --threads 1 --parse-only $dir")
   rm -f "$OUT"/t.* "$OUT"/m.*
@@ -68,6 +73,7 @@ for n in $SIZES; do
   if [ "$n" -le 2000 ] && [ "$rounds" -lt 11 ]; then rounds=11; fi
   for _ in $(seq "$rounds"); do
     for i in "${!cmds[@]}"; do
+      warm "$dir"
       read -r t m < <(once ${cmds[$i]})
       echo "$t" >> "$OUT/t.$i"; echo "$m" >> "$OUT/m.$i"
     done
