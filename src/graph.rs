@@ -78,7 +78,7 @@ pub struct Graph {
 }
 
 fn resolved_at(f: &Resolved) -> String {
-    f.start.after(&f.file.name)
+    f.start.in_file(&f.file.name)
 }
 
 /// Findings by position: per file, every primary and related location,

@@ -55,7 +55,7 @@ pub struct Position {
 impl Position {
     /// `name:line:column`, in a string of its final size: `format!` grows
     /// its string as it writes, copying a long path again.
-    pub fn after(self, name: &str) -> String {
+    pub fn in_file(self, name: &str) -> String {
         use std::fmt::Write;
         // Two colons and two u32s of at most ten digits.
         let mut s = String::with_capacity(name.len() + 22);

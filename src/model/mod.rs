@@ -294,7 +294,7 @@ impl<'a> Model<'a> {
     pub fn location(&self, id: FileId, span: Span) -> String {
         let src = &self.files[id as usize].source();
         let p = src.position(span.start as usize);
-        p.after(&src.name)
+        p.in_file(&src.name)
     }
 
     /// Objects of one kind in one namespace (`""` for cluster-scoped kinds).
