@@ -111,8 +111,10 @@ dir="$OUT/c$first"
 bytes=$(find "$dir" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
 ik=$(instr "$BIN" --threads 1 --format json "$dir")
 if=$(instr "$BIN" --threads 1 --parse-only "$dir")
-awk -v k="$ik" -v f="$if" -v b="$bytes" -v n="$first" 'BEGIN {
-  printf "- instructions per input byte (%s files, callgrind): kwi-lint %.0f, parse-only floor %.0f (ratio %.2f)\n", n, k/b, f/b, k/f }'
+# graph has no --threads: rayon's variable gives it one thread.
+ig=$(RAYON_NUM_THREADS=1 instr "$BIN" graph "$dir")
+awk -v k="$ik" -v f="$if" -v g="$ig" -v b="$bytes" -v n="$first" 'BEGIN {
+  printf "- instructions per input byte (%s files, callgrind, one thread: the same count however loaded the machine): kwi-lint %.0f, graph %.0f, parse-only floor %.0f (ratio %.2f, graph %.2f)\n", n, k/b, g/b, f/b, k/f, g/f }'
 # A pre-commit-sized repository: 20 files.
 [ -f "$OUT/c20.done" ] || { python3 bench/gen_corpus.py --files 20 --seed 2 --out "$OUT/c20" --force > /dev/null 2>&1 && touch "$OUT/c20.done"; }
 for _ in $(seq 10); do once "$BIN" "$OUT/c20" | cut -d' ' -f1; done > "$OUT/t.c20"
