@@ -126,7 +126,10 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         let (msg, help, sev) = match problem {
             EmailProblem::Placeholder => (
                 format!("`{v}` still contains a placeholder"),
-                "replace the placeholder with the real project ID (or let your overlay patch it)".to_string(),
+                format!(
+                    "replace the placeholder with {}, or let your overlay or templating step fill it in",
+                    placeholder_part(v)
+                ),
                 Some(Severity::Warning),
             ),
             EmailProblem::Prefix => (
@@ -159,6 +162,17 @@ pub fn gsa_email(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// What a placeholder in a GSA email stands for: the project ID, the
+/// account's name, or the whole email (`${gsa_email}`).
+fn placeholder_part(v: &str) -> &'static str {
+    let holds = |part: &str| wi::is_placeholder(part) || wi::has_placeholder_word(part);
+    match v.split_once('@') {
+        Some((name, domain)) if !holds(name) && holds(domain) => "the real project ID",
+        Some((name, domain)) if holds(name) && !holds(domain) => "the GSA's real name",
+        _ => "the GSA's real email (NAME@PROJECT_ID.iam.gserviceaccount.com)",
+    }
 }
 
 pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
@@ -249,7 +263,7 @@ pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::near_miss;
+    use super::{near_miss, placeholder_part};
 
     const KEY: &str = "iam.gke.io/gcp-service-account";
 
@@ -273,6 +287,41 @@ mod tests {
             "",
         ] {
             assert!(!near_miss(k, KEY, 2), "{k}");
+        }
+    }
+
+    /// The help names what the placeholder stands for, not always the project.
+    #[test]
+    fn a_placeholder_is_named_by_the_part_it_holds() {
+        for (v, part) in [
+            (
+                "app@PROJECT_ID.iam.gserviceaccount.com",
+                "the real project ID",
+            ),
+            (
+                "app@${project}.iam.gserviceaccount.com",
+                "the real project ID",
+            ),
+            (
+                "${name}@my-project.iam.gserviceaccount.com",
+                "the GSA's real name",
+            ),
+            (
+                "KUBEFLOW-NAME-user@my-project.iam.gserviceaccount.com",
+                "the GSA's real name",
+            ),
+            ("${gsa_email}", "the GSA's real email"),
+            ("<gsa>", "the GSA's real email"),
+            (
+                "${name}@${project}.iam.gserviceaccount.com",
+                "the GSA's real email",
+            ),
+        ] {
+            assert!(
+                placeholder_part(v).starts_with(part),
+                "{v}: {}",
+                placeholder_part(v)
+            );
         }
     }
 }
