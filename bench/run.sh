@@ -57,7 +57,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(date -u +
 echo
 echo "| run | files | MB | wall s, median (min–max) | files/s | MB/s | peak RSS MB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
-declare -A KWI GRAPH CANI FLOOR FLOOR1 BYTES CHECKOV
+declare -A KWI GRAPH CANI FLOOR FLOOR1 BYTES CHECKOV PAIRED
 for n in $SIZES; do
   dir="$OUT/c$n"
   files=$(find "$dir" -type f | wc -l)
@@ -88,6 +88,17 @@ for n in $SIZES; do
     [ "$i" = 3 ] && CANI[$n]=$med
     [ "$i" = 4 ] && FLOOR1[$n]=$med
   done
+  # Each round's own ratios, then their medians: a slow spell of this shared
+  # machine lasts seconds, so it slows a whole round more than it slows one
+  # command against the others of its round.
+  PAIRED[$n]=$(paste "$OUT/t.0" "$OUT/t.1" "$OUT/t.2" "$OUT/t.3" "$OUT/t.4" | awk '
+    { for (c = 2; c <= 4; c++) r[c, NR] = $c / $1; s[NR] = $5 / $1 }
+    function med(a, k,   i, j, t, v, m) {
+      for (i = 1; i <= NR; i++) v[i] = (k ? a[k, i] : a[i])
+      for (i = 1; i <= NR; i++) for (j = i + 1; j <= NR; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    }
+    END { printf "%.2f, graph %.2f, can-i %.2f; speed-up on all cores %.2f", med(r, 2), med(r, 3), med(r, 4), med(s, 0) }')
   if [ -x "$OUT/venv/bin/checkov" ] && { [ "$n" -le 2000 ] || [ -n "${CHECKOV_20K:-}" ]; }; then
     read -r s r < <(once timeout 1500 "$OUT/venv/bin/checkov" -d "$dir" --framework kubernetes --quiet --compact --skip-download)
     CHECKOV[$n]=$s
@@ -102,6 +113,7 @@ for n in $SIZES; do
     printf "- %s files: kwi-lint / parse-only floor = %.2f (graph %.2f, can-i %.2f)\n", n, k/f, g/f, c/f }'
   awk -v one="${FLOOR1[$n]}" -v f="${FLOOR[$n]}" -v b="${BYTES[$n]}" -v n="$n" -v c="$(nproc)" 'BEGIN {
     printf "- %s files: parse-only floor on 1 thread %.1f MB/s; on %d threads %.2f× faster\n", n, b/1e6/one, c, one/f }'
+  echo "- $n files, medians of each round's ratios: kwi-lint / floor ${PAIRED[$n]}"
   if [ -n "${CHECKOV[$n]:-}" ]; then
     awk -v k="${KWI[$n]}" -v c="${CHECKOV[$n]}" -v n="$n" 'BEGIN { printf "- %s files: checkov / kwi-lint = %.0f×\n", n, c/k }'
   fi
