@@ -12,6 +12,7 @@ pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
             Err(e) => return fail(format!("rule error: {e}")),
         };
         let active = rules::effective(&rules, config, &[], &[]);
+        // No finding's input files: only pre-commit reads them.
         let findings = crate::lint_model(model, &active, &rules, config, false);
         let g = crate::graph::build(model, &findings);
         let stdout = std::io::stdout();

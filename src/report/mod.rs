@@ -105,16 +105,18 @@ pub fn resolve(
                 .unwrap_or_default();
             // Shared sources, not copies of their names: a run has thousands
             // of findings, each depending on a few files. Only pre-commit asks.
-            let mut depends: Vec<Arc<SourceFile>> = Vec::new();
-            if inputs {
-                depends = std::iter::once(f.at.file)
+            let depends: Vec<Arc<SourceFile>> = if inputs {
+                let mut all: Vec<Arc<SourceFile>> = std::iter::once(f.at.file)
                     .chain(f.related.iter().map(|r| r.at.file))
                     .chain(f.inputs.iter().copied())
                     .filter_map(|id| files.get(id as usize).cloned())
                     .collect();
-                depends.sort_by(|a, b| a.name.cmp(&b.name));
-                depends.dedup_by(|a, b| a.name == b.name);
-            }
+                all.sort_by(|a, b| a.name.cmp(&b.name));
+                all.dedup_by(|a, b| a.name == b.name);
+                all
+            } else {
+                Vec::new()
+            };
             Resolved {
                 start: file.position(bs),
                 end: file.position(be),
