@@ -131,7 +131,14 @@ fn split_documents(text: &str) -> impl Iterator<Item = Result<Chunk, SplitError>
                     start,
                     end: line_start,
                 };
-                start = line_end;
+                // With nothing read since the last cut, `YAMLReader` keeps the
+                // `---` line as the next document's first line, and go-yaml
+                // reads it: `---#c` is then text, not a document start.
+                start = if chunk.end > chunk.start {
+                    line_end
+                } else {
+                    line_start
+                };
                 if !rest.is_empty() && !rest.starts_with('#') {
                     return Some(Err(SplitError {
                         offset: line_start,
@@ -148,9 +155,12 @@ fn split_documents(text: &str) -> impl Iterator<Item = Result<Chunk, SplitError>
 }
 
 /// Only blank lines and comments (a quick check before starting a parser).
+/// A tab before a comment is not blank: go-yaml rejects a tab where a block
+/// token may start ("found character that cannot start any token"), so such
+/// a piece goes to the parser.
 fn is_blank_document(body: &str) -> bool {
     body.lines().all(|l| {
-        let t = l.trim_start();
+        let t = l.trim_start_matches(' ');
         t.is_empty() || t.starts_with('#')
     })
 }
@@ -702,6 +712,16 @@ mod tests {
             .map(|r| r.entries().next().unwrap().0.text().unwrap())
             .collect();
         assert_eq!(roots, ["a", "b", "d"]);
+        // The first `---` (or one right after another) is read by go-yaml:
+        // `---#c` is a plain scalar, and a mapping cannot follow it.
+        let tree = ok("---\n---  # c\n--- \na: 1\n---\n---\n");
+        assert_eq!(tree.roots().count(), 1);
+        let (_, out) = parse_text("---#c\na: 1\n");
+        assert!(out.errors[0]
+            .message
+            .contains("mapping values are not allowed"));
+        let (_, out) = parse_text("a: 1\n---\n---#c\nb: 2\n");
+        assert_eq!(out.errors[0].offset, 16);
         let (_, out) = parse_text("a: 1\n--- {b: 2}\n");
         assert!(out.errors[0]
             .message
