@@ -301,9 +301,23 @@ struct Selector {
     annotations: Vec<(String, Option<String>, bool)>,
 }
 
+/// A selector field as kustomize reads it: an anchored regex; empty selects all.
 fn anchored(n: Option<Node<'_>>) -> Option<Regex> {
-    let s = n?.as_str()?;
+    let s = n?.as_str().filter(|s| !s.is_empty())?;
     Regex::new(&format!("^(?:{s})$")).ok()
+}
+
+/// The namespace a target's `namespace` is matched against (kustomize's
+/// `EffectiveNamespace`): none is `default`, and a cluster-scoped object has
+/// a made-up one that no real namespace matches.
+fn effective_namespace<'s>(kind: &str, ns: &'s str) -> &'s str {
+    if cluster_scoped(kind) {
+        "_non_namespaceable_"
+    } else if ns.is_empty() {
+        "default"
+    } else {
+        ns
+    }
 }
 
 /// `a=b,c!=d,e,!f` (equality and existence; kustomize's label selectors).
@@ -363,7 +377,11 @@ impl Selector {
             && is(&self.version, version)
             && is(&self.kind, o.kind())
             && either(&self.name, &first.0, o.name())
-            && either(&self.namespace, &first.1, o.namespace())
+            && either(
+                &self.namespace,
+                effective_namespace(o.kind(), &first.1),
+                effective_namespace(o.kind(), o.namespace()),
+            )
             && map_ok(&self.labels, "labels")
             && map_ok(&self.annotations, "annotations")
     }
@@ -1084,5 +1102,28 @@ mod tests {
         assert_eq!(s[0], ("app".into(), Some("web".into()), true));
         assert_eq!(s[1], ("tier".into(), Some("db".into()), false));
         assert_eq!(s[3], ("legacy".into(), None, false));
+    }
+
+    #[test]
+    fn targets_match_the_effective_namespace() {
+        let (tree, _) = crate::parse::parse_yaml_str(
+            "k.yaml",
+            "a: {namespace: default}\nb: {namespace: ''}\nc: {namespace: '.*'}\n".into(),
+        );
+        let root = tree.roots().next().unwrap();
+        let target = |k: &str| Selector::parse(root.get(k).unwrap());
+        let obj = |doc: &str| {
+            let (t, _) = crate::parse::parse_yaml_str("o.yaml", doc.to_string());
+            let node = rnode::RNode::import(t.roots().next().unwrap());
+            RObj::new(node)
+        };
+        let sa = obj("kind: ServiceAccount\nmetadata: {name: a}\n");
+        let role = obj("kind: ClusterRole\nmetadata: {name: a}\n");
+        // An object without a namespace is in `default`; a cluster-scoped one
+        // in none, so only a regex that matches anything selects it.
+        assert!(target("a").matches(&sa));
+        assert!(!target("a").matches(&role));
+        assert!(target("b").matches(&sa) && target("b").matches(&role));
+        assert!(target("c").matches(&role));
     }
 }

@@ -432,12 +432,9 @@ fn put(doc: &mut RNode, path: &[String], value: RNode, add: bool) -> Result<(), 
     }
     let target = at_mut(doc, parent).ok_or("path not found")?;
     match &mut target.v {
-        RVal::Map(_) => {
-            if !add && target.get(last).is_none() {
-                return Err(format!("`{last}` not found"));
-            }
-            target.set(last, value);
-        }
+        // kustomize's `replace` of a key its mapping lacks adds the key
+        // (kubectl kustomize v5.5); only a missing parent or index fails.
+        RVal::Map(_) => target.set(last, value),
         RVal::Seq(s) => {
             let i = if last == "-" {
                 s.len()
@@ -550,5 +547,15 @@ mod tests {
             .unwrap();
         assert_eq!(cs.items().len(), 1);
         assert!(json_patch_op(&mut base, &r("{op: replace, path: /nope/x, value: 1}")).is_err());
+        // kustomize's `replace` adds a key its mapping lacks; a missing
+        // parent or index still fails (kubectl kustomize v5.5).
+        json_patch_op(
+            &mut base,
+            &r("{op: replace, path: /spec/replicas, value: 2}"),
+        )
+        .unwrap();
+        assert_eq!(base.str_at(&["spec", "replicas"]), Some("2"));
+        let past_end = "{op: replace, path: /spec/template/spec/containers/1, value: {name: z}}";
+        assert!(json_patch_op(&mut base, &r(past_end)).is_err());
     }
 }
