@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use crate::parse::{Node, ParsedFile, Tree};
-use crate::source::{FileId, Location};
+use crate::parse::{Node, ParsedFile, Style, Tree};
+use crate::source::{FileId, Location, Span};
 pub use rnode::{json_patch_op, strategic_merge, RNode, RVal};
 
 pub use crate::walk::KUSTOMIZATION_FILES;
@@ -707,7 +707,8 @@ impl<'a> Renderer<'a> {
     }
 
     /// The documents of a patch: a file next to the kustomization, or inline
-    /// YAML (whose nodes all point at the inline value: its text moved).
+    /// YAML (whose nodes point at their own text in a `|` block, else at the
+    /// whole value: a quoted or folded value's text moved).
     fn patch_docs(&mut self, dir: &Path, source: Node<'_>, inline: Option<Node<'_>>) -> Vec<RNode> {
         let Some(s) = source.as_str() else {
             return Vec::new();
@@ -730,10 +731,14 @@ impl<'a> Renderer<'a> {
             );
             return Vec::new();
         }
+        let lines = BlockLines::of(source, s);
         tree.roots()
             .map(|r| {
                 let mut n = RNode::import(r);
-                relocate(&mut n, source.loc());
+                match &lines {
+                    Some(lines) => lines.relocate(&mut n, source.loc()),
+                    None => relocate(&mut n, source.loc()),
+                }
                 n
             })
             .collect()
@@ -830,6 +835,90 @@ impl<'a> Renderer<'a> {
 }
 
 /// Gives every node of `n` the location `at`.
+/// Where each line of a literal block scalar (`patch: |`) starts in its
+/// value and in its file: a node of the YAML inside it then points at its own
+/// line and column of the kustomization, not at the whole value.
+struct BlockLines {
+    /// (offset in the value, offset in the file) of each line's start.
+    starts: Vec<(u32, u32)>,
+    /// The file's length: a value's final line break may be past its end.
+    file_len: u32,
+}
+
+impl BlockLines {
+    /// `None` unless `value` is a literal block scalar whose lines are found
+    /// again, byte for byte, in the file (else nodes point at the whole value).
+    fn of(node: Node<'_>, value: &str) -> Option<BlockLines> {
+        if node.style() != Style::Literal {
+            return None;
+        }
+        let text = node.tree().source().text.as_str();
+        let from = node.span().start as usize;
+        let header_end = from + text.get(from..)?.find('\n')? + 1;
+        let header = text.get(from..header_end)?;
+        // An explicit indentation (`|2`) counts from the parent's column: not
+        // worth following; auto-detected indentation is what repos write.
+        if !header.starts_with('|') || header.bytes().take(3).any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut starts = Vec::new();
+        let mut indent = None;
+        let (mut in_value, mut at) = (0usize, header_end);
+        while in_value < value.len() && at < text.len() {
+            let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+            let line = text[at..end].trim_end_matches('\r');
+            let spaces = line.len() - line.trim_start_matches(' ').len();
+            let content = if line.trim().is_empty() {
+                ""
+            } else {
+                let i = *indent.get_or_insert(spaces);
+                if spaces < i {
+                    return None;
+                }
+                &line[i..]
+            };
+            let rest = value.get(in_value..)?;
+            if !rest.starts_with(content) {
+                return None;
+            }
+            let file_at = at + (line.len() - content.len()).min(indent.unwrap_or(0));
+            starts.push((in_value as u32, file_at as u32));
+            in_value += content.len() + 1;
+            at = end + 1;
+        }
+        (!starts.is_empty()).then_some(BlockLines {
+            starts,
+            file_len: text.len() as u32,
+        })
+    }
+
+    fn file_offset(&self, in_value: u32) -> u32 {
+        let i = self.starts.partition_point(|(v, _)| *v <= in_value);
+        let (v, f) = self.starts[i.saturating_sub(1)];
+        (f + (in_value - v)).min(self.file_len)
+    }
+
+    fn relocate(&self, n: &mut RNode, at: Location) {
+        n.loc = Location {
+            file: at.file,
+            span: Span {
+                start: self.file_offset(n.loc.span.start),
+                end: self.file_offset(n.loc.span.end),
+            },
+        };
+        match &mut n.v {
+            RVal::Map(m) => {
+                for (k, v) in m {
+                    self.relocate(k, at);
+                    self.relocate(v, at);
+                }
+            }
+            RVal::Seq(s) => s.iter_mut().for_each(|i| self.relocate(i, at)),
+            RVal::Scalar(_) => {}
+        }
+    }
+}
+
 fn relocate(n: &mut RNode, at: Location) {
     n.loc = at;
     match &mut n.v {
@@ -1102,6 +1191,43 @@ mod tests {
         assert_eq!(s[0], ("app".into(), Some("web".into()), true));
         assert_eq!(s[1], ("tier".into(), Some("db".into()), false));
         assert_eq!(s[3], ("legacy".into(), None, false));
+    }
+
+    #[test]
+    fn nodes_inside_a_literal_patch_point_at_their_own_text() {
+        // (kustomization, text of a node inside the patch that must be found
+        // where it is written; None: the whole value is pointed at).
+        let cases: &[(&str, Option<&str>)] = &[
+            ("p: |\n  a: 1\n\n  b:\n    c: here\n", Some("here")),
+            ("p: |-\r\n  a: 1\r\n\r\n  b: here\r\n", Some("here")),
+            (
+                "p: |+ # keep\n   a: 1\n   b: [x, here]\n\n\nq: 2\n",
+                Some("here"),
+            ),
+            ("- |\n  - op: add\n    value: héré\n", Some("héré")),
+            ("p: |\n  a: 1\n  b: here", Some("here")),
+            ("p: |2\n   a: 1\n   b: here\n", None),
+            ("p: >\n  a: 1\n  b: here\n", None),
+            ("p: \"a: 1\\nb: here\\n\"\n", None),
+        ];
+        for (text, want) in cases {
+            let (tree, err) = crate::parse::parse_yaml_str("k.yaml", text.to_string());
+            assert!(err.is_none(), "{text:?}: {err:?}");
+            let root = tree.roots().next().unwrap();
+            let node = root.get("p").or_else(|| root.items().next()).unwrap();
+            let value = node.as_str().unwrap();
+            let lines = BlockLines::of(node, value);
+            assert_eq!(lines.is_some(), want.is_some(), "{text:?}");
+            let (Some(lines), Some(want)) = (lines, want) else {
+                continue;
+            };
+            let at = value.find(want).unwrap() as u32;
+            let (start, end) = (
+                lines.file_offset(at),
+                lines.file_offset(at + want.len() as u32),
+            );
+            assert_eq!(&text[start as usize..end as usize], *want, "{text:?}");
+        }
     }
 
     #[test]
