@@ -793,6 +793,9 @@ impl<'a> Renderer<'a> {
         let name = patch.str_at(&["metadata", "name"]).unwrap_or("");
         let ns = patch.str_at(&["metadata", "namespace"]).unwrap_or("");
         let delete = patch.str_at(&["$patch"]) == Some("delete");
+        // kustomize leaves the object as it was for `$patch: replace` on the
+        // whole object (kubectl kustomize v5.5); deeper, it replaces.
+        let unchanged = patch.str_at(&["$patch"]) == Some("replace");
         let mut hit = false;
         let mut i = 0;
         while i < objs.len() {
@@ -808,6 +811,10 @@ impl<'a> Renderer<'a> {
             hit = true;
             if delete {
                 objs.remove(i);
+                continue;
+            }
+            if unchanged {
+                i += 1;
                 continue;
             }
             let o = &mut objs[i];
@@ -834,7 +841,6 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Gives every node of `n` the location `at`.
 /// Where each line of a literal block scalar (`patch: |`) starts in its
 /// value and in its file: a node of the YAML inside it then points at its own
 /// line and column of the kustomization, not at the whole value.
@@ -919,6 +925,7 @@ impl BlockLines {
     }
 }
 
+/// Gives every node of `n` the location `at`.
 fn relocate(n: &mut RNode, at: Location) {
     n.loc = at;
     match &mut n.v {
