@@ -503,11 +503,14 @@ pub fn fuzz_one(data: &[u8]) {
         "fuzz.json",
         "fuzz.ndjson",
         "api@acme-prod.iam.gserviceaccount.com.json",
+        // Rendered with `second.yaml` (the same bytes) as a resource it can
+        // name: its first document is the kustomization, the rest objects.
+        "kustomization.yaml",
     ];
     let (pick, body) = data.split_first().unwrap_or((&0, &[]));
     let name = names[*pick as usize % names.len()];
     let config = Config::default();
-    let files = vec![
+    let mut files = vec![
         parse::parse_bytes(
             0,
             name.to_string(),
@@ -525,6 +528,10 @@ pub fn fuzz_one(data: &[u8]) {
             &config.limits,
         ),
     ];
+    for f in &mut files {
+        let name = f.source().name.clone();
+        f.set_path(PathBuf::from(name));
+    }
     // Loading the rule files once keeps the fuzzer fast.
     static RULES: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
     let all = RULES.get_or_init(|| {

@@ -26,7 +26,7 @@ fn fuzz_body_survives_testdata_and_regressions() {
         let Ok(bytes) = std::fs::read(&p) else {
             continue;
         };
-        for pick in 0u8..4 {
+        for pick in 0u8..5 {
             let mut input = vec![pick];
             input.extend_from_slice(&bytes);
             kwi_lint::fuzz_one(&input);
@@ -49,5 +49,15 @@ fn fuzz_body_survives_odd_inputs() {
     ];
     for c in cases {
         kwi_lint::fuzz_one(c);
+    }
+    // A kustomization whose inline patch (a literal block, its nodes mapped
+    // back to their lines) patches objects of its resource `second.yaml`.
+    let kustomization = "resources: [second.yaml]\nnamespace: ns\npatches:\n- target: {kind: ServiceAccount}\n  patch: |\n    - op: replace\n      path: /metadata/annotations\n      value: {iam.gke.io/gcp-service-account: é}\n- patch: |+\n\n    apiVersion: v1\n    kind: ServiceAccount\n    metadata: {name: app}\n    $patch: replace\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app}\n";
+    for cut in 0..=kustomization.len() {
+        if kustomization.is_char_boundary(cut) {
+            let mut input = vec![4u8];
+            input.extend_from_slice(&kustomization.as_bytes()[..cut]);
+            kwi_lint::fuzz_one(&input);
+        }
     }
 }
