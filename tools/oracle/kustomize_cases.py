@@ -87,9 +87,26 @@ def base(d):
     for i in range(R.randint(1, 3)):
         n = ch('app', 'web', 'api', 'worker') + str(i)
         docs.append(workload(ch(*kinds), n, ch(None, *sas, 'missing'), ch(None, None, 'team-a')))
-    if maybe():
-        subj = [{'kind': 'ServiceAccount', 'name': ch(*sas)} | ({'namespace': ch('team-a', 'default', 'other')} if maybe() else {})]
-        docs.append(rb(ch('RoleBinding', 'ClusterRoleBinding'), 'bind', subj, 'view'))
+    if maybe(0.4):
+        docs.append({'apiVersion': 'rbac.authorization.k8s.io/v1', 'kind': 'Role', 'metadata': {'name': 'reader'} | ({'namespace': 'team-a'} if maybe(0.3) else {}), 'rules': []})
+    if maybe(0.3):
+        docs.append({'apiVersion': 'rbac.authorization.k8s.io/v1', 'kind': 'ClusterRole', 'metadata': {'name': 'cr-reader'}, 'rules': []})
+    for b in range(R.randint(0, 2)):
+        subj = []
+        for _ in range(R.randint(1, 3)):
+            k = ch('ServiceAccount', 'ServiceAccount', 'User', 'Group')
+            if k == 'ServiceAccount':
+                x = {'kind': k, 'name': ch(*sas, 'ghost')}
+                if maybe(0.6):
+                    x['namespace'] = ch('team-a', 'default', 'other', '')
+            else:
+                x = {'kind': k, 'name': ch('alice@example.com', 'system:serviceaccount:team-a:web', 'devs@example.com'), 'apiGroup': 'rbac.authorization.k8s.io'}
+            subj.append(x)
+        kind = ch('RoleBinding', 'ClusterRoleBinding')
+        binding = rb(kind, f'bind{b}', subj, ch('view', 'reader', 'cr-reader', 'edit'))
+        if kind == 'RoleBinding' and maybe(0.3):
+            binding['metadata']['namespace'] = ch('team-a', 'other')
+        docs.append(binding)
     if maybe(0.3):
         docs.append({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'team-a'}})
     if maybe(0.4):
