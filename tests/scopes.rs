@@ -105,6 +105,20 @@ fn an_argo_cd_application_binds_its_folder_to_a_cluster() {
 }
 
 #[test]
+fn scopes_of_dumps_alone_says_what_it_found() {
+    let o = bin()
+        .args(["scopes", "testdata/KWI304/bad"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.starts_with("no Kubernetes objects in the scan; cluster dumps: "),
+        "{text}"
+    );
+    assert!(text.contains("testdata/KWI304/bad/cluster.json:"), "{text}");
+}
+
+#[test]
 fn scopes_lists_each_root_and_what_it_renders() {
     let o = bin()
         .args(["scopes", "--objects", "testdata/KWI201/bad"])

@@ -158,6 +158,22 @@ pub fn text(m: &Model, objects: bool) -> String {
             }
         }
     }
+    if out.is_empty() {
+        // A folder of gcloud dumps alone: say what was found, not nothing.
+        let clusters: Vec<String> = m
+            .clusters
+            .iter()
+            .map(|c| format!("{} ({})", c.name, m.location_at(c.node.loc())))
+            .collect();
+        out.push_str(&format!(
+            "no Kubernetes objects in the scan; cluster dumps: {}\n",
+            if clusters.is_empty() {
+                "none".to_string()
+            } else {
+                clusters.join(", ")
+            }
+        ));
+    }
     if m.unmapped_clusters() {
         out.push_str(&format!(
             "\nnote: {} cluster dumps and no mapping: each workload is checked against every cluster; map them in .kwi-lint.yaml:\nclusters:\n{}",
