@@ -67,6 +67,7 @@ impl<'a> Lookahead<'a> {
     }
 
     /// Checks characters until `want` are available or the input ends.
+    #[inline(never)]
     pub fn fill(&mut self, want: usize) -> Result<(), Disallowed> {
         let bytes = self.input.as_bytes();
         let (mut at, mut len) = (self.checked, self.len);
