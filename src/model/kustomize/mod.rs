@@ -735,10 +735,17 @@ impl<'a> Renderer<'a> {
         tree.roots()
             .map(|r| {
                 let mut n = RNode::import(r);
-                match &lines {
-                    Some(lines) => lines.relocate(&mut n, source.loc()),
-                    None => relocate(&mut n, source.loc()),
-                }
+                let at = source.loc();
+                relocate(&mut n, &|inner: Span| match &lines {
+                    Some(lines) => Location {
+                        file: at.file,
+                        span: Span {
+                            start: lines.file_offset(inner.start),
+                            end: lines.file_offset(inner.end),
+                        },
+                    },
+                    None => at,
+                });
                 n
             })
             .collect()
@@ -903,39 +910,20 @@ impl BlockLines {
         let (v, f) = self.starts[i.saturating_sub(1)];
         (f + (in_value - v)).min(self.file_len)
     }
-
-    fn relocate(&self, n: &mut RNode, at: Location) {
-        n.loc = Location {
-            file: at.file,
-            span: Span {
-                start: self.file_offset(n.loc.span.start),
-                end: self.file_offset(n.loc.span.end),
-            },
-        };
-        match &mut n.v {
-            RVal::Map(m) => {
-                for (k, v) in m {
-                    self.relocate(k, at);
-                    self.relocate(v, at);
-                }
-            }
-            RVal::Seq(s) => s.iter_mut().for_each(|i| self.relocate(i, at)),
-            RVal::Scalar(_) => {}
-        }
-    }
 }
 
-/// Gives every node of `n` the location `at`.
-fn relocate(n: &mut RNode, at: Location) {
-    n.loc = at;
+/// Moves every node of `n` to the place `to` gives for its span in the
+/// patch's own text.
+fn relocate(n: &mut RNode, to: &dyn Fn(Span) -> Location) {
+    n.loc = to(n.loc.span);
     match &mut n.v {
         RVal::Map(m) => {
             for (k, v) in m {
-                relocate(k, at);
-                relocate(v, at);
+                relocate(k, to);
+                relocate(v, to);
             }
         }
-        RVal::Seq(s) => s.iter_mut().for_each(|i| relocate(i, at)),
+        RVal::Seq(s) => s.iter_mut().for_each(|i| relocate(i, to)),
         RVal::Scalar(_) => {}
     }
 }
