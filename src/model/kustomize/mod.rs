@@ -535,7 +535,15 @@ impl<'a> Renderer<'a> {
             ("replacements", "replacements"),
             ("vars", "vars"),
         ] {
-            if let Some((kn, _)) = k.entry(key) {
+            // `vars:` left with only comments under it (as kubebuilder's
+            // scaffold leaves it) or `[]` makes nothing: kustomize skips it.
+            let Some((kn, value)) = k.entry(key) else {
+                continue;
+            };
+            let makes_nothing = value.is_null()
+                || (value.is_seq() && value.items().next().is_none())
+                || (value.is_map() && value.entries().next().is_none());
+            if !makes_nothing {
                 self.unevaluated.push(key.to_string());
                 self.note(
                     kn.loc(),
