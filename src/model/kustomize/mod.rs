@@ -541,8 +541,8 @@ impl<'a> Renderer<'a> {
                 continue;
             };
             let makes_nothing = value.is_null()
-                || (value.is_seq() && value.items().next().is_none())
-                || (value.is_map() && value.entries().next().is_none());
+                || (value.is_seq() && value.items().is_empty())
+                || (value.is_map() && value.entries().is_empty());
             if !makes_nothing {
                 self.unevaluated.push(key.to_string());
                 self.note(
