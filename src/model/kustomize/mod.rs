@@ -535,8 +535,8 @@ impl<'a> Renderer<'a> {
             ("replacements", "replacements"),
             ("vars", "vars"),
         ] {
-            // `vars:` left with only comments under it (as kubebuilder's
-            // scaffold leaves it) or `[]` makes nothing: kustomize skips it.
+            // A key with nothing under it makes nothing: `vars:` with only
+            // comments below (kubebuilder's scaffold), `[]`, `{}`.
             let Some((kn, value)) = k.entry(key) else {
                 continue;
             };
