@@ -833,6 +833,32 @@ fn verbose_says_how_each_iam_policy_was_resolved() {
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("IAM policy of"));
 }
 
+/// A CAI export names a service account by its unique ID; a `gcloud iam
+/// service-accounts list` entry (which also has `projectId` and a `name`
+/// under `projects/`) maps it to the email, and is not read as a project.
+#[test]
+fn a_service_account_list_maps_unique_ids_to_emails() {
+    let dir = scratch("sa-unique-id");
+    std::fs::write(
+        dir.join("iam-service-accounts.json"),
+        r#"[{"email": "app@acme-shop.iam.gserviceaccount.com",
+  "name": "projects/acme-shop/serviceAccounts/app@acme-shop.iam.gserviceaccount.com",
+  "projectId": "acme-shop", "uniqueId": "109876543210987654321"}]"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("assets.json"),
+        r#"{"asset_type":"iam.googleapis.com/ServiceAccount","iam_policy":{"bindings":[{"members":["serviceAccount:acme-shop.svc.id.goog[shop/app]"],"role":"roles/iam.workloadIdentityUser"}]},"name":"//iam.googleapis.com/projects/acme-shop/serviceAccounts/109876543210987654321"}"#,
+    )
+    .unwrap();
+    let o = run(&["-v", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains("assets.json: IAM policy of service account app@acme-shop.iam.gserviceaccount.com (from the asset record)"),
+        "{err}"
+    );
+}
+
 /// KWI201's nearest miss, from the members the model parsed: the first member
 /// with the fewest differences, users and groups never; a member written
 /// without `serviceAccount:` is read as it was meant.

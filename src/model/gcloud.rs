@@ -274,7 +274,12 @@ impl<'a> Model<'a> {
         }
         if let Some(id) = node.get("projectId").and_then(Node::as_string) {
             // `gcloud projects describe` (and the Resource Manager v3 project).
-            let numbered = name.and_then(|n| n.strip_prefix("projects/"));
+            // v3's `name` is `projects/NUMBER`; v1's is the display name, and
+            // a service account list entry's (`projects/ID/serviceAccounts/EMAIL`,
+            // beside its `projectId`) names no project number.
+            let numbered = name
+                .and_then(|n| n.strip_prefix("projects/"))
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
             let number = node
                 .get("projectNumber")
                 .and_then(Node::as_str)
