@@ -571,13 +571,22 @@ impl<'a> Model<'a> {
 
     /// Why a workload is a "WI pod" (SPEC §3.1), or `None` when it is not.
     pub fn wi_reason(&self, w: &Workload<'a>) -> Option<WiReason> {
+        match self.cached_wi_reason(w) {
+            Some(reason) => reason.clone(),
+            None => self.find_wi_reason(w),
+        }
+    }
+
+    /// The reason computed once per workload of the model (none for a
+    /// workload that is not one of them).
+    fn cached_wi_reason(&self, w: &Workload<'a>) -> Option<&Option<WiReason>> {
         // Workloads are in object order, one per object.
         let i = self.workloads.partition_point(|x| x.object < w.object);
         match self.wi_reasons.get(i) {
             Some(reason) if self.workloads[i].object == w.object => {
-                reason.get_or_init(|| self.find_wi_reason(w)).clone()
+                Some(reason.get_or_init(|| self.find_wi_reason(w)))
             }
-            _ => self.find_wi_reason(w),
+            _ => None,
         }
     }
 
@@ -618,7 +627,11 @@ impl<'a> Model<'a> {
 
     /// Is this workload a "WI pod" (SPEC §3.1)?
     pub fn is_wi_workload(&self, w: &Workload<'a>) -> bool {
-        self.wi_reason(w).is_some()
+        // Asked of every workload by many rules: the cached reason is not copied.
+        match self.cached_wi_reason(w) {
+            Some(reason) => reason.is_some(),
+            None => self.find_wi_reason(w).is_some(),
+        }
     }
 }
 
