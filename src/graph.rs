@@ -2,7 +2,9 @@
 //! KSA → GSA → the IAM roles that GSA holds on projects — with each broken
 //! link marked by the findings (rule ids) that explain it. Findings are
 //! attached by position: a finding (or one of its related locations) that
-//! lies inside the workload, the KSA, or the GSA's IAM policy breaks that link.
+//! lies inside the workload, the KSA, or the GSA's IAM policy breaks that link
+//! (the first in chain order; an IAM binding rule's finding that also lies in
+//! the GSA's policy breaks the binding).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -19,6 +21,8 @@ use crate::wi;
 
 /// Rules whose finding breaks every chain of the scan (cluster- or project-wide).
 const SCAN_WIDE: &[&str] = &["KWI301", "KWI302", "KWI304", "KWI305"];
+/// The rule group about IAM bindings: their findings break the GSA IAM binding link.
+const BINDING_RULES: &str = "KWI2";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Link {
@@ -282,7 +286,12 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
                 None => hit(&mut positions.inside(file, b.node.span()), Link::Gsa),
             }
         }
-        hits.sort_unstable_by_key(|(i, order, _)| (*i, *order));
+        // …except an IAM binding finding (KWI2xx, SPEC §3.2) that lies in
+        // the GSA's policy too: it breaks the binding, wherever its primary
+        // location is (KWI201 points at the KSA's annotation).
+        let binding_rule =
+            |i: usize, link: Link| link == Link::Gsa && findings[i].rule.starts_with(BINDING_RULES);
+        hits.sort_unstable_by_key(|(i, order, link)| (*i, !binding_rule(*i, *link), *order));
         hits.dedup_by_key(|(i, _, _)| *i);
         let mut breaks: Vec<Break> = hits
             .into_iter()
