@@ -835,7 +835,8 @@ fn verbose_says_how_each_iam_policy_was_resolved() {
 
 /// A CAI export names a service account by its unique ID; a `gcloud iam
 /// service-accounts list` entry (which also has `projectId` and a `name`
-/// under `projects/`) maps it to the email, and is not read as a project.
+/// under `projects/`) maps it to the email, and is not read as a project;
+/// so does the service account's own resource asset.
 #[test]
 fn a_service_account_list_maps_unique_ids_to_emails() {
     let dir = scratch("sa-unique-id");
@@ -851,12 +852,28 @@ fn a_service_account_list_maps_unique_ids_to_emails() {
         r#"{"asset_type":"iam.googleapis.com/ServiceAccount","iam_policy":{"bindings":[{"members":["serviceAccount:acme-shop.svc.id.goog[shop/app]"],"role":"roles/iam.workloadIdentityUser"}]},"name":"//iam.googleapis.com/projects/acme-shop/serviceAccounts/109876543210987654321"}"#,
     )
     .unwrap();
+    let mapped = "assets.json: IAM policy of service account app@acme-shop.iam.gserviceaccount.com (from the asset record)";
+    let o = run(&["-v", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains(mapped), "{err}");
+    // The service account's resource asset (`gcloud asset export
+    // --content-type=resource`) maps it too.
+    std::fs::remove_file(dir.join("iam-service-accounts.json")).unwrap();
     let o = run(&["-v", dir.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(
-        err.contains("assets.json: IAM policy of service account app@acme-shop.iam.gserviceaccount.com (from the asset record)"),
+        err.contains("IAM policy of service account 109876543210987654321"),
         "{err}"
     );
+    std::fs::write(
+        dir.join("resources.json"),
+        r#"{"name":"//iam.googleapis.com/projects/acme-shop/serviceAccounts/109876543210987654321","asset_type":"iam.googleapis.com/ServiceAccount","resource":{"version":"v1","discovery_name":"ServiceAccount","parent":"//cloudresourcemanager.googleapis.com/projects/123456789012","data":{"email":"app@acme-shop.iam.gserviceaccount.com","name":"projects/acme-shop/serviceAccounts/app@acme-shop.iam.gserviceaccount.com","projectId":"acme-shop","uniqueId":"109876543210987654321"}},"ancestors":["projects/123456789012"]}"#,
+    )
+    .unwrap();
+    let o = run(&["-v", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains(mapped), "{err}");
+    assert!(!err.contains("resources.json"), "{err}");
 }
 
 /// KWI201's nearest miss, from the members the model parsed: the first member

@@ -183,6 +183,22 @@ impl<'a> Model<'a> {
             self.add_services(file, node, vec![node], false);
             return true;
         }
+        // A service account's resource asset (`gcloud asset export
+        // --content-type=resource`, `asset list`): maps its unique ID, which
+        // names it in policy asset records, to its email.
+        if let Some(data) = node.path(&["resource", "data"]).filter(|d| d.is_map()) {
+            let email = data.get("email").and_then(Node::as_string);
+            if let Some(email) = email.filter(|e| e.ends_with(".gserviceaccount.com")) {
+                self.accounts.push(AccountEntry {
+                    email,
+                    unique_id: data.get("uniqueId").and_then(Node::as_str),
+                });
+                if !has("iam_policy") && !has("iamPolicy") {
+                    self.stats.gcloud_dumps += 1;
+                    return true;
+                }
+            }
+        }
         // Asset records carry the resource beside the policy.
         let asset = node
             .get("policy")
