@@ -256,7 +256,70 @@ fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
     })
 }
 
+/// Kinds whose objects create and own pods or other workloads.
+const CONTROLLER_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
 impl<'a> Model<'a> {
+    /// Drops the workloads that are copies of another's template: a
+    /// ReplicaSet or Job whose controller (its `ownerReferences` entry with
+    /// `controller: true`) is in the scan, or a ReplicaSet its Deployment
+    /// scaled to zero. A live export (`kubectl get deploy,rs,pods -o yaml`)
+    /// holds a Deployment and its ReplicaSets, made from one template: their
+    /// findings belong to the Deployment, where the fix is made, and an old
+    /// revision's ReplicaSet runs nothing although it keeps the old template.
+    /// Pods stay: they show what admission made of the template (an injected
+    /// Istio proxy), which the mesh rules read.
+    pub(super) fn drop_controlled_workloads(&mut self) {
+        let controlled: Vec<bool> = self
+            .workloads
+            .iter()
+            .map(|w| self.is_controlled_copy(&self.objects[w.object]))
+            .collect();
+        if !controlled.contains(&true) {
+            return;
+        }
+        let mut keep = controlled.into_iter().map(|c| !c);
+        self.workloads.retain(|_| keep.next().unwrap_or(true));
+    }
+
+    fn is_controlled_copy(&self, o: &Object<'a>) -> bool {
+        if o.kind == "Pod" {
+            return false;
+        }
+        let Some(owners) = o.node.path(&["metadata", "ownerReferences"]) else {
+            return false;
+        };
+        let scaled_to_zero = || {
+            o.kind == "ReplicaSet"
+                && matches!(
+                    o.node.path(&["spec", "replicas"]).and_then(Node::scalar),
+                    Some(crate::parse::Scalar::Int(0) | crate::parse::Scalar::Uint(0))
+                )
+        };
+        owners
+            .items()
+            .filter(|r| r.get("controller").and_then(Node::as_bool) == Some(true))
+            .any(|r| {
+                let kind = r.get("kind").and_then(Node::as_string);
+                let name = r.get("name").and_then(Node::as_string);
+                let Some(kind) = CONTROLLER_KINDS.iter().find(|k| Some(**k) == kind) else {
+                    return false;
+                };
+                (*kind == "Deployment" && scaled_to_zero())
+                    || self
+                        .objects_in(kind, o.namespace)
+                        .any(|owner| owner.name.is_some() && owner.name == name)
+            })
+    }
+
     /// Takes objects, numbering them, with what was read from them.
     pub(super) fn add_found(&mut self, found: Found<'a>) {
         let first = self.objects.len();

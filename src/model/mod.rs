@@ -239,6 +239,7 @@ impl<'a> Model<'a> {
         m.set_object_index(index);
         m.all_clusters = (0..m.clusters.len()).collect();
         m.bind_scopes(config);
+        m.drop_controlled_workloads();
         m.wi_reasons = m.workloads.iter().map(|_| Default::default()).collect();
         m
     }
