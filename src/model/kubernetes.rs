@@ -256,17 +256,6 @@ fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
     })
 }
 
-/// Kinds whose objects create and own pods or other workloads.
-const CONTROLLER_KINDS: &[&str] = &[
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-];
-
 impl<'a> Model<'a> {
     /// Drops the workloads that are copies of another's template: a
     /// ReplicaSet or Job whose controller (its `ownerReferences` entry with
@@ -310,10 +299,12 @@ impl<'a> Model<'a> {
             .any(|r| {
                 let kind = r.get("kind").and_then(Node::as_string);
                 let name = r.get("name").and_then(Node::as_string);
-                let Some(kind) = CONTROLLER_KINDS.iter().find(|k| Some(**k) == kind) else {
+                // The kinds that own pods or other workloads.
+                let mut controllers = WORKLOAD_KINDS.iter().chain(&["CronJob"]).copied();
+                let Some(kind) = controllers.find(|k| Some(*k) == kind) else {
                     return false;
                 };
-                (*kind == "Deployment" && scaled_to_zero())
+                (kind == "Deployment" && scaled_to_zero())
                     || self
                         .objects_in(kind, o.namespace)
                         .any(|owner| owner.name.is_some() && owner.name == name)
