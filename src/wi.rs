@@ -507,6 +507,11 @@ pub fn edit_distance_at_most(a: &str, b: &str, max: usize) -> Option<usize> {
     if long.chars().take(n + max + 1).count() > n + max {
         return None;
     }
+    // Most pairs asked about (a missing KSA against every name in its
+    // namespace) are far apart: rule them out before the tables are built.
+    if letters_apart(a, b) > max {
+        return None;
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len().abs_diff(b.len()) > max {
@@ -542,6 +547,26 @@ pub fn edit_distance_at_most(a: &str, b: &str, max: usize) -> Option<usize> {
         std::mem::swap(&mut prev, &mut cur);
     }
     Some(prev[b.len()]).filter(|d| *d <= max)
+}
+
+/// A lower bound of the edit distance from the letters alone: an edit adds
+/// at most one letter `b` has more of and removes at most one `a` has more
+/// of. For ASCII only (0 otherwise: no bound).
+fn letters_apart(a: &str, b: &str) -> usize {
+    if !a.is_ascii() || !b.is_ascii() {
+        return 0;
+    }
+    let mut count = [0i32; 128];
+    for x in a.bytes() {
+        count[usize::from(x)] += 1;
+    }
+    for x in b.bytes() {
+        count[usize::from(x)] -= 1;
+    }
+    let (more_in_a, more_in_b) = count.iter().fold((0u32, 0u32), |(m, n), c| {
+        (m + c.max(&0).unsigned_abs(), n + c.min(&0).unsigned_abs())
+    });
+    more_in_a.max(more_in_b) as usize
 }
 
 #[cfg(test)]
@@ -736,6 +761,11 @@ mod tests {
             "analytcs",
             "anlytics-x",
             "xyz",
+            "payments-api",
+            "payment-api",
+            "paymnets-api",
+            "api-payments",
+            "pay-é",
         ];
         for a in words {
             for b in words {
