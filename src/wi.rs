@@ -497,6 +497,25 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     edit_distance_at_most(a, b, FAR).unwrap_or(FAR + 1)
 }
 
+/// The candidate nearest to `to` and its distance (as `edit_distance` gives
+/// it), the smallest `(distance, key)` winning. Each candidate is measured
+/// only up to the best distance so far: a namespace's far names cost a few
+/// rows of the table, not all of it.
+pub fn nearest<'s, T: Ord>(
+    to: &str,
+    candidates: impl IntoIterator<Item = (&'s str, T)>,
+) -> Option<(usize, T)> {
+    let mut best: Option<(usize, T)> = None;
+    for (s, key) in candidates {
+        let bound = best.as_ref().map_or(FAR, |b| b.0.min(FAR));
+        let d = edit_distance_at_most(s, to, bound).unwrap_or(FAR + 1);
+        if best.as_ref().is_none_or(|b| (d, &key) < (b.0, &b.1)) {
+            best = Some((d, key));
+        }
+    }
+    best
+}
+
 /// The Levenshtein distance when it is at most `max` (banded: only cells
 /// within `max` of the diagonal can hold such a distance).
 pub fn edit_distance_at_most(a: &str, b: &str, max: usize) -> Option<usize> {
@@ -777,6 +796,29 @@ mod tests {
                         "{a} {b} {max}"
                     );
                 }
+            }
+        }
+    }
+
+    /// `nearest` picks what the smallest (full distance, key) picks.
+    #[test]
+    fn nearest_is_the_minimum_of_full_distances() {
+        let long = "x".repeat(200);
+        let names = [
+            "payments-api",
+            "payment-api",
+            "api",
+            "orders",
+            "paymnets-api",
+            "",
+            long.as_str(),
+            "a",
+        ];
+        for to in names.iter().copied().chain(["payments", "zzz", "ordres"]) {
+            for n in 0..=names.len() {
+                let some = &names[..n];
+                let want = some.iter().map(|s| (edit_distance(s, to), *s)).min();
+                assert_eq!(nearest(to, some.iter().map(|s| (*s, *s))), want, "{to}");
             }
         }
     }

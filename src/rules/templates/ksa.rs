@@ -191,20 +191,18 @@ pub fn pod_ksa_defined(ctx: &Ctx, _: &Params) -> Vec<Finding> {
             continue;
         }
         // The nearest defined name in that namespace, as a related span.
-        let nearest = model
+        let defined = model
             .by_kind_ns
             .get(&("ServiceAccount", o.namespace))
             .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|i| {
-                Some((
-                    wi::edit_distance(model.objects[*i].name?, w.ksa),
-                    model.objects[*i].name?,
-                    *i,
-                ))
-            })
-            .min();
+            .unwrap_or_default();
+        let nearest = wi::nearest(
+            w.ksa,
+            defined
+                .iter()
+                .filter_map(|i| Some((model.objects[*i].name?, (model.objects[*i].name?, *i)))),
+        )
+        .map(|(d, (name, i))| (d, name, i));
         let mut f = Finding::at(
             &ctx.rule.id,
             node.loc(),
