@@ -22,19 +22,7 @@ pub fn needs_escape(c: char) -> bool {
 }
 
 fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    // Printable ASCII needs nothing (nearly every message), nor do line
-    // breaks where they are kept (fixes, reports): checked a byte at a time
-    // before decoding characters.
-    let newlines = keep('\n');
-    // Folded 32 bytes at a time without stopping early, which the compiler
-    // vectorises: every finding's message and fix passes here.
-    let plain = |b: u8| matches!(b, b' '..=b'~') || (newlines && b == b'\n');
-    if s.as_bytes()
-        .chunks(32)
-        .all(|c| c.iter().fold(true, |ok, b| ok & plain(*b)))
-    {
-        return Cow::Borrowed(s);
-    }
+    // Nearly every message and fix needs nothing: checked before a copy.
     if !any_escaped(s, &keep) {
         return Cow::Borrowed(s);
     }
@@ -53,7 +41,25 @@ fn escape_where(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
 /// the characters that start with one of a few bytes are decoded (a
 /// report's ✓, ✗ and → start with 0xE2, but so do the invisible U+200B…).
 fn any_escaped(s: &str, keep: &impl Fn(char) -> bool) -> bool {
-    s.bytes().enumerate().any(|(i, b)| match b {
+    // Printable ASCII needs nothing (nearly every message), nor do line
+    // breaks where they are kept: 32 bytes at a time are checked without
+    // stopping early, which the compiler vectorises, and only a chunk with
+    // another byte is looked at byte by byte (a graph table's lines each
+    // hold a few ✓ or →: the rest of the line is skipped 32 bytes at once).
+    let newlines = keep('\n');
+    let plain = |b: u8| matches!(b, b' '..=b'~') || (newlines && b == b'\n');
+    s.as_bytes().chunks(32).enumerate().any(|(k, c)| {
+        !c.iter().fold(true, |ok, b| ok & plain(*b))
+            && c.iter()
+                .enumerate()
+                .any(|(j, b)| byte_escaped(s, k * 32 + j, *b, keep))
+    })
+}
+
+/// Whether the character that byte `b` at `i` of `s` starts (if it starts
+/// one) is escaped and not kept.
+fn byte_escaped(s: &str, i: usize, b: u8, keep: &impl Fn(char) -> bool) -> bool {
+    match b {
         // C0 controls and DEL.
         0..=0x1F | 0x7F => !keep(char::from(b)),
         // The first bytes of U+0080–00BF (C1 controls), U+0600–063F
@@ -64,7 +70,7 @@ fn any_escaped(s: &str, keep: &impl Fn(char) -> bool) -> bool {
             .next()
             .is_some_and(|c| needs_escape(c) && !keep(c)),
         _ => false,
-    })
+    }
 }
 
 /// A scanned value on one line: every control and invisible character escaped.
@@ -85,6 +91,23 @@ pub fn report(s: &str) -> String {
     // Writing to a vector cannot fail, and escaped text is UTF-8.
     let _ = write_report(s, &mut out);
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// `report` of a string of our own making, which is handed back as it is
+/// when nothing in it needs escaping (no copy of a graph table's parts).
+pub fn report_owned(s: String) -> String {
+    if any_escaped(&s, &|c| c == '\n') || starts_command(&s) {
+        report(&s)
+    } else {
+        s
+    }
+}
+
+/// Whether a line of `s` starts with `::` after its leading white space.
+fn starts_command(s: &str) -> bool {
+    // Line breaks are found with memchr; a line rarely starts with a space.
+    s.split('\n')
+        .any(|line| line.trim_start().starts_with("::"))
 }
 
 /// `report`, written to `out` a line at a time: a question command's
@@ -139,6 +162,21 @@ mod tests {
                 assert_eq!(any_escaped(&s, &none), needs_escape(c), "{c:?}");
                 assert_eq!(any_escaped(&s, &newline), needs_escape(c) && c != '\n');
             }
+        }
+    }
+
+    #[test]
+    fn an_owned_report_is_the_report() {
+        for text in [
+            "ok ✓ → –\n  plain\n",
+            "a\n  ::error::x\u{1b}[2J\nb\u{202e}c\n::warning\n\tt\r\nend",
+            "x::y\n\u{3000}::z\n",
+            "a::b\n",
+            "::",
+            "",
+            "ok\n\u{200b}\n",
+        ] {
+            assert_eq!(report_owned(text.to_string()), report(text), "{text:?}");
         }
     }
 

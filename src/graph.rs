@@ -42,6 +42,15 @@ impl Link {
             Link::Gsa => "GSA IAM binding",
         }
     }
+
+    /// `label` padded to 16 characters, the column the details align on.
+    fn padded_label(self) -> &'static str {
+        match self {
+            Link::Workload => "workload → KSA  ",
+            Link::Ksa => "KSA → GSA       ",
+            Link::Gsa => "GSA IAM binding ",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -650,7 +659,8 @@ pub fn write_table(
                 s.push_str(c);
             } else {
                 let pad = widths[i] - c.chars().count();
-                let _ = write!(s, "{c}{}  ", " ".repeat(pad));
+                s.push_str(c);
+                s.extend(std::iter::repeat_n(' ', pad + 2));
             }
         }
         let end = start + s[start..].trim_end().len();
@@ -700,7 +710,7 @@ fn write_parts<T: Sync>(
                 for item in part {
                     one(&mut s, item);
                 }
-                crate::escape::report(&s)
+                crate::escape::report_owned(s)
             })
             .collect();
         for p in &parts {
@@ -710,42 +720,43 @@ fn write_parts<T: Sync>(
     Ok(())
 }
 
-/// A chain's lines below the table: its links, roles and breaks.
+/// A chain's lines below the table: its links, roles and breaks. Pieces
+/// are pushed, not formatted: the table of a big scan is megabytes of them.
 fn details(s: &mut String, c: &Chain) {
-    let _ = writeln!(s, "\n{}  ({})", c.workload, c.workload_at);
-    let _ = writeln!(
-        s,
-        "  KSA  {}  ({})",
-        c.ksa,
-        c.ksa_at.as_deref().unwrap_or("not in the scan")
-    );
-    let _ = writeln!(s, "  GSA  {}", c.gsa_cell());
-    match (&c.binding_at, &c.binding_note) {
-        (Some(a), _) => {
-            let _ = writeln!(s, "  WI binding  {a}");
+    let mut line = |pieces: &[&str]| {
+        for p in pieces {
+            s.push_str(p);
         }
-        (None, Some(n)) => {
-            let _ = writeln!(s, "  WI binding  {n}");
-        }
-        _ => {}
+        s.push('\n');
+    };
+    line(&["\n", &c.workload, "  (", &c.workload_at, ")"]);
+    let ksa_at = c.ksa_at.as_deref().unwrap_or("not in the scan");
+    line(&["  KSA  ", &c.ksa, "  (", ksa_at, ")"]);
+    line(&["  GSA  ", &c.gsa_cell()]);
+    if let Some(a) = c.binding_at.as_ref().or(c.binding_note.as_ref()) {
+        line(&["  WI binding  ", a]);
     }
     for (role, resource, a) in &c.roles {
-        let _ = writeln!(s, "  role  {role} on {resource}  ({a})");
+        line(&["  role  ", role, " on ", resource, "  (", a, ")"]);
     }
     if let Some(n) = &c.roles_note {
-        let _ = writeln!(s, "  roles  {n}");
+        line(&["  roles  ", n]);
     }
     for b in &c.breaks {
-        let _ = writeln!(
-            s,
-            "  {} {:<16} {} {}  {}\n      {}",
+        line(&[
+            "  ",
             mark(&[b]),
-            b.link.label(),
-            b.rule,
-            b.name,
-            b.at,
-            b.message
-        );
+            " ",
+            b.link.padded_label(),
+            " ",
+            &b.rule,
+            " ",
+            &b.name,
+            "  ",
+            &b.at,
+            "\n      ",
+            &b.message,
+        ]);
     }
 }
 
@@ -981,6 +992,13 @@ mod tests {
         assert_eq!(order, (0..2000).collect::<Vec<_>>());
         assert_eq!(whole.matches("\n\\      ::warning::x\n").count(), 2000);
         assert!(!whole.contains("\n      ::warning::x"));
+    }
+
+    #[test]
+    fn padded_labels_are_the_labels_in_sixteen_characters() {
+        for l in [Link::Workload, Link::Ksa, Link::Gsa] {
+            assert_eq!(l.padded_label(), format!("{:<16}", l.label()));
+        }
     }
 
     #[test]
