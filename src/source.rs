@@ -56,13 +56,31 @@ impl Position {
     /// `name:line:column`, in a string of its final size: `format!` grows
     /// its string as it writes, copying a long path again.
     pub fn in_file(self, name: &str) -> String {
-        use std::fmt::Write;
         // Two colons and two u32s of at most ten digits.
         let mut s = String::with_capacity(name.len() + 22);
         s.push_str(name);
-        let _ = write!(s, ":{}:{}", self.line, self.column);
+        for n in [self.line, self.column] {
+            s.push(':');
+            push_decimal(&mut s, n);
+        }
         s
     }
+}
+
+/// `n` in decimal, without the formatting machinery: `graph` writes a
+/// location for every workload, KSA, binding and break of a scan.
+fn push_decimal(s: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(digits[i..].iter().map(|d| char::from(*d)));
 }
 
 #[derive(Debug)]
@@ -334,6 +352,14 @@ impl miette::SourceCode for SharedSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_location_in_a_file_is_name_line_column() {
+        for (line, column) in [(1, 1), (9, 10), (10, 9), (123_456, 7), (u32::MAX, 0)] {
+            let p = Position { line, column };
+            assert_eq!(p.in_file("a:b.yaml"), format!("a:b.yaml:{line}:{column}"));
+        }
+    }
 
     #[test]
     fn positions_count_characters_and_skip_bom() {
