@@ -219,6 +219,9 @@ pub fn build(model: &Model, findings: &[Resolved]) -> Graph {
             g.scan_wide.push(brk(Link::Workload, f));
         }
     }
+    // Once each, as the lint reports them (the findings are not deduplicated).
+    g.scan_wide
+        .dedup_by(|a, b| a.rule == b.rule && a.at == b.at && a.message == b.message);
     let source = |id: FileId| -> &SourceFile { model.files[id as usize].source() };
     let all = Attached::new(&findings, |_| true);
     let positions = &all.positions;

@@ -277,6 +277,20 @@ pub fn lint_model(
     config: &Config,
     inputs: bool,
 ) -> Vec<Resolved> {
+    let kept = lint_unresolved(model, rules, catalogue, config, inputs);
+    let sources: Vec<Arc<SourceFile>> = model.files.iter().map(|f| f.source().clone()).collect();
+    report::resolve(kept, &sources, rules, inputs)
+}
+
+/// The findings that survive suppression, with their severities, before
+/// they are resolved (and duplicates dropped) for a report.
+pub fn lint_unresolved(
+    model: &model::Model,
+    rules: &[Rule],
+    catalogue: &[Rule],
+    config: &Config,
+    inputs: bool,
+) -> Vec<(finding::Finding, Severity)> {
     let files = &model.files;
     let (post, main): (Vec<Rule>, Vec<Rule>) = rules.iter().cloned().partition(rules::is_post);
     let sups = suppress::collect(model);
@@ -316,8 +330,7 @@ pub fn lint_model(
             }
         }
     }
-    let sources: Vec<Arc<SourceFile>> = files.iter().map(|f| f.source().clone()).collect();
-    report::resolve(kept, &sources, rules, inputs)
+    kept
 }
 
 /// Sets each finding's identity (its object's kind/namespace/name and the

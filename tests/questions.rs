@@ -739,6 +739,26 @@ fn graph_attributes_a_shared_binding_by_member() {
     assert!(String::from_utf8_lossy(&lint.stdout).contains("KWI202"));
 }
 
+/// One base rendered by two overlays, neither patching the KSA's
+/// placeholder GSA: the lint reports the finding once (one place in one
+/// file), and the graph marks the KSA → GSA link of both overlays' chains.
+#[test]
+fn graph_marks_a_base_finding_in_the_chain_of_every_overlay() {
+    let o = run(&["graph", "testdata/graph-overlays"]);
+    let text = stdout(&o);
+    for overlay in ["dev", "prod"] {
+        let row = format!("Deployment shop/api [testdata/graph-overlays/overlays/{overlay}] ");
+        let line = text.lines().find(|l| l.starts_with(&row));
+        assert!(
+            line.is_some_and(|l| l.ends_with("✓ | ! KWI102 | ✓")),
+            "{overlay}: {text}"
+        );
+    }
+    assert_eq!(text.matches("KSA → GSA        KWI102").count(), 2, "{text}");
+    let lint = stdout(&run(&["--format", "json", "testdata/graph-overlays"]));
+    assert_eq!(lint.matches("\"rule\": \"KWI102\"").count(), 1, "{lint}");
+}
+
 #[test]
 fn graph_shows_direct_grants_and_pods_that_use_wi_without_a_gsa() {
     let o = run(&["graph", "testdata/KWI401/cases/direct-access/bad"]);

@@ -61,7 +61,28 @@ pub struct Summary {
     pub baseline_hidden: Option<usize>,
 }
 
+/// The findings of a report: resolved, sorted, and each reported once (an
+/// object in two kustomize scopes gets the same finding from each).
 pub fn resolve(
+    findings: Vec<(Finding, Severity)>,
+    files: &[Arc<SourceFile>],
+    rules: &[Rule],
+    inputs: bool,
+) -> Vec<Resolved> {
+    let mut out = resolve_all(findings, files, rules, inputs);
+    out.dedup_by(|a, b| {
+        a.rule == b.rule
+            && a.file.name == b.file.name
+            && a.byte_start == b.byte_start
+            && a.message == b.message
+    });
+    out
+}
+
+/// `resolve`, keeping each object's own finding where two objects (one
+/// resource in two kustomize scopes) have the same one: `graph` shows it in
+/// the chain of each.
+pub fn resolve_all(
     findings: Vec<(Finding, Severity)>,
     files: &[Arc<SourceFile>],
     rules: &[Rule],
@@ -158,12 +179,6 @@ pub fn resolve(
     let mut order: Vec<usize> = (0..out.len()).collect();
     order.par_sort_unstable_by(|a, b| key(*a).cmp(&key(*b)).then(a.cmp(b)));
     permute(&mut out, order);
-    out.dedup_by(|a, b| {
-        a.rule == b.rule
-            && a.file.name == b.file.name
-            && a.byte_start == b.byte_start
-            && a.message == b.message
-    });
     out
 }
 
