@@ -278,13 +278,29 @@ pub fn lint_model(
     inputs: bool,
 ) -> Vec<Resolved> {
     let kept = lint_unresolved(model, rules, catalogue, config, inputs);
-    let sources: Vec<Arc<SourceFile>> = model.files.iter().map(|f| f.source().clone()).collect();
-    report::resolve(kept, &sources, rules, inputs)
+    report::resolve(kept, &sources(model), rules, inputs)
+}
+
+/// `lint_model` for `graph`: a finding that an object's copies in several
+/// kustomize scopes share is kept once per copy (the lint reports it once),
+/// so that each copy's chain shows it.
+pub fn lint_model_per_copy(
+    model: &model::Model,
+    rules: &[Rule],
+    catalogue: &[Rule],
+    config: &Config,
+) -> Vec<Resolved> {
+    let kept = lint_unresolved(model, rules, catalogue, config, false);
+    report::resolve_all(kept, &sources(model), rules, false)
+}
+
+fn sources(model: &model::Model) -> Vec<Arc<SourceFile>> {
+    model.files.iter().map(|f| f.source().clone()).collect()
 }
 
 /// The findings that survive suppression, with their severities, before
 /// they are resolved (and duplicates dropped) for a report.
-pub fn lint_unresolved(
+fn lint_unresolved(
     model: &model::Model,
     rules: &[Rule],
     catalogue: &[Rule],

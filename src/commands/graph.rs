@@ -12,12 +12,7 @@ pub fn run(format: GraphFormat, scan: &ScanArgs) -> i32 {
             Err(e) => return fail(format!("rule error: {e}")),
         };
         let active = rules::effective(&rules, config, &[], &[]);
-        // No finding's input files: only pre-commit reads them.
-        // Every object's findings: the lint reports a finding shared by an
-        // object's copies in several kustomize scopes once, a chain per copy.
-        let unresolved = crate::lint_unresolved(model, &active, &rules, config, false);
-        let sources: Vec<_> = model.files.iter().map(|f| f.source().clone()).collect();
-        let findings = crate::report::resolve_all(unresolved, &sources, &active, false);
+        let findings = crate::lint_model_per_copy(model, &active, &rules, config);
         let g = crate::graph::build(model, &findings);
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
