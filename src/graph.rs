@@ -732,7 +732,12 @@ fn details(s: &mut String, c: &Chain) {
         }
         s.push('\n');
     };
-    line(&["\n", &c.workload, "  (", &c.workload_at, ")"]);
+    // The kustomization that renders it, as in its table row: an object in
+    // several overlays has a chain for each, all at the base's location.
+    match &c.scope {
+        Some(scope) => line(&["\n", &c.workload, " [", scope, "]  (", &c.workload_at, ")"]),
+        None => line(&["\n", &c.workload, "  (", &c.workload_at, ")"]),
+    }
     let ksa_at = c.ksa_at.as_deref().unwrap_or("not in the scan");
     line(&["  KSA  ", &c.ksa, "  (", ksa_at, ")"]);
     line(&["  GSA  ", &c.gsa_cell()]);

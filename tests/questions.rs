@@ -741,7 +741,8 @@ fn graph_attributes_a_shared_binding_by_member() {
 
 /// One base rendered by two overlays, neither patching the KSA's
 /// placeholder GSA: the lint reports the finding once (one place in one
-/// file), and the graph marks the KSA → GSA link of both overlays' chains.
+/// file), and the graph marks the KSA → GSA link of both overlays' chains,
+/// each told apart by its overlay in the table and in the details.
 #[test]
 fn graph_marks_a_base_finding_in_the_chain_of_every_overlay() {
     let o = run(&["graph", "testdata/graph-overlays"]);
@@ -755,6 +756,11 @@ fn graph_marks_a_base_finding_in_the_chain_of_every_overlay() {
         );
     }
     assert_eq!(text.matches("KSA → GSA        KWI102").count(), 2, "{text}");
+    // Each chain's details are headed by its overlay, as its row is.
+    for overlay in ["dev", "prod"] {
+        let head = format!("\nDeployment shop/api [testdata/graph-overlays/overlays/{overlay}]  (testdata/graph-overlays/base/app.yaml:12:9)\n");
+        assert!(text.contains(&head), "{overlay}: {text}");
+    }
     let lint = stdout(&run(&["--format", "json", "testdata/graph-overlays"]));
     assert_eq!(lint.matches("\"rule\": \"KWI102\"").count(), 1, "{lint}");
 }
