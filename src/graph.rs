@@ -514,6 +514,13 @@ fn rule_ids(breaks: &[&Break]) -> String {
 }
 
 impl Chain {
+    /// The workload with the kustomization that renders it, if any: an
+    /// object in several overlays has a chain for each, all at the base's
+    /// location, told apart by this name in the row and the details alike.
+    fn scoped_name(&self) -> Option<String> {
+        let scope = self.scope.as_ref()?;
+        Some([self.workload.as_str(), " [", scope, "]"].concat())
+    }
     fn on(&self, link: Link) -> Vec<&Break> {
         self.breaks.iter().filter(|b| b.link == link).collect()
     }
@@ -617,8 +624,8 @@ pub fn write_table(
         .chains
         .par_iter()
         .map(|c| {
-            let workload = match (&c.scope, repeated(c)) {
-                (Some(scope), _) => format!("{} [{scope}]", c.workload),
+            let workload = match (c.scoped_name(), repeated(c)) {
+                (Some(name), _) => name,
                 (None, true) => format!("{} ({})", c.workload, &c.workload_at[shared..]),
                 (None, false) => c.workload.clone(),
             };
@@ -732,12 +739,9 @@ fn details(s: &mut String, c: &Chain) {
         }
         s.push('\n');
     };
-    // The kustomization that renders it, as in its table row: an object in
-    // several overlays has a chain for each, all at the base's location.
-    match &c.scope {
-        Some(scope) => line(&["\n", &c.workload, " [", scope, "]  (", &c.workload_at, ")"]),
-        None => line(&["\n", &c.workload, "  (", &c.workload_at, ")"]),
-    }
+    let name = c.scoped_name();
+    let name = name.as_deref().unwrap_or(&c.workload);
+    line(&["\n", name, "  (", &c.workload_at, ")"]);
     let ksa_at = c.ksa_at.as_deref().unwrap_or("not in the scan");
     line(&["  KSA  ", &c.ksa, "  (", ksa_at, ")"]);
     line(&["  GSA  ", &c.gsa_cell()]);
