@@ -121,9 +121,23 @@ fn split_documents(text: &str) -> impl Iterator<Item = Result<Chunk, SplitError>
                     end: text.len(),
                 }));
             }
-            let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
-            let line = &text[pos..line_end];
-            let line_start = pos;
+            // Only a line that starts with `---` can end a document: jump to
+            // the next one (`pos` is always at the start of a line).
+            let line_start = if text[pos..].starts_with("---") {
+                pos
+            } else {
+                match memchr::memmem::find(&text.as_bytes()[pos..], b"\n---") {
+                    Some(i) => pos + i + 1,
+                    None => {
+                        pos = text.len();
+                        continue;
+                    }
+                }
+            };
+            let line_end = text[line_start..]
+                .find('\n')
+                .map_or(text.len(), |i| line_start + i + 1);
+            let line = &text[line_start..line_end];
             pos = line_end;
             if let Some(rest) = line.strip_prefix("---") {
                 let rest = rest.trim();
