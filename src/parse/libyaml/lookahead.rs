@@ -34,6 +34,12 @@ fn width(b: u8) -> usize {
     }
 }
 
+/// A printable ASCII character or a line feed: allowed, one byte.
+#[inline(always)]
+fn is_plain_ascii(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) | (b == b'\n')
+}
+
 /// The characters libyaml and go-yaml accept in a stream (YAML 1.1 printable
 /// set plus tab and line breaks).
 fn is_allowed(ch: char) -> bool {
@@ -75,8 +81,19 @@ impl<'a> Lookahead<'a> {
             if len >= want || at >= bytes.len() {
                 break Ok(());
             }
+            // Sixteen plain ASCII characters are checked at once (no early
+            // exit, so the compiler can use vector instructions).
+            if want - len >= 16 {
+                if let Some(chunk) = bytes.get(at..at + 16) {
+                    if chunk.iter().fold(true, |ok, &b| ok & is_plain_ascii(b)) {
+                        at += 16;
+                        len += 16;
+                        continue;
+                    }
+                }
+            }
             let b = bytes[at];
-            if (0x20..0x7f).contains(&b) || b == b'\n' {
+            if is_plain_ascii(b) {
                 at += 1;
                 len += 1;
                 continue;
@@ -127,12 +144,23 @@ impl<'a> Lookahead<'a> {
             .unwrap_or(limit)
     }
 
+    /// How many spaces come next among the checked characters (indentation,
+    /// taken at once rather than one character at a time).
+    pub fn space_run(&self) -> usize {
+        let bytes = &self.input.as_bytes()[self.pos..];
+        let limit = self.len.min(bytes.len());
+        bytes[..limit]
+            .iter()
+            .position(|&b| b != b' ')
+            .unwrap_or(limit)
+    }
+
     /// The next `n` characters, which `plain_run` said are ASCII.
     pub fn ascii_ahead(&self, n: usize) -> &'a str {
         self.input.get(self.pos..self.pos + n).unwrap_or("")
     }
 
-    /// Consumes `n` characters that `plain_run` said are ASCII.
+    /// Consumes `n` characters that `plain_run` or `space_run` said are ASCII.
     pub fn skip_ascii(&mut self, n: usize) {
         self.pos += n;
         self.len -= n;

@@ -114,6 +114,16 @@ impl<'a> Scanner<'a> {
         self.char_index += 1;
     }
 
+    /// `skip_char` for the run of spaces ahead (at least the one in front,
+    /// which the caller saw): spaces are one byte and one column each.
+    fn skip_spaces(&mut self) {
+        let n = self.buffer.space_run().max(1);
+        self.buffer.skip_ascii(n);
+        self.mark.index += n as u64;
+        self.mark.column += n as u64;
+        self.char_index += n as u64;
+    }
+
     /// Equivalent to the libyaml macro `SKIP_LINE`.
     fn skip_line_break(&mut self) {
         if let Some(front) = self.buffer.front() {
@@ -796,10 +806,16 @@ impl<'a> Scanner<'a> {
                 self.skip_char();
             }
             self.cache(1)?;
-            while CHECK!(self.buffer, ' ')
-                || (self.flow_level != 0 || !self.simple_key_allowed) && CHECK!(self.buffer, '\t')
-            {
-                self.skip_char();
+            loop {
+                if CHECK!(self.buffer, ' ') {
+                    self.skip_spaces();
+                } else if (self.flow_level != 0 || !self.simple_key_allowed)
+                    && CHECK!(self.buffer, '\t')
+                {
+                    self.skip_char();
+                } else {
+                    break;
+                }
                 self.cache(1)?;
             }
             if CHECK!(self.buffer, '#') {
@@ -1839,6 +1855,9 @@ impl<'a> Scanner<'a> {
                         );
                     } else if !leading_blanks {
                         self.read_char(&mut whitespaces);
+                    } else if CHECK!(self.buffer, ' ') {
+                        // The next line's indentation.
+                        self.skip_spaces();
                     } else {
                         self.skip_char();
                     }
