@@ -212,7 +212,8 @@ fn allowed_alias_ratio(decode_count: u64) -> f64 {
 }
 
 /// Adds a scalar event's node: its text is a slice of the file unless the
-/// parser had to decode it (escapes, folding, block scalars).
+/// parser had to decode it (escapes, folding, block scalars). The flag says
+/// the scalar is surely allowed as a mapping key (see `is_string_key`).
 fn scalar(
     tree: &mut Tree,
     start: usize,
@@ -220,7 +221,7 @@ fn scalar(
     tag: Option<String>,
     value: Option<&str>,
     style: Style,
-) -> Result<NodeId, String> {
+) -> Result<(NodeId, bool), String> {
     let tag = tag.as_deref().map_or(Tag::None, Tag::from_expanded);
     let span = Span::new(start, end.max(start));
     let span = if matches!(style, Style::Literal | Style::Folded) {
@@ -230,8 +231,19 @@ fn scalar(
     };
     let text = tree.slice_text(span, style);
     let owned = value.filter(|v| *v != text);
-    check_scalar(owned.unwrap_or(text), style, tag)?;
-    Ok(tree.add_scalar(span, style, tag, owned))
+    let value = owned.unwrap_or(text);
+    check_scalar(value, style, tag)?;
+    let key_ok = tag == Tag::None && is_string_key(value, style);
+    Ok((tree.add_scalar(span, style, tag, owned), key_ok))
+}
+
+/// An untagged scalar go-yaml reads as neither null nor an unsigned integer
+/// (the keys `resolve::key_error` rejects), told without resolving it: one
+/// not plain is a string; a plain one that starts with a letter other than
+/// `n`/`N` cannot be `null` or a number.
+fn is_string_key(text: &str, style: Style) -> bool {
+    style != Style::Plain
+        || matches!(text.as_bytes().first(), Some(b) if b.is_ascii_alphabetic() && !matches!(b, b'n' | b'N'))
 }
 
 fn style_of(s: ScalarStyle) -> Style {
@@ -274,7 +286,8 @@ impl Builder {
             })?;
             let start = offset + event.start_mark.index as usize;
             let end = offset + event.end_mark.index as usize;
-            let (node, anchor, size) = match event.data {
+            // `key_ok`: a scalar surely allowed as a mapping key.
+            let (node, anchor, size, key_ok) = match event.data {
                 EventData::StreamStart | EventData::DocumentStart { .. } => continue,
                 EventData::StreamEnd | EventData::DocumentEnd { .. } => break,
                 EventData::MappingStart {
@@ -310,7 +323,7 @@ impl Builder {
                         continue;
                     };
                     let (id, size) = self.close(tree, frame, end, &mut duplicates)?;
-                    (id, None, size)
+                    (id, None, size, false)
                 }
                 EventData::Scalar {
                     anchor,
@@ -319,16 +332,17 @@ impl Builder {
                     style,
                     ..
                 } => {
-                    let id = scalar(tree, start, end, tag, value.as_deref(), style_of(style))
-                        .map_err(|m| err(start, m))?;
-                    (id, anchor, 1)
+                    let (id, key_ok) =
+                        scalar(tree, start, end, tag, value.as_deref(), style_of(style))
+                            .map_err(|m| err(start, m))?;
+                    (id, anchor, 1, key_ok)
                 }
                 EventData::Alias { anchor } => {
                     let counts = (&mut decode_count, &mut alias_count, &mut *alias_nodes);
                     let (id, size) = self
                         .follow_alias(&anchor, counts, limits)
                         .map_err(|m| err(start, m))?;
-                    self.add_to_parent(tree, id, size)?;
+                    self.add_to_parent(tree, id, size, false)?;
                     continue;
                 }
             };
@@ -339,7 +353,7 @@ impl Builder {
             if self.frames.is_empty() {
                 root = Some(node);
             } else {
-                self.add_to_parent(tree, node, size)?;
+                self.add_to_parent(tree, node, size, key_ok)?;
             }
         }
         let Some(root) = root else { return Ok(None) };
@@ -408,11 +422,19 @@ impl Builder {
 
     /// Adds a finished node to the open collection; a mapping key must be a
     /// string, number or boolean (what sigs.k8s.io/yaml can turn into JSON).
-    fn add_to_parent(&mut self, tree: &Tree, node: NodeId, size: u64) -> Result<(), ParseError> {
+    /// `key_ok` says the node is a scalar that is surely allowed (most keys),
+    /// so it is not resolved again.
+    fn add_to_parent(
+        &mut self,
+        tree: &Tree,
+        node: NodeId,
+        size: u64,
+        key_ok: bool,
+    ) -> Result<(), ParseError> {
         let Some(frame) = self.frames.last_mut() else {
             return Ok(());
         };
-        if frame.kind == Kind::Map && frame.kids.len() % 2 == 0 {
+        if frame.kind == Kind::Map && frame.kids.len() % 2 == 0 && !key_ok {
             let key = tree.node(node);
             let message = match key.scalar() {
                 None => Some(format!("invalid map key: {key:?}")),
@@ -767,6 +789,38 @@ mod tests {
         ] {
             let (_, out) = parse_text(bad);
             assert_eq!(out.errors.len(), 1, "{bad:?}");
+        }
+    }
+
+    /// Keys as `kubectl create --dry-run=client` takes them: null and
+    /// unsigned 64-bit keys are rejected, every other scalar key is taken
+    /// (checked with kubectl for each key here).
+    #[test]
+    fn map_keys_are_rejected_as_kubectl_rejects_them() {
+        for key in [
+            "null",
+            "~",
+            "Null",
+            "NULL",
+            "18446744073709551615",
+            "!!null \"\"",
+        ] {
+            let (_, out) = parse_text(&format!("a:\n  {key}: v\n"));
+            assert_eq!(out.errors.len(), 1, "{key:?}");
+            assert!(
+                out.errors[0].message.contains("unsupported map key"),
+                "{key:?}"
+            );
+        }
+        for key in [
+            "nothing", "n", "N", "yes", "1", "\"null\"", "'~'", "a b", "-1", "Z",
+        ] {
+            let (_, out) = parse_text(&format!("a:\n  {key}: v\n"));
+            assert!(
+                out.errors.is_empty(),
+                "{key:?}: {:?}",
+                out.errors[0].message
+            );
         }
     }
 
