@@ -155,12 +155,24 @@ impl<'a> Lookahead<'a> {
             .unwrap_or(limit)
     }
 
-    /// The next `n` characters, which `plain_run` said are ASCII.
+    /// How many characters from here are ASCII and not a line break, among
+    /// the checked characters (the rest of a comment or of a block scalar's
+    /// line, taken at once).
+    pub fn line_run(&self) -> usize {
+        let bytes = &self.input.as_bytes()[self.pos..];
+        let limit = self.len.min(bytes.len());
+        bytes[..limit]
+            .iter()
+            .position(|&b| b >= 0x80 || b == b'\n' || b == b'\r')
+            .unwrap_or(limit)
+    }
+
+    /// The next `n` characters, which a `*_run` said are ASCII.
     pub fn ascii_ahead(&self, n: usize) -> &'a str {
         self.input.get(self.pos..self.pos + n).unwrap_or("")
     }
 
-    /// Consumes `n` characters that `plain_run` or `space_run` said are ASCII.
+    /// Consumes `n` characters that a `*_run` said are ASCII.
     pub fn skip_ascii(&mut self, n: usize) {
         self.pos += n;
         self.len -= n;

@@ -117,11 +117,33 @@ impl<'a> Scanner<'a> {
     /// `skip_char` for the run of spaces ahead (at least the one in front,
     /// which the caller saw): spaces are one byte and one column each.
     fn skip_spaces(&mut self) {
-        let n = self.buffer.space_run().max(1);
+        self.skip_ascii(self.buffer.space_run().max(1));
+    }
+
+    /// `skip_char` for `n` characters a look-ahead run said are ASCII and
+    /// not line breaks (one byte and one column each).
+    fn skip_ascii(&mut self, n: usize) {
         self.buffer.skip_ascii(n);
         self.mark.index += n as u64;
         self.mark.column += n as u64;
         self.char_index += n as u64;
+    }
+
+    /// `read_char` until a line break or the end of the input, taking ASCII
+    /// runs at once.
+    fn read_to_line_end(&mut self, string: &mut String) -> Result<()> {
+        loop {
+            let n = self.buffer.line_run();
+            if n > 0 {
+                string.push_str(self.buffer.ascii_ahead(n));
+                self.skip_ascii(n);
+            } else if IS_BREAKZ!(self.buffer) {
+                return Ok(());
+            } else {
+                self.read_char(string);
+            }
+            self.cache(1)?;
+        }
     }
 
     /// Equivalent to the libyaml macro `SKIP_LINE`.
@@ -821,7 +843,10 @@ impl<'a> Scanner<'a> {
             if CHECK!(self.buffer, '#') {
                 let start = self.mark.index;
                 while !IS_BREAKZ!(self.buffer) {
-                    self.skip_char();
+                    match self.buffer.line_run() {
+                        0 => self.skip_char(),
+                        n => self.skip_ascii(n),
+                    }
                     self.cache(1)?;
                 }
                 self.comments.push((start, self.mark.index));
@@ -1420,10 +1445,7 @@ impl<'a> Scanner<'a> {
             string.push_str(&trailing_breaks);
             trailing_breaks.clear();
             leading_blank = IS_BLANK!(self.buffer) as i32;
-            while !IS_BREAKZ!(self.buffer) {
-                self.read_char(&mut string);
-                self.cache(1)?;
-            }
+            self.read_to_line_end(&mut string)?;
             self.cache(2)?;
             self.read_line_break(&mut leading_break);
             self.scan_block_scalar_breaks(
@@ -1468,7 +1490,12 @@ impl<'a> Scanner<'a> {
         loop {
             self.cache(1)?;
             while (*indent == 0 || (self.mark.column as i32) < *indent) && IS_SPACE!(self.buffer) {
-                self.skip_char();
+                // The indentation's spaces at once, up to the block's indent.
+                let mut n = self.buffer.space_run().max(1);
+                if *indent != 0 {
+                    n = n.min((*indent as i64 - self.mark.column as i64).max(1) as usize);
+                }
+                self.skip_ascii(n);
                 self.cache(1)?;
             }
             if self.mark.column as i32 > max_indent {
