@@ -167,6 +167,18 @@ impl<'a> Lookahead<'a> {
             .unwrap_or(limit)
     }
 
+    /// How many characters from here are ordinary ASCII text of a quoted
+    /// scalar (printable, no blank, quote or backslash), leaving at least two
+    /// checked characters after them.
+    pub fn quoted_run(&self) -> usize {
+        let bytes = &self.input.as_bytes()[self.pos..];
+        let limit = self.len.saturating_sub(2).min(bytes.len());
+        bytes[..limit]
+            .iter()
+            .position(|&b| !(0x21..=0x7e).contains(&b) || matches!(b, b'\'' | b'"' | b'\\'))
+            .unwrap_or(limit)
+    }
+
     /// The next `n` characters, which a `*_run` said are ASCII.
     pub fn ascii_ahead(&self, n: usize) -> &'a str {
         self.input.get(self.pos..self.pos + n).unwrap_or("")

@@ -1563,6 +1563,14 @@ impl<'a> Scanner<'a> {
             self.cache(2)?;
             leading_blanks = false;
             while !IS_BLANKZ!(self.buffer) {
+                // Ordinary characters at once, as `read_char` would take them.
+                let run = self.buffer.quoted_run();
+                if run > 0 {
+                    string.push_str(self.buffer.ascii_ahead(run));
+                    self.skip_ascii(run);
+                    self.cache(2)?;
+                    continue;
+                }
                 if single && CHECK_AT!(self.buffer, '\'', 0) && CHECK_AT!(self.buffer, '\'', 1) {
                     string.push('\'');
                     self.skip_char();
