@@ -521,9 +521,10 @@ mod template {
                 .take(64)
                 .any(|s| at < s.end as usize)
         };
-        ["{{", "{%"]
+        // memchr's search: `str::match_indices` was 1.5 % of parsing real repos.
+        [b"{{", b"{%"]
             .iter()
-            .any(|pat| text.match_indices(pat).any(|(i, _)| !inside(i)))
+            .any(|pat| memmem::find_iter(text.as_bytes(), pat).any(|i| !inside(i)))
     }
 }
 
