@@ -74,12 +74,7 @@ pub fn display_path(path: &Path) -> String {
     // A relative path of plain names (what a walk of `kwi-lint dir` yields)
     // is already what joining it to the working folder and taking that
     // folder off again gives: no four allocations per file for it.
-    if let Some(s) = path.to_str().filter(|s| {
-        !s.is_empty()
-            && !s.starts_with('/')
-            && !s.contains('\\')
-            && s.split('/').all(|c| !c.is_empty() && c != ".")
-    }) {
+    if let Some(s) = path.to_str().filter(|s| is_plain_relative(s)) {
         return crate::escape::text(s).into_owned();
     }
     static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
@@ -101,11 +96,39 @@ pub fn display_path(path: &Path) -> String {
     crate::escape::text(s.strip_prefix("./").unwrap_or(&s)).into_owned()
 }
 
+/// A relative path of names, none empty or `.`, without a backslash.
+fn is_plain_relative(s: &str) -> bool {
+    let b = s.as_bytes();
+    // Each component starts after a `/` (or at 0) and must hold something
+    // other than a lone `.`.
+    let mut start = 0;
+    for (i, &c) in b
+        .iter()
+        .enumerate()
+        .chain(std::iter::once((b.len(), &b'/')))
+    {
+        match c {
+            b'\\' => return false,
+            b'/' => {
+                let part = &b[start..i];
+                if part.is_empty() || part == b"." {
+                    return false;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
 fn is_helm_template(path: &Path) -> bool {
     // Nearly no path has such a folder: one search of its bytes before its
     // components are parsed, six times over, for every file walked.
+    static TEMPLATES: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("templates"));
     let bytes = path.as_os_str().as_encoded_bytes();
-    if !bytes.windows(9).any(|w| w == b"templates") {
+    if TEMPLATES.find(bytes).is_none() {
         return false;
     }
     path.ancestors().skip(1).take(6).any(|dir| {
@@ -352,6 +375,37 @@ pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, ReadError> {
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn a_plain_relative_path_is_a_path_of_names() {
+        let split = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with('/')
+                && !s.contains('\\')
+                && s.split('/').all(|c| !c.is_empty() && c != ".")
+        };
+        for s in [
+            "",
+            "a",
+            "a/b.yaml",
+            "/a",
+            "a/",
+            "a//b",
+            "./a",
+            "a/./b",
+            "a/.",
+            ".",
+            "..",
+            "a/../b",
+            ".a/b",
+            "a/.b",
+            "a\\b",
+            "é/ü.yaml",
+            "a/b/c/d.yml",
+        ] {
+            assert_eq!(is_plain_relative(s), split(s), "{s:?}");
+        }
+    }
 
     /// The files ripgrep's `ignore` walker yields with the settings kwi-lint
     /// walked with before it listed folders itself: the oracle.
