@@ -537,7 +537,17 @@ fn read_thresholds(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), Conf
 fn read_limits(r: &Reader, v: Node<'_>, cfg: &mut Config) -> Result<(), ConfigError> {
     for (lk, lv) in r.map(v, "limits")? {
         match lk.as_str().unwrap_or("") {
-            "max_file_size" => cfg.limits.max_file_size = r.number(lv, "max_file_size")? as u64,
+            "max_file_size" => {
+                let n = r.number(lv, "max_file_size")?;
+                // Positions in a file are 32-bit (as in every span of the tree).
+                if n > u32::MAX as usize {
+                    return Err(r.err(
+                        lv,
+                        format!("`max_file_size` can be at most {} bytes (4 GiB)", u32::MAX),
+                    ));
+                }
+                cfg.limits.max_file_size = n as u64;
+            }
             "max_depth" => cfg.limits.max_depth = r.number(lv, "max_depth")?.clamp(8, 4096),
             "max_documents" => cfg.limits.max_documents = r.number(lv, "max_documents")?,
             _ => return Err(r.unknown(lk, &["max_file_size", "max_depth", "max_documents"])),
@@ -572,6 +582,20 @@ mod tests {
         assert_eq!(c.rules["KWI104"].severity, Some(Severity::Info));
         assert_eq!(c.assume.dataplane_v2, Some(true));
         assert_eq!(c.max_service_accounts, 10);
+    }
+
+    #[test]
+    fn a_file_size_limit_past_32_bit_positions_is_an_error() {
+        let e =
+            parse_text("c.yaml", "limits:\n  max_file_size: 5_000_000_000\n".into()).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 18));
+        assert!(
+            e.message.contains("at most 4294967295 bytes"),
+            "{}",
+            e.message
+        );
+        let c = parse_text("c.yaml", "limits: {max_file_size: 4294967295}\n".into()).unwrap();
+        assert_eq!(c.limits.max_file_size, u32::MAX as u64);
     }
 
     #[test]
