@@ -87,7 +87,7 @@ impl Text {
         }
     }
 
-    fn parts(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn parts(&self) -> impl Iterator<Item = &str> {
         let (one, many): (Option<&str>, &[Piece]) = match self {
             Text::Own(s) => (Some(s), &[]),
             Text::Shared(s) => (Some(s), &[]),
