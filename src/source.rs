@@ -218,7 +218,9 @@ impl SourceFile {
                 })
                 .collect()
         });
-        let block = offset / BLOCK;
+        // The end of a text whose length is a multiple of BLOCK lies past the
+        // last block's entry: it is counted from that block's start.
+        let block = (offset / BLOCK).min(index.len().saturating_sub(1));
         let base = index.get(block).copied().unwrap_or(0) as usize;
         base + bytes[block * BLOCK..offset.min(bytes.len())]
             .iter()
@@ -407,6 +409,26 @@ mod tests {
         assert_eq!(f.position(11), Position { line: 3, column: 1 });
         assert_eq!(f.line_span(1), (0, 4));
         assert_eq!(f.line_span(2), (5, 9));
+    }
+
+    /// Found by the fuzzer: the end of a text whose length is a multiple of
+    /// the index's block size counted no character before it, and the column
+    /// of a finding there underflowed.
+    #[test]
+    fn the_end_of_a_text_a_whole_number_of_blocks_long_has_its_column() {
+        for blocks in [2, 3, SCAN_MAX / BLOCK + 4] {
+            let len = blocks * BLOCK;
+            let line: String = (0..len / 2)
+                .map(|i| if i % 2 == 0 { "éa" } else { "a" })
+                .collect();
+            assert_eq!(line.len(), len);
+            for text in [line.clone(), format!("x\n{}", &line[2..])] {
+                let f = SourceFile::new("a", text.clone());
+                let start = text.rfind('\n').map_or(0, |i| i + 1);
+                let want = text[start..].chars().count() as u32 + 1;
+                assert_eq!(f.position(len).column, want, "{blocks} blocks");
+            }
+        }
     }
 
     #[test]
