@@ -69,8 +69,17 @@ impl Position {
 
 /// `n` in decimal, without the formatting machinery: `graph` writes a
 /// location for every workload, KSA, binding and break of a scan.
-fn push_decimal(s: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
+fn push_decimal(s: &mut String, n: u32) {
+    let mut digits = [0u8; 20];
+    s.extend(
+        decimal(n as u64, &mut digits)
+            .iter()
+            .map(|d| char::from(*d)),
+    );
+}
+
+/// The ASCII digits of `n`, written at the end of `digits`.
+pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -80,7 +89,7 @@ fn push_decimal(s: &mut String, mut n: u32) {
             break;
         }
     }
-    s.extend(digits[i..].iter().map(|d| char::from(*d)));
+    &digits[i..]
 }
 
 #[derive(Debug)]

@@ -143,17 +143,18 @@ fn write_item(buf: &mut Vec<u8>, f: &Resolved) {
     string(buf, f.message.parts());
     field(buf, KEY, "file", false);
     string(buf, [f.file.name.as_str()]);
-    for (name, n) in [
-        ("line", f.start.line as usize),
-        ("column", f.start.column as usize),
-        ("end_line", f.end.line as usize),
-        ("end_column", f.end.column as usize),
-        ("byte_start", f.byte_start),
-        ("byte_end", f.byte_end),
-    ] {
-        field(buf, KEY, name, false);
-        number(buf, n);
-    }
+    numbers(
+        buf,
+        KEY,
+        &[
+            ("line", f.start.line as usize),
+            ("column", f.start.column as usize),
+            ("end_line", f.end.line as usize),
+            ("end_column", f.end.column as usize),
+            ("byte_start", f.byte_start),
+            ("byte_end", f.byte_end),
+        ],
+    );
     field(buf, KEY, "related", false);
     if f.related.is_empty() {
         buf.extend_from_slice(b"[]");
@@ -168,15 +169,16 @@ fn write_item(buf: &mut Vec<u8>, f: &Resolved) {
             });
             field(buf, RELATED_KEY, "file", true);
             string(buf, [r.file.name.as_str()]);
-            for (name, n) in [
-                ("line", r.start.line as usize),
-                ("column", r.start.column as usize),
-                ("byte_start", r.byte_start),
-                ("byte_end", r.byte_end),
-            ] {
-                field(buf, RELATED_KEY, name, false);
-                number(buf, n);
-            }
+            numbers(
+                buf,
+                RELATED_KEY,
+                &[
+                    ("line", r.start.line as usize),
+                    ("column", r.start.column as usize),
+                    ("byte_start", r.byte_start),
+                    ("byte_end", r.byte_end),
+                ],
+            );
             field(buf, RELATED_KEY, "message", false);
             string(buf, r.message.parts());
             buf.extend_from_slice(b"\n        }");
@@ -202,18 +204,12 @@ fn field(buf: &mut Vec<u8>, key: &[u8], name: &str, first: bool) {
     buf.extend_from_slice(b"\": ");
 }
 
-fn number(buf: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Number fields, each as `field` starts it.
+fn numbers(buf: &mut Vec<u8>, key: &[u8], fields: &[(&str, usize)]) {
+    for &(name, n) in fields {
+        field(buf, key, name, false);
+        buf.extend_from_slice(crate::source::decimal(n as u64, &mut [0; 20]));
     }
-    buf.extend_from_slice(&digits[i..]);
 }
 
 /// The parts as one JSON string, escaped as serde_json escapes: `"`, `\`

@@ -128,55 +128,46 @@ impl<'a> Lookahead<'a> {
         }
     }
 
-    /// How many characters from here are ordinary ASCII text of a plain
-    /// scalar (printable, no blank, `:` or, in flow context, flow indicator),
-    /// leaving at least two checked characters after them.
+    /// How many checked characters from here come before one that `stops`
+    /// (tested on bytes: a run is ASCII when `stops` takes every byte of
+    /// 0x80 and above), leaving at least `keep` checked characters after them.
+    #[inline(always)]
+    fn run(&self, keep: usize, stops: impl Fn(u8) -> bool) -> usize {
+        let bytes = &self.input.as_bytes()[self.pos..];
+        let limit = self.len.saturating_sub(keep).min(bytes.len());
+        bytes[..limit]
+            .iter()
+            .position(|&b| stops(b))
+            .unwrap_or(limit)
+    }
+
+    /// Ordinary ASCII text of a plain scalar (printable, no blank, `:` or, in
+    /// flow context, flow indicator), leaving two checked characters.
     pub fn plain_run(&self, flow: bool) -> usize {
-        let bytes = &self.input.as_bytes()[self.pos..];
-        let limit = self.len.saturating_sub(2).min(bytes.len());
-        bytes[..limit]
-            .iter()
-            .position(|&b| {
-                !(0x21..=0x7e).contains(&b)
-                    || b == b':'
-                    || flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}')
-            })
-            .unwrap_or(limit)
+        self.run(2, |b| {
+            !(0x21..=0x7e).contains(&b)
+                || b == b':'
+                || flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}')
+        })
     }
 
-    /// How many spaces come next among the checked characters (indentation,
-    /// taken at once rather than one character at a time).
-    pub fn space_run(&self) -> usize {
-        let bytes = &self.input.as_bytes()[self.pos..];
-        let limit = self.len.min(bytes.len());
-        bytes[..limit]
-            .iter()
-            .position(|&b| b != b' ')
-            .unwrap_or(limit)
-    }
-
-    /// How many characters from here are ASCII and not a line break, among
-    /// the checked characters (the rest of a comment or of a block scalar's
-    /// line, taken at once).
-    pub fn line_run(&self) -> usize {
-        let bytes = &self.input.as_bytes()[self.pos..];
-        let limit = self.len.min(bytes.len());
-        bytes[..limit]
-            .iter()
-            .position(|&b| b >= 0x80 || b == b'\n' || b == b'\r')
-            .unwrap_or(limit)
-    }
-
-    /// How many characters from here are ordinary ASCII text of a quoted
-    /// scalar (printable, no blank, quote or backslash), leaving at least two
-    /// checked characters after them.
+    /// Ordinary ASCII text of a quoted scalar (printable, no blank, quote or
+    /// backslash), leaving two checked characters.
     pub fn quoted_run(&self) -> usize {
-        let bytes = &self.input.as_bytes()[self.pos..];
-        let limit = self.len.saturating_sub(2).min(bytes.len());
-        bytes[..limit]
-            .iter()
-            .position(|&b| !(0x21..=0x7e).contains(&b) || matches!(b, b'\'' | b'"' | b'\\'))
-            .unwrap_or(limit)
+        self.run(2, |b| {
+            !(0x21..=0x7e).contains(&b) || matches!(b, b'\'' | b'"' | b'\\')
+        })
+    }
+
+    /// Spaces (indentation, taken at once rather than one at a time).
+    pub fn space_run(&self) -> usize {
+        self.run(0, |b| b != b' ')
+    }
+
+    /// ASCII that is not a line break (the rest of a comment or of a block
+    /// scalar's line).
+    pub fn line_run(&self) -> usize {
+        self.run(0, |b| b >= 0x80 || b == b'\n' || b == b'\r')
     }
 
     /// The next `n` characters, which a `*_run` said are ASCII.
