@@ -539,6 +539,7 @@ impl<'a> Scanner<'a> {
     /// Puts a token (a KEY, a block collection's start) at `index` in the
     /// queue: nearly always its front, which `VecDeque::insert` handles as
     /// the general case (2 % of a parse).
+    #[inline]
     fn insert_token(&mut self, index: usize, token: Token) {
         if index == 0 {
             self.tokens.push_front(token);
@@ -547,6 +548,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn unroll_indent(&mut self, column: i64) {
         if self.flow_level != 0 {
             return;
