@@ -127,16 +127,49 @@ pub struct AccountEntry<'a> {
     pub unique_id: Option<&'a str>,
 }
 
+/// The gcloud dumps of some documents, in their order: read by a task of
+/// the model's parallel classification, then added to the model.
+#[derive(Default)]
+pub(super) struct Dumps<'a> {
+    pub clusters: Vec<Cluster<'a>>,
+    /// A pool listed in a cluster dump names its cluster by its place in
+    /// `clusters` here.
+    pub node_pools: Vec<NodePool<'a>>,
+    pub services: Vec<Services<'a>>,
+    pub projects: Vec<Project<'a>>,
+    pub accounts: Vec<AccountEntry<'a>>,
+    pub custom_roles: Vec<CustomRole<'a>>,
+    pub memberships: Vec<Membership<'a>>,
+    /// IAM policies, whose resources are found once all dumps are read.
+    pub policies: Vec<PendingPolicy<'a>>,
+    /// Documents recognised.
+    pub count: usize,
+}
+
 impl<'a> Model<'a> {
+    /// Takes dumps read by `Dumps::classify`, after those already taken.
+    pub(super) fn add_dumps(&mut self, d: Dumps<'a>, policies: &mut Vec<PendingPolicy<'a>>) {
+        let first = self.clusters.len();
+        self.clusters.extend(d.clusters);
+        self.node_pools
+            .extend(d.node_pools.into_iter().map(|p| NodePool {
+                cluster: p.cluster.map(|c| c + first),
+                ..p
+            }));
+        self.services.extend(d.services);
+        self.projects.extend(d.projects);
+        self.accounts.extend(d.accounts);
+        self.custom_roles.extend(d.custom_roles);
+        self.memberships.extend(d.memberships);
+        policies.extend(d.policies);
+        self.stats.gcloud_dumps += d.count;
+    }
+}
+
+impl<'a> Dumps<'a> {
     /// Recognises a gcloud/REST dump by its shape; `false` when the document
     /// is none of the shapes of SPEC §2.2 (then it is not ours).
-    pub(super) fn classify_gcloud(
-        &mut self,
-        file: FileId,
-        node: Node<'a>,
-        policies: &mut Vec<PendingPolicy<'a>>,
-        depth: usize,
-    ) -> bool {
+    pub(super) fn classify(&mut self, file: FileId, node: Node<'a>, depth: usize) -> bool {
         if depth > 4 {
             return false;
         }
@@ -149,7 +182,7 @@ impl<'a> Model<'a> {
             // gcloud `list` output: an array of resources.
             let mut any = false;
             for item in items {
-                any |= self.classify_gcloud(file, item, policies, depth + 1);
+                any |= self.classify(file, item, depth + 1);
             }
             return any;
         }
@@ -163,7 +196,7 @@ impl<'a> Model<'a> {
                 if node.entries().all(|(k, _)| matches!(k.text(), Some(x) if x == key || x == "nextPageToken" || x == "missingZones")) {
                     let mut any = false;
                     for item in items {
-                        any |= self.classify_gcloud(file, item, policies, depth + 1);
+                        any |= self.classify(file, item, depth + 1);
                     }
                     return any;
                 }
@@ -194,7 +227,7 @@ impl<'a> Model<'a> {
                     unique_id: data.get("uniqueId").and_then(Node::as_str),
                 });
                 if !has("iam_policy") && !has("iamPolicy") {
-                    self.stats.gcloud_dumps += 1;
+                    self.count += 1;
                     return true;
                 }
             }
@@ -211,13 +244,13 @@ impl<'a> Model<'a> {
                 .or_else(|| node.get("name"))
                 .and_then(Node::as_str)
                 .map(parse_asset_name);
-            policies.push((file, policy, resource, "asset record"));
-            self.stats.gcloud_dumps += 1;
+            self.policies.push((file, policy, resource, "asset record"));
+            self.count += 1;
             return true;
         }
         if is_policy(node) {
-            policies.push((file, node, None, ""));
-            self.stats.gcloud_dumps += 1;
+            self.policies.push((file, node, None, ""));
+            self.count += 1;
             return true;
         }
         let self_link = node.get("selfLink").and_then(Node::as_str).unwrap_or("");
@@ -243,7 +276,7 @@ impl<'a> Model<'a> {
                     name,
                     cluster: None,
                 });
-                self.stats.gcloud_dumps += 1;
+                self.count += 1;
                 return true;
             }
             let is_cluster = self_link.contains("/clusters/")
@@ -272,7 +305,7 @@ impl<'a> Model<'a> {
                     cluster_link: link,
                     pool,
                 });
-                self.stats.gcloud_dumps += 1;
+                self.count += 1;
                 return true;
             }
             if let Some(perms) = node.get("includedPermissions").and_then(Node::as_seq) {
@@ -283,7 +316,7 @@ impl<'a> Model<'a> {
                         name,
                         permissions: perms.filter_map(Node::as_str).collect(),
                     });
-                    self.stats.gcloud_dumps += 1;
+                    self.count += 1;
                     return true;
                 }
             }
@@ -308,7 +341,7 @@ impl<'a> Model<'a> {
                     id: Some(id),
                     number,
                 });
-                self.stats.gcloud_dumps += 1;
+                self.count += 1;
                 return true;
             }
         }
@@ -319,7 +352,7 @@ impl<'a> Model<'a> {
                     email,
                     unique_id: node.get("uniqueId").and_then(Node::as_str),
                 });
-                self.stats.gcloud_dumps += 1;
+                self.count += 1;
                 return true;
             }
         }
@@ -356,7 +389,7 @@ impl<'a> Model<'a> {
             partial,
             project_number,
         });
-        self.stats.gcloud_dumps += 1;
+        self.count += 1;
     }
 
     fn add_cluster(&mut self, file: FileId, node: Node<'a>, name: &'a str, self_link: &str) {
@@ -383,7 +416,7 @@ impl<'a> Model<'a> {
             workload_pool,
             autopilot,
         });
-        self.stats.gcloud_dumps += 1;
+        self.count += 1;
         for pool in node.seq_at("nodePools") {
             if let Some(pname) = pool.get("name").and_then(Node::as_str) {
                 self.node_pools.push(NodePool {
@@ -395,7 +428,9 @@ impl<'a> Model<'a> {
             }
         }
     }
+}
 
+impl<'a> Model<'a> {
     /// Standalone node-pool dumps name their cluster only in `selfLink`.
     pub(super) fn link_node_pools(&mut self) {
         for i in 0..self.node_pools.len() {

@@ -57,6 +57,9 @@ pub struct Workload<'a> {
     pub ksa: &'a str,
     /// `serviceAccountName` value node, when set.
     pub ksa_node: Option<Node<'a>>,
+    /// Whether it has `metadata.ownerReferences` (read while the object's
+    /// nodes are in the cache): only those can be a controller's copy.
+    pub owned: bool,
 }
 
 /// Kinds without a namespace (their `namespace` is empty in the model).
@@ -253,6 +256,7 @@ fn workload_of<'a>(o: &Object<'a>) -> Option<Workload<'a>> {
         spec,
         ksa,
         ksa_node,
+        owned: o.kind != "Pod" && o.node.path(&["metadata", "ownerReferences"]).is_some(),
     })
 }
 
@@ -270,7 +274,7 @@ impl<'a> Model<'a> {
         let controlled: Vec<bool> = self
             .workloads
             .iter()
-            .map(|w| self.is_controlled_copy(&self.objects[w.object]))
+            .map(|w| w.owned && self.is_controlled_copy(&self.objects[w.object]))
             .collect();
         if !controlled.contains(&true) {
             return;

@@ -32,7 +32,9 @@ pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 /// objects in order (with what was read from them), the files with any, and
 /// the documents that are not objects (index in `files`, root node), for
 /// the gcloud shapes.
-type Classified<'a> = (Found<'a>, Vec<FileId>, Vec<(usize, Node<'a>)>);
+/// What a task of the classification found in its files: objects, gcloud
+/// dumps, the files holding either, and how many documents were neither.
+type Classified<'a> = (Found<'a>, Dumps<'a>, Vec<FileId>, usize);
 
 /// Files per parallel task when the model classifies documents.
 const FILES_PER_TASK: usize = 256;
@@ -152,18 +154,18 @@ impl<'a> Model<'a> {
         // kustomization's folder without being read (never deployed).
         let rendered =
             |f: &ParsedFile| rendering.consumed.contains(&f.id) || rendering.unused.contains(&f.id);
-        // Documents that are Kubernetes objects, found in parallel (it reads
-        // every document's top keys, pod template and annotations), a few
-        // hundred files at a time, each warmed first: their objects in
-        // order, and the documents that are not objects.
+        // Documents that are Kubernetes objects or gcloud dumps, found in
+        // parallel (it reads every document's top keys, pod template and
+        // annotations), a few hundred files at a time, each warmed first:
+        // their objects and dumps in order.
         let found: Vec<Classified<'a>> = files
             .par_chunks(FILES_PER_TASK)
-            .enumerate()
-            .map(|(chunk, some)| {
+            .map(|some| {
                 let mut found = Found::default();
-                let mut with_objects = Vec::new();
-                let mut others = Vec::new();
-                for (i, f) in some.iter().enumerate() {
+                let mut dumps = Dumps::default();
+                let mut ours = Vec::new();
+                let mut unknown = 0;
+                for f in some {
                     if rendered(f) {
                         continue;
                     }
@@ -173,25 +175,26 @@ impl<'a> Model<'a> {
                         .map_or(DEFAULT_SCOPE, |i| i + 1);
                     f.tree.warm();
                     for root in f.roots() {
-                        if found.add_document(f.id, root, scope) {
-                            with_objects.push(f.id);
+                        // A `.json` file that only parsed as YAML counts only for its objects.
+                        if found.add_document(f.id, root, scope)
+                            || !f.yaml_in_json && dumps.classify(f.id, root, 0)
+                        {
+                            ours.push(f.id);
                         } else {
-                            others.push((chunk * FILES_PER_TASK + i, root));
+                            unknown += 1;
                         }
                     }
                 }
-                (found, with_objects, others)
+                (found, dumps, ours, unknown)
             })
             .collect();
-        // Documents that are not objects: read as gcloud dumps below, beside
-        // the objects' indexes.
-        let mut others_all = Vec::new();
-        for (task, with_objects, others) in found {
-            for id in with_objects {
+        for (task, dumps, ours, unknown) in found {
+            for id in ours {
                 m.ours[id as usize] = true;
             }
             m.add_found(task);
-            others_all.extend(others);
+            m.add_dumps(dumps, &mut pending_policies);
+            m.stats.unknown_documents += unknown;
         }
         for f in files {
             if rendered(f) || f.looks_ours {
@@ -214,22 +217,13 @@ impl<'a> Model<'a> {
                 m.add_found(found);
             }
         }
-        // The objects' indexes and the gcloud steps (reading the dumps, then
-        // what follows from them) read disjoint parts of the model (neither
-        // reads objects): side by side.
+        // The objects' indexes and the gcloud steps (what follows from the
+        // dumps) read disjoint parts of the model (neither reads objects):
+        // side by side.
         let objects = std::mem::take(&mut m.objects);
         let (index, ()) = rayon::join(
             || ObjectIndex::of(&objects),
             || {
-                for (i, root) in others_all {
-                    let f = &files[i];
-                    // A `.json` file that only parsed as YAML counts only for its objects.
-                    if !f.yaml_in_json && m.classify_gcloud(f.id, root, &mut pending_policies, 0) {
-                        m.ours[f.id as usize] = true;
-                    } else {
-                        m.stats.unknown_documents += 1;
-                    }
-                }
                 m.link_node_pools();
                 m.resolve_policies(pending_policies, config);
                 m.index_members();
