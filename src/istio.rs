@@ -39,7 +39,7 @@ pub struct Mesh {
     pub version: Option<Setting<(u32, u32)>>,
     /// What each distinct `proxy.istio.io/config` text says: parsed once (a
     /// platform's pod template repeats one config in every workload).
-    proxy_holds: std::sync::Mutex<std::collections::HashMap<String, ProxyHold>>,
+    proxy_holds: std::sync::Mutex<crate::model::Map<String, ProxyHold>>,
 }
 
 /// What a `proxy.istio.io/config` annotation says of holding the app until

@@ -432,7 +432,7 @@ pub struct Shared<'a> {
     network_policies: std::sync::OnceLock<templates::network::ByNamespace<'a>>,
     mesh: std::sync::OnceLock<crate::istio::Mesh>,
     /// Texts that findings of any chunk share (see `shared_text`).
-    texts: std::sync::Mutex<std::collections::HashSet<std::sync::Arc<str>>>,
+    texts: std::sync::Mutex<crate::model::Set<std::sync::Arc<str>>>,
     /// What KWI401 and KWI402 work out once per run, not once per chunk.
     pub egress: templates::network::EgressMemo<'a>,
 }

@@ -173,7 +173,7 @@ pub fn member_pool(ctx: &Ctx, _: &Params) -> Vec<Finding> {
         .collect();
     // Every member is checked against every pool: a set, not a scan (both
     // grow with the scan).
-    let known: std::collections::HashSet<&str> = pools
+    let known: crate::model::Set<&str> = pools
         .iter()
         .map(|(cp, ..)| *cp)
         .chain(fleet.iter().map(String::as_str))
@@ -322,8 +322,8 @@ fn nearest<'n>(name: &str, names: impl Iterator<Item = &'n str>) -> Option<(&'n 
 #[derive(Default)]
 struct Defined<'a> {
     namespaces: std::collections::BTreeMap<&'a str, crate::source::Location>,
-    service_accounts: std::collections::HashMap<&'a str, Vec<(&'a str, crate::source::Location)>>,
-    run_as: std::collections::HashMap<&'a str, Vec<(&'a str, crate::source::Location)>>,
+    service_accounts: crate::model::Map<&'a str, Vec<(&'a str, crate::source::Location)>>,
+    run_as: crate::model::Map<&'a str, Vec<(&'a str, crate::source::Location)>>,
 }
 
 pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
@@ -331,7 +331,7 @@ pub fn member_unmatched(ctx: &Ctx, _: &Params) -> Vec<Finding> {
     let no_cluster = model.clusters.is_empty();
     // Objects by the pool their clusters serve (`None`: no pool known,
     // judged only when the scan has no cluster dump at all).
-    let mut by_pool: std::collections::HashMap<Option<&str>, Defined> = Default::default();
+    let mut by_pool: crate::model::Map<Option<&str>, Defined> = Default::default();
     for o in &model.objects {
         let pool = model.pool_for(o);
         if pool.is_none() && !no_cluster {

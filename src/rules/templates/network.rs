@@ -1,6 +1,5 @@
 //! KWI4xx: NetworkPolicy egress to the metadata server and to cluster DNS.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -9,12 +8,12 @@ use rayon::prelude::*;
 use super::{Ctx, Params};
 use crate::finding::{Finding, Piece, Text};
 use crate::gke::{self, Endpoint};
-use crate::model::{Model, Workload};
+use crate::model::{Map, Model, Workload};
 use crate::netpol::{Miss, NetworkPolicy, Peer, PodEgress, Proto, Selector};
 use crate::parse::Node;
 
 /// NetworkPolicies by namespace: a policy never selects pods of another namespace.
-pub type ByNamespace<'a> = HashMap<&'a str, Vec<NetworkPolicy<'a>>>;
+pub type ByNamespace<'a> = Map<&'a str, Vec<NetworkPolicy<'a>>>;
 
 pub fn policies<'a>(model: &Model<'a>) -> ByNamespace<'a> {
     // Parsed in parallel (a scan may hold thousands), grouped in scan order.
@@ -29,7 +28,7 @@ pub fn policies<'a>(model: &Model<'a>) -> ByNamespace<'a> {
             NetworkPolicy::from_object(o.index, o)
         })
         .collect();
-    let mut by_ns: HashMap<&'a str, Vec<NetworkPolicy<'a>>> = HashMap::new();
+    let mut by_ns: ByNamespace<'a> = Map::default();
     for p in parsed {
         by_ns.entry(p.namespace).or_default().push(p);
     }
@@ -91,16 +90,16 @@ type Said = (Arc<str>, Arc<str>);
 #[derive(Default)]
 pub struct EgressMemo<'a> {
     /// The metadata server endpoints pods of a placement need.
-    requirements: Mutex<HashMap<Placement<'a>, Arc<[gke::Requirement]>>>,
+    requirements: Mutex<Map<Placement<'a>, Arc<[gke::Requirement]>>>,
     /// KWI401's message end and help for the requirements (by index) that
     /// a placement's pods find blocked.
-    blocked: Mutex<HashMap<(Placement<'a>, Vec<usize>), Said>>,
+    blocked: Mutex<Map<(Placement<'a>, Vec<usize>), Said>>,
     /// "… selects this pod for egress", by the policy's object.
-    selects: Mutex<HashMap<usize, Arc<str>>>,
+    selects: Mutex<Map<usize, Arc<str>>>,
 }
 
 fn memo<K: std::hash::Hash + Eq, V: Clone>(
-    map: &Mutex<HashMap<K, V>>,
+    map: &Mutex<Map<K, V>>,
     key: K,
     make: impl FnOnce(&K) -> V,
 ) -> V {
