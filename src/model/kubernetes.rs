@@ -1,6 +1,7 @@
 //! Kubernetes objects: what a document with `apiVersion` and `kind` is, and
 //! the pod templates inside workloads.
 
+use crate::netpol::NetworkPolicy;
 use crate::parse::{Entries, Node};
 use crate::source::{FileId, Location};
 
@@ -208,6 +209,7 @@ pub(super) struct Found<'a> {
     pub objects: Vec<Object<'a>>,
     pub workloads: Vec<Workload<'a>>,
     pub ignores: Vec<(usize, Node<'a>, Node<'a>)>,
+    pub network_policies: Vec<NetworkPolicy<'a>>,
     /// Each namespace named, as first met (see `objects_of`).
     namespaces: Map<&'a str, &'a str>,
 }
@@ -220,6 +222,9 @@ impl<'a> Found<'a> {
         for (i, o) in self.objects.iter().enumerate().skip(first) {
             if let Some(w) = workload_of(o) {
                 self.workloads.push(Workload { object: i, ..w });
+            }
+            if o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/") {
+                self.network_policies.push(NetworkPolicy::from_object(i, o));
             }
             for (k, v) in o.annotations() {
                 if k.as_str()
@@ -325,6 +330,15 @@ impl<'a> Model<'a> {
             }));
         self.ignore_annotations
             .extend(found.ignores.into_iter().map(|(i, k, v)| (i + first, k, v)));
+        for p in found.network_policies {
+            self.network_policies
+                .entry(p.namespace)
+                .or_default()
+                .push(NetworkPolicy {
+                    object: p.object + first,
+                    ..p
+                });
+        }
         for mut o in found.objects {
             o.index = self.objects.len();
             self.objects.push(o);

@@ -52,6 +52,10 @@ pub struct Model<'a> {
     pub files: Vec<&'a ParsedFile>,
     pub objects: Vec<Object<'a>>,
     pub workloads: Vec<Workload<'a>>,
+    /// NetworkPolicies by namespace (a policy never selects pods of another),
+    /// in object order: read beside the objects, while their nodes are in
+    /// the cache.
+    pub network_policies: Map<&'a str, Vec<crate::netpol::NetworkPolicy<'a>>>,
     /// Every `ignore.kwi-lint.io/…` annotation: object index, key, value,
     /// in object order.
     pub ignore_annotations: Vec<(usize, Node<'a>, Node<'a>)>,

@@ -429,7 +429,6 @@ impl<'m, 'a> Ctx<'m, 'a> {
 /// Derived data more than one rule needs, built by the first that asks.
 #[derive(Default)]
 pub struct Shared<'a> {
-    network_policies: std::sync::OnceLock<templates::network::ByNamespace<'a>>,
     mesh: std::sync::OnceLock<crate::istio::Mesh>,
     /// Texts that findings of any chunk share (see `shared_text`).
     texts: std::sync::Mutex<crate::model::Set<std::sync::Arc<str>>>,
@@ -438,12 +437,6 @@ pub struct Shared<'a> {
 }
 
 impl<'a> Shared<'a> {
-    /// The NetworkPolicies of the model, by namespace.
-    pub fn network_policies(&self, model: &Model<'a>) -> &templates::network::ByNamespace<'a> {
-        self.network_policies
-            .get_or_init(|| templates::network::policies(model))
-    }
-
     /// One copy of `text` for the whole run: a chunk of objects makes the
     /// texts its findings share, and other chunks often make the same ones.
     pub fn shared_text(&self, text: String) -> std::sync::Arc<str> {
@@ -477,9 +470,6 @@ fn is_per_object(rule: &Rule) -> bool {
         Check::Template { name, .. } => templates::lookup(name).is_some_and(|t| t.per_object),
     }
 }
-
-/// Templates that read `Shared::network_policies`.
-const USE_NETWORK_POLICIES: &[&str] = &["metadata-egress", "dns-egress"];
 
 /// Objects per chunk of the per-object rules: a few hundred kilobytes of
 /// nodes, which stay in the core's cache while every such rule reads them.
@@ -545,13 +535,6 @@ fn run_in_chunks(
         workloads,
         chunk: &whole_chunk,
     };
-    // Built before the chunks start: the first chunk to ask would otherwise
-    // build it alone while the other threads wait for it.
-    if rules.iter().any(|r| {
-        matches!(&r.check, Check::Template { name, .. } if USE_NETWORK_POLICIES.contains(&name.as_str()))
-    }) {
-        shared.network_policies(model);
-    }
     let (chunked, whole): (Vec<usize>, Vec<usize>) =
         (0..rules.len()).partition(|i| is_per_object(&rules[*i]));
     // No per-object rule (the run after suppressions): no chunk to warm.
@@ -692,13 +675,6 @@ mod tests {
         assert!(std::sync::Arc::ptr_eq(&a, &b));
         assert!(!std::sync::Arc::ptr_eq(&a, &c));
         assert_eq!(&*c, "NetworkPolicy a/c selects this pod");
-    }
-
-    #[test]
-    fn prepared_templates_exist() {
-        for name in USE_NETWORK_POLICIES {
-            assert!(templates::lookup(name).is_some(), "{name}");
-        }
     }
 
     /// A per-object rule must find the same on a chunk at a time as on all

@@ -3,37 +3,12 @@
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use rayon::prelude::*;
-
 use super::{Ctx, Params};
 use crate::finding::{Finding, Piece, Text};
 use crate::gke::{self, Endpoint};
-use crate::model::{Map, Model, Workload};
-use crate::netpol::{Miss, NetworkPolicy, Peer, PodEgress, Proto, Selector};
+use crate::model::{Map, Workload};
+use crate::netpol::{Miss, Peer, PodEgress, Proto, Selector};
 use crate::parse::Node;
-
-/// NetworkPolicies by namespace: a policy never selects pods of another namespace.
-pub type ByNamespace<'a> = Map<&'a str, Vec<NetworkPolicy<'a>>>;
-
-pub fn policies<'a>(model: &Model<'a>) -> ByNamespace<'a> {
-    // Parsed in parallel (a scan may hold thousands), grouped in scan order.
-    let parsed: Vec<NetworkPolicy<'a>> = model
-        .objects
-        .par_iter()
-        .filter(|o| o.kind == "NetworkPolicy" && o.api_version.starts_with("networking.k8s.io/"))
-        .map(|o| {
-            // Its tree is read into the cache in one pass first (misses that
-            // overlap), as the chunks of per-object rules do.
-            o.node.tree().warm();
-            NetworkPolicy::from_object(o.index, o)
-        })
-        .collect();
-    let mut by_ns: ByNamespace<'a> = Map::default();
-    for p in parsed {
-        by_ns.entry(p.namespace).or_default().push(p);
-    }
-    by_ns
-}
 
 pub fn pod_labels<'a>(w: &Workload<'a>) -> Vec<(&'a str, &'a str)> {
     w.template
@@ -124,7 +99,7 @@ fn related_policies(mut f: Finding, ctx: &Ctx, egress: &PodEgress) -> Finding {
 /// Calls `f` for every Workload Identity pod that its NetworkPolicies isolate for egress.
 fn for_each_isolated_wi_pod<'a>(ctx: &Ctx<'_, 'a>, mut f: impl FnMut(&Workload<'a>, &PodEgress)) {
     let model = ctx.model;
-    let pols = ctx.shared.network_policies(model);
+    let pols = &model.network_policies;
     if pols.is_empty() {
         return;
     }
