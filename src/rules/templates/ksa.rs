@@ -14,23 +14,42 @@ fn normalised(k: &str) -> impl Iterator<Item = u8> + Clone + '_ {
         .map(|b| b.to_ascii_lowercase())
 }
 
-/// Whether `k` looks like a misspelling of `key`. Asked of every annotation
-/// and label key of a run: nothing is allocated unless the edit distance is needed.
-fn near_miss(k: &str, key: &str, max: usize) -> bool {
-    if k == key {
-        return false;
+/// Whether a key looks like a misspelling of `key`. Asked of every
+/// annotation and label key of a run: nothing is allocated unless the edit
+/// distance is needed, and the key's own length is counted once.
+struct NearMiss<'k> {
+    key: &'k str,
+    /// `normalised(key).count()`.
+    normalised_len: usize,
+    max: usize,
+}
+
+impl<'k> NearMiss<'k> {
+    fn new(key: &'k str, max: usize) -> Self {
+        NearMiss {
+            key,
+            normalised_len: normalised(key).count(),
+            max,
+        }
     }
-    // Most keys are nowhere near: compare letters and digits counts first.
-    if normalised(k).count().abs_diff(normalised(key).count()) > max + 1 {
-        return false;
+
+    fn matches(&self, k: &str) -> bool {
+        let (key, max) = (self.key, self.max);
+        if k == key {
+            return false;
+        }
+        // Most keys are nowhere near: compare letters and digits counts first.
+        if normalised(k).count().abs_diff(self.normalised_len) > max + 1 {
+            return false;
+        }
+        let lower_is_key =
+            k.len() == key.len() && k.bytes().map(|b| b.to_ascii_lowercase()).eq(key.bytes());
+        lower_is_key
+            || normalised(k).eq(normalised(key))
+            || normalised(k).eq(normalised(key).chain(Some(b's')))
+            || k.chars().count().abs_diff(key.chars().count()) <= max
+                && wi::edit_distance_at_most(&k.to_ascii_lowercase(), key, max).is_some()
     }
-    let lower_is_key =
-        k.len() == key.len() && k.bytes().map(|b| b.to_ascii_lowercase()).eq(key.bytes());
-    lower_is_key
-        || normalised(k).eq(normalised(key))
-        || normalised(k).eq(normalised(key).chain(Some(b's')))
-        || k.chars().count().abs_diff(key.chars().count()) <= max
-            && wi::edit_distance_at_most(&k.to_ascii_lowercase(), key, max).is_some()
 }
 
 /// The metadata node of each of the rule's objects and of each pod template
@@ -65,11 +84,12 @@ fn wi_service_accounts<'m, 'a>(
 pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
     let key = params.str("key").unwrap_or(wi::ANNOTATION);
     let max = params.number("max_distance").unwrap_or(2);
+    let near = NearMiss::new(key, max);
     let mut out = Vec::new();
     for (object, meta) in metadata_nodes(ctx) {
         for (k, _) in meta.map_at("annotations") {
             let Some(ks) = k.as_str() else { continue };
-            if near_miss(ks, key, max) {
+            if near.matches(ks) {
                 out.push(
                     Finding::at(
                         &ctx.rule.id,
@@ -85,7 +105,7 @@ pub fn annotation_near_miss(ctx: &Ctx, params: &Params) -> Vec<Finding> {
         }
         for (k, _) in meta.map_at("labels") {
             let Some(ks) = k.as_str() else { continue };
-            if ks == key || near_miss(ks, key, max) {
+            if ks == key || near.matches(ks) {
                 out.push(
                     Finding::at(
                         &ctx.rule.id,
@@ -275,7 +295,7 @@ mod tests {
             "iam.gke.io/gcp-service-acount",
             "iam.gke.io/gpc-service-account",
         ] {
-            assert!(near_miss(k, KEY, 2), "{k}");
+            assert!(NearMiss::new(KEY, 2).matches(k), "{k}");
         }
         for k in [
             KEY,
@@ -284,7 +304,7 @@ mod tests {
             "iam.gke.io/gcp-sérvice-accoünt-x",
             "",
         ] {
-            assert!(!near_miss(k, KEY, 2), "{k}");
+            assert!(!NearMiss::new(KEY, 2).matches(k), "{k}");
         }
     }
 
