@@ -281,7 +281,7 @@ pub fn default_identity(ctx: &Ctx, _: &Params) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::{near_miss, placeholder_part};
+    use super::{placeholder_part, NearMiss};
 
     const KEY: &str = "iam.gke.io/gcp-service-account";
 
