@@ -196,11 +196,11 @@ impl SourceFile {
     fn scan_line(&self, offset: usize) -> (usize, usize) {
         let bytes = self.text.as_bytes();
         let before = &bytes[..offset];
-        // Counted over the whole slice, which the compiler vectorises; only
-        // a text with CRs (a lone CR ends a line too) is read byte by byte.
-        if !before.iter().fold(false, |cr, b| cr | (*b == b'\r')) {
-            let line = before.iter().filter(|b| **b == b'\n').count();
-            let start = before.iter().rposition(|b| *b == b'\n');
+        // Counted over the whole slice, in vector steps; only a text with
+        // CRs (a lone CR ends a line too) is read byte by byte.
+        if memchr::memchr(b'\r', before).is_none() {
+            let line = count_byte(before, b'\n');
+            let start = memchr::memrchr(b'\n', before);
             return (line, start.map_or(self.bom_len(), |i| i + 1));
         }
         let (mut line, mut start) = (0, self.bom_len());
@@ -278,6 +278,15 @@ impl SharedSource {
 
 /// Controls, bidi and zero-width characters (not line breaks and tabs,
 /// which the snippet lays out).
+/// How many bytes of `bytes` are `byte`: counted in byte lanes, 255 bytes
+/// at a time (what a `filter().count()` widens to 64-bit lanes first).
+fn count_byte(bytes: &[u8], byte: u8) -> usize {
+    bytes
+        .chunks(255)
+        .map(|c| c.iter().map(|b| u8::from(*b == byte)).sum::<u8>() as usize)
+        .sum()
+}
+
 fn is_unsafe_control(c: char) -> bool {
     crate::escape::needs_escape(c) && !matches!(c, '\n' | '\r' | '\t')
 }
@@ -363,6 +372,22 @@ impl miette::SourceCode for SharedSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_are_counted_as_a_filter_counts_them() {
+        // Runs of the byte longer than a lane's 255, and lengths around it.
+        for len in [0, 1, 254, 255, 256, 510, 511, 1000] {
+            for text in [
+                vec![b'\n'; len],
+                (0..len)
+                    .map(|i| if i % 3 == 0 { b'\n' } else { b'a' })
+                    .collect(),
+            ] {
+                let want = text.iter().filter(|b| **b == b'\n').count();
+                assert_eq!(count_byte(&text, b'\n'), want, "{len}");
+            }
+        }
+    }
 
     #[test]
     fn a_location_in_a_file_is_name_line_column() {
