@@ -202,8 +202,9 @@ fn objects_of<'a>(
 pub const IGNORE_ANNOTATION_PREFIX: &str = "ignore.kwi-lint.io/";
 
 /// Objects, and what the model reads from each while its nodes are still in
-/// the core's cache: its pod template and its `ignore.kwi-lint.io/`
-/// annotations, numbered by the object's place in `objects`.
+/// the core's cache: its pod template, its `ignore.kwi-lint.io/`
+/// annotations and, for a NetworkPolicy, the policy, numbered by the
+/// object's place in `objects`.
 #[derive(Default)]
 pub(super) struct Found<'a> {
     pub objects: Vec<Object<'a>>,

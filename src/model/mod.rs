@@ -29,11 +29,8 @@ pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 
 /// What a few hundred files hold, found in parallel: their Kubernetes
-/// objects in order (with what was read from them), the files with any, and
-/// the documents that are not objects (index in `files`, root node), for
-/// the gcloud shapes.
-/// What a task of the classification found in its files: objects, gcloud
-/// dumps, the files holding either, and how many documents were neither.
+/// objects and gcloud dumps in order (with what was read from them), the
+/// files holding either, and how many documents were neither.
 type Classified<'a> = (Found<'a>, Dumps<'a>, Vec<FileId>, usize);
 
 /// Files per parallel task when the model classifies documents.
