@@ -545,6 +545,12 @@ impl<'a> Node<'a> {
 
     pub fn span(self) -> Span {
         let (start, meta) = self.raw();
+        self.span_of(start, meta)
+    }
+
+    /// The span of this node from its record (`raw`), read once by callers
+    /// that need the record too.
+    fn span_of(self, start: u32, meta: Meta) -> Span {
         let end = match meta.short_len() {
             Some(len) => start + len,
             None => {
@@ -605,14 +611,15 @@ impl<'a> Node<'a> {
 
     /// The scalar's text, whatever its type; `None` for collections.
     pub fn text(self) -> Option<&'a str> {
-        let (_, meta) = self.raw();
+        let (start, meta) = self.raw();
         if meta.kind() != Kind::Scalar {
             return None;
         }
         Some(if meta.owned() {
             self.tree.extra.as_deref().map_or("", |e| e.owned(self.id))
         } else {
-            self.tree.slice_text(self.span(), meta.style())
+            self.tree
+                .slice_text(self.span_of(start, meta), meta.style())
         })
     }
 
