@@ -183,8 +183,22 @@ impl Predicate {
 
     /// Nodes reached by the path: (key node, value node).
     fn reach<'n>(&self, root: Node<'n>) -> (Vec<(Option<Node<'n>>, Node<'n>)>, Node<'n>) {
-        let mut current: Vec<(Option<Node<'n>>, Node<'n>)> = vec![(None, root)];
         let mut deepest = root;
+        // A path of keys reaches one node at most: walked without a vector
+        // per step (asked of every object, most of which it does not reach).
+        if self.path.iter().all(|s| matches!(s, Seg::Key(_))) {
+            let mut at = (None, root);
+            for seg in &self.path {
+                let Seg::Key(k) = seg else { continue };
+                let Some((kn, vn)) = at.1.entry(k) else {
+                    return (Vec::new(), deepest);
+                };
+                at = (Some(kn), vn);
+                deepest = vn;
+            }
+            return (vec![at], deepest);
+        }
+        let mut current: Vec<(Option<Node<'n>>, Node<'n>)> = vec![(None, root)];
         for seg in &self.path {
             let mut next = Vec::new();
             for (_, n) in &current {
